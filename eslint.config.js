@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'models/**', 'reports/**', 'runs/**', 'coverage/**', 'test-artifacts/**'] },
+  { ignores: ['**/*.tmp.*', 'node_modules/**', 'models/**', 'reports/**', 'runs/**', 'coverage/**', 'test-artifacts/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -16,7 +16,7 @@ interface Product {
  */
 function batchProduct(
   blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo,
-  transposeA: boolean, transposeB: boolean,
+  transposeA: boolean, transposeB: boolean, prefill?: (c: Float32Array, n: number) => void,
 ): Product {
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -35,6 +35,10 @@ function batchProduct(
   const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const shape = [...outer, m, n];
   const values = new Float32Array(sizeOf(shape));
+  // With a prefill (the bias), BLAS accumulates onto it (beta = 1): the addition rides along
+  // inside sgemm instead of costing a separate pass over the output.
+  prefill?.(values, n);
+  const beta = prefill ? 1 : 0;
   if (values.length === 0 || k === 0) return { shape, values, m, n };
 
   const av = valuesOf(backend, a);
@@ -57,9 +61,9 @@ function batchProduct(
     const C = batches === 1 ? values : values.subarray(batch * sizeC, (batch + 1) * sizeC);
     if (m === 1 && !transposeB) {
       // A row vector times B is B'·x: gemv skips gemm's packing, which dominates at batch 1.
-      blas.sgemv(blas.Trans, k, n, 1, B, n, A, 1, 0, C, 1);
+      blas.sgemv(blas.Trans, k, n, 1, B, n, A, 1, beta, C, 1);
     } else {
-      blas.sgemm(tA, tB, m, n, k, 1, A, lda, B, ldb, 0, C, n);
+      blas.sgemm(tA, tB, m, n, k, 1, A, lda, B, ldb, beta, C, n);
     }
   }
   return { shape, values, m, n };
@@ -145,10 +149,10 @@ export function fusedMatMulKernel(blas: Blas): FastKernel {
     if (biasLayout === null || preluLayout === null) return null;
     if (activation === 'prelu' && !preluLayout) return null;
 
-    const product = batchProduct(blas, backend, a, b, transposeA, transposeB);
+    const prefill = bias && biasLayout ? biasFill(valuesOf(backend, bias), biasLayout) : undefined;
+    const product = batchProduct(blas, backend, a, b, transposeA, transposeB, prefill);
     const out = product.values;
     const n = product.n;
-    if (bias && biasLayout) addInPlace(out, valuesOf(backend, bias), biasLayout, n);
     applyActivationInPlace(out, activation, alpha, preluWeights && preluLayout
       ? { values: valuesOf(backend, preluWeights), layout: preluLayout, n }
       : undefined);
@@ -156,17 +160,13 @@ export function fusedMatMulKernel(blas: Blas): FastKernel {
   };
 }
 
-function addInPlace(out: Float32Array, addend: Float32Array, layout: Layout, n: number): void {
-  if (layout === 'scalar') {
-    const v = addend[0];
-    for (let i = 0; i < out.length; i++) out[i] += v;
-  } else if (layout === 'row') {
-    for (let row = 0; row < out.length; row += n) {
-      for (let j = 0; j < n; j++) out[row + j] += addend[j];
-    }
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] += addend[i];
-  }
+/** Writes the bias into the output buffer in its layout, for sgemm to accumulate onto. */
+function biasFill(bias: Float32Array, layout: Layout): (out: Float32Array, n: number) => void {
+  return (out, n) => {
+    if (layout === 'scalar') out.fill(bias[0]);
+    else if (layout === 'full') out.set(bias);
+    else for (let row = 0; row < out.length; row += n) out.set(bias, row);
+  };
 }
 
 /** The activations tfjs's fused matMul accepts, with the stock cpu kernels' NaN behaviour. */

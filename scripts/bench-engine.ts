@@ -1,0 +1,87 @@
+// Engine benchmark: the paper's MNIST teacher (784-1200-1200-10) trained and served on each
+// available backend, beside the PyTorch peer run in the same invocation.
+//   npm run bench:engine [-- --backends blas,wasm,cpu --runs 5 --budget 1 --no-peer]
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { benchEngine, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
+import { BACKENDS, loadBlas } from '../src/engine/index.js';
+import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
+
+const Args = z.object({
+  backends: z.string().transform((s) => s.split(',').map((b) => z.enum(BACKENDS).parse(b))),
+  runs: z.coerce.number().int().min(1),
+  budget: z.coerce.number().positive(),
+  peer: z.boolean(),
+  out: z.string(),
+});
+
+const { values } = parseArgs({
+  options: {
+    backends: { type: 'string', default: 'blas,wasm,cpu' },
+    runs: { type: 'string', default: '5' },
+    budget: { type: 'string', default: '1' }, // seconds per timed run
+    'no-peer': { type: 'boolean', default: false },
+    out: { type: 'string', default: 'reports/bench/engine' },
+  },
+});
+const args = Args.parse({ ...values, peer: !values['no-peer'] });
+
+const results: EngineBenchResult[] = [];
+for (const backend of args.backends) {
+  if (backend === 'blas' && !loadBlas().ok) {
+    console.log(`skip blas: ${(loadBlas() as { reason: string }).reason}`);
+    continue;
+  }
+  // The stock backends are 100× slower: fewer, shorter runs keep the whole benchmark in minutes.
+  const slow = backend === 'cpu' || backend === 'wasm';
+  console.log(`measuring ${backend}…`);
+  const result = await benchEngine(backend, { runs: slow ? Math.min(args.runs, 3) : args.runs, budget: args.budget });
+  results.push(result);
+  console.log(`  ${backend}: ${result.trainSgdExamplesPerSecond.toFixed(0)} examples/s (momentum SGD)`);
+}
+
+const peerScript = fileURLToPath(new URL('../../shared/peers/torch_mlp.py', import.meta.url));
+const peer = args.peer ? runTorchPeer(peerScript, 1) : { skipped: '--no-peer' };
+const blas = results.find((r) => r.backend === 'blas');
+const profile = blas ? await profileTrainingStep() : undefined;
+
+const rows: Cell[][] = results.map((r) => [
+  r.backend, r.matmulGflops, r.trainSgdExamplesPerSecond, r.trainAdamExamplesPerSecond,
+  r.predictBatch1Micros, r.predictBatch64Micros,
+]);
+if ('torch' in peer) {
+  rows.push([`pytorch ${peer.torch} (${peer.threads} thread)`, null, peer.trainSgdExamplesPerSecond,
+    peer.trainAdamExamplesPerSecond, peer.predictBatch1Micros, peer.predictBatch64Micros]);
+}
+const table = markdownTable(
+  ['backend', 'matmul 128×1200×1200 GFLOP/s', 'train SGD ex/s', 'train Adam ex/s', 'predict b=1 µs', 'predict b=64 µs'],
+  rows,
+);
+const lines = [
+  '# Engine benchmark: 784-1200-1200-10, batch 128',
+  '',
+  `Median of ${args.runs} runs (3 for wasm and cpu); ${new Date().toISOString().slice(0, 10)}.`,
+  '',
+  table,
+];
+if (blas && 'torch' in peer) {
+  lines.push('', `blas / PyTorch: training SGD ${(blas.trainSgdExamplesPerSecond / peer.trainSgdExamplesPerSecond).toFixed(2)}×, ` +
+    `Adam ${(blas.trainAdamExamplesPerSecond / peer.trainAdamExamplesPerSecond).toFixed(2)}×; ` +
+    `predict latency b=1 ${(blas.predictBatch1Micros / peer.predictBatch1Micros).toFixed(2)}×, b=64 ${(blas.predictBatch64Micros / peer.predictBatch64Micros).toFixed(2)}× (lower is better)`);
+} else if ('skipped' in peer) {
+  lines.push('', `PyTorch peer skipped: ${peer.skipped}`);
+}
+for (const stock of results.filter((r) => r.backend !== 'blas')) {
+  if (blas) lines.push(`blas / ${stock.backend}: training SGD ${(blas.trainSgdExamplesPerSecond / stock.trainSgdExamplesPerSecond).toFixed(0)}×`);
+}
+if (profile) {
+  lines.push('', `One momentum-SGD step on blas: ${profile.stepMs.toFixed(1)} ms, of which BLAS calls ${profile.sgemmMs.toFixed(1)} ms ` +
+    `(${(profile.sgemmShare * 100).toFixed(0)}%), everything else ${(profile.stepMs - profile.sgemmMs).toFixed(1)} ms.`, '',
+  markdownTable(['kernel (tf.profile, one step)', 'ms'], profile.kernels.map((k) => [k.name, k.ms])));
+}
+const markdown = `${lines.join('\n')}\n`;
+console.log(`\n${markdown}`);
+await writeJson(`${args.out}.json`, { date: new Date().toISOString(), results, peer, profile });
+await writeAtomic(`${args.out}.md`, markdown);
+console.log(`wrote ${args.out}.json and ${args.out}.md`);

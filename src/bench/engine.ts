@@ -1,0 +1,155 @@
+import * as tf from '@tensorflow/tfjs';
+import { type BackendName, createOptimizer, initEngine, loadBlas, type OptimizerConfig } from '../engine/index.js';
+import { timePerCall } from './timing.js';
+
+/** The paper's MNIST teacher: the network every engine figure is quoted for. */
+export const TEACHER_LAYERS = [784, 1200, 1200, 10];
+
+export interface EngineBenchResult {
+  backend: BackendName;
+  matmulGflops: number;
+  trainSgdExamplesPerSecond: number;
+  trainAdamExamplesPerSecond: number;
+  predictBatch1Micros: number;
+  predictBatch64Micros: number;
+}
+
+function mlp(layers: number[]): tf.Sequential {
+  const model = tf.sequential();
+  for (let i = 1; i < layers.length; i++) {
+    model.add(tf.layers.dense({
+      units: layers[i],
+      activation: i < layers.length - 1 ? 'relu' : 'linear',
+      ...(i === 1 ? { inputShape: [layers[0]] } : {}),
+    }));
+  }
+  return model;
+}
+
+/**
+ * Calls per timed run so one run lasts about `budgetSeconds`: the stock cpu backend takes seconds
+ * per training step and blas milliseconds, and both should be measured in bounded time.
+ */
+function callsFor(fn: () => void, budgetSeconds: number): number {
+  const start = performance.now();
+  fn();
+  const seconds = (performance.now() - start) / 1000;
+  return Math.max(1, Math.min(200, Math.round(budgetSeconds / Math.max(seconds, 1e-6))));
+}
+
+function timeAdaptive(fn: () => void, budgetSeconds: number, runs: number): number {
+  const iterations = callsFor(fn, budgetSeconds);
+  return timePerCall(fn, { warmup: Math.min(3, iterations), iterations, runs });
+}
+
+export function trainingStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): () => void {
+  return () => {
+    const loss = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true,
+    );
+    loss?.dataSync();
+    loss?.dispose();
+  };
+}
+
+function trainingSpeed(layers: number[], batch: number, config: OptimizerConfig, budget: number, runs: number): number {
+  const model = mlp(layers);
+  const optimizer = createOptimizer(config);
+  const x = tf.randomNormal([batch, layers[0]]);
+  const y = tf.oneHot(tf.randomUniform([batch], 0, layers[layers.length - 1], 'int32'), layers[layers.length - 1]);
+  const seconds = timeAdaptive(trainingStep(model, optimizer, x, y), budget, runs);
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return batch / seconds;
+}
+
+function predictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number, runs: number): number {
+  const x = tf.randomNormal([batch, inputs]);
+  // batchSize = the whole batch: predict otherwise splits into chunks of 32, which serving never does.
+  const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync(); }), budget, runs);
+  x.dispose();
+  return seconds * 1e6;
+}
+
+function matmulGflops(m: number, k: number, n: number, budget: number, runs: number): number {
+  const a = tf.randomNormal([m, k]);
+  const b = tf.randomNormal([k, n]);
+  const seconds = timeAdaptive(() => tf.tidy(() => { tf.matMul(a, b).dataSync(); }), budget, runs);
+  tf.dispose([a, b]);
+  return (2 * m * k * n) / seconds / 1e9;
+}
+
+/**
+ * Training examples/s (momentum SGD and Adam), predict latency and matmul throughput of one
+ * backend, each the median of `runs` runs of about `budget` seconds.
+ */
+export async function benchEngine(backend: BackendName, { layers = TEACHER_LAYERS, batch = 128, budget = 1, runs = 5 } = {}): Promise<EngineBenchResult> {
+  await initEngine({ backend, log: () => {} });
+  const predictModel = mlp(layers);
+  const result: EngineBenchResult = {
+    backend,
+    matmulGflops: matmulGflops(batch, layers[1], layers[2] ?? layers[1], budget, runs),
+    trainSgdExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'momentum', learningRate: 0.01, momentum: 0.9 }, budget, runs),
+    trainAdamExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'adam', learningRate: 1e-3 }, budget, runs),
+    predictBatch1Micros: predictMicros(predictModel, 1, layers[0], budget, runs),
+    predictBatch64Micros: predictMicros(predictModel, 64, layers[0], budget, runs),
+  };
+  predictModel.dispose();
+  return result;
+}
+
+export interface StepProfile {
+  stepMs: number;
+  sgemmMs: number;
+  sgemmShare: number;
+  kernels: { name: string; ms: number }[];
+}
+
+/**
+ * Where one momentum-SGD training step spends its time on the blas backend: the BLAS calls
+ * (timed by wrapping them) against everything else, plus tfjs's per-kernel breakdown.
+ */
+export async function profileTrainingStep(layers = TEACHER_LAYERS, batch = 128, steps = 20): Promise<StepProfile> {
+  const load = loadBlas();
+  if (!load.ok) throw new Error(load.reason);
+  await initEngine({ backend: 'blas', log: () => {} });
+  const model = mlp(layers);
+  const optimizer = createOptimizer({ kind: 'momentum', learningRate: 0.01, momentum: 0.9 });
+  const x = tf.randomNormal([batch, layers[0]]);
+  const y = tf.oneHot(tf.randomUniform([batch], 0, layers[layers.length - 1], 'int32'), layers[layers.length - 1]);
+  const step = trainingStep(model, optimizer, x, y);
+  for (let i = 0; i < 3; i++) step();
+
+  const blas = load.blas as unknown as Record<string, (...args: unknown[]) => void>;
+  const originals = { sgemm: blas.sgemm, sgemv: blas.sgemv };
+  let blasNs = 0n;
+  for (const name of ['sgemm', 'sgemv'] as const) {
+    blas[name] = (...args: unknown[]) => {
+      const start = process.hrtime.bigint();
+      originals[name](...args);
+      blasNs += process.hrtime.bigint() - start;
+    };
+  }
+  const start = process.hrtime.bigint();
+  try {
+    for (let i = 0; i < steps; i++) step();
+  } finally {
+    Object.assign(blas, originals);
+  }
+  const stepMs = Number(process.hrtime.bigint() - start) / 1e6 / steps;
+  const sgemmMs = Number(blasNs) / 1e6 / steps;
+
+  const profile = await tf.profile(() => step());
+  const byKernel = new Map<string, number>();
+  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + Number(k.kernelTimeMs));
+  tf.dispose([x, y]);
+  optimizer.dispose();
+  model.dispose();
+  return {
+    stepMs,
+    sgemmMs,
+    sgemmShare: sgemmMs / stepMs,
+    kernels: [...byKernel].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms).slice(0, 8),
+  };
+}
