@@ -1,0 +1,12 @@
+export { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+export type { CheckpointContent } from './checkpoint.js';
+export { learningRateAt, LossSchema, OptimizerSchema, ScheduleSchema, TrainConfig } from './config.js';
+export type { TrainConfigInput } from './config.js';
+export { argmaxRows, evaluateModel, predictLogits, scorePredictions } from './evaluate.js';
+export type { Evaluation } from './evaluate.js';
+export { hardLabelLoss, logitMatchingLoss, softTargetKl, softTargetLoss, weightedSum } from './losses.js';
+export type { LossTerms } from './losses.js';
+export { epochProgress, formatDuration } from './progress.js';
+export { logSoftmaxAt, softmaxAt, softmaxRowsAt } from './temperature.js';
+export { trainModel } from './train.js';
+export type { EpochRecord, TrainingSet, TrainOptions, TrainResult } from './train.js';

@@ -1,0 +1,235 @@
+import * as tf from '@tensorflow/tfjs';
+import { createRng, type Rng } from '../data/index.js';
+import { createOptimizer } from '../engine/index.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { learningRateAt, TrainConfig, type TrainConfigInput } from './config.js';
+import { argmaxRows, predictLogits } from './evaluate.js';
+import { hardLabelLoss, logitMatchingLoss, type LossTerms, softTargetLoss, weightedSum } from './losses.js';
+import { epochProgress, formatDuration } from './progress.js';
+import { softmaxRowsAt } from './temperature.js';
+
+/** What a model trains on: inputs, labels over the model's outputs, and optionally a teacher. */
+export interface TrainingSet {
+  /** [n, features] row-major. */
+  x: Float32Array;
+  n: number;
+  features: number;
+  /** [n] ids of the model's output classes (a specialist's are its own classes plus dustbin). */
+  labels: Int32Array;
+  /** The teacher's logits over the same outputs, [n, classes], computed once per run. */
+  teacherLogits?: Float32Array;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  loss: number;
+  terms: Record<string, number>;
+  validationError: number;
+  seconds: number;
+  examplesPerSecond: number;
+}
+
+export interface TrainResult {
+  history: EpochRecord[];
+  bestEpoch: number;
+  bestValidationError: number;
+  interrupted: boolean;
+  stoppedEarly: boolean;
+  seconds: number;
+}
+
+export interface TrainOptions {
+  /** Rows to visit in an epoch, in order; default a seeded shuffle of all rows. */
+  sampler?: (epoch: number, rng: Rng) => Int32Array;
+  /** Returns altered batch inputs (e.g. ±2 px jitter); gets a copy of the batch, never the dataset. */
+  augment?: (x: Float32Array, rows: number, rng: Rng) => Float32Array;
+  /** Checkpoint folder: written every epoch and on interrupt; with resume, training continues from it. */
+  checkpointDir?: string;
+  resume?: boolean;
+  /** One line per epoch. */
+  log?: (line: string) => void;
+  /** Label shown on the progress bar and epoch lines. */
+  name?: string;
+  /** Stops at the next batch boundary (after checkpointing) when it returns true; Ctrl-C sets it in scripts. */
+  shouldStop?: () => boolean;
+}
+
+function shuffled(n: number, rng: Rng): Int32Array {
+  const rows = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng() * (i + 1));
+    const t = rows[i];
+    rows[i] = rows[j];
+    rows[j] = t;
+  }
+  return rows;
+}
+
+/** Copies the chosen rows of a row-major matrix into a new [rows.length, width] array. */
+function gather(source: Float32Array, width: number, rows: Int32Array): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  for (let i = 0; i < rows.length; i++) out.set(source.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
+  return out;
+}
+
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const settable = optimizer as unknown as { setLearningRate?: (lr: number) => void; learningRate: number };
+  if (settable.setLearningRate) settable.setLearningRate(lr);
+  else settable.learningRate = lr;
+}
+
+function validationError(model: tf.LayersModel, validation: TrainingSet): number {
+  if (validation.n === 0) return NaN;
+  const classes = model.outputs[0].shape[1] as number;
+  const predicted = argmaxRows(predictLogits(model, validation.x, validation.n), classes);
+  let errors = 0;
+  for (let i = 0; i < validation.n; i++) if (predicted[i] !== validation.labels[i]) errors++;
+  return errors / validation.n;
+}
+
+const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.name, tensor: tf.clone(w.read()) }));
+
+/**
+ * Trains `model` on `train` and selects on `validation`: hard labels alone, or distillation from
+ * the teacher's logits (soft targets at temperature T scaled by T², plus a low-weight hard term).
+ * Every epoch is checkpointed; a resumed run continues at the batch where the last one stopped,
+ * with the same shuffles. At the end the model holds the weights of its best validation epoch.
+ *
+ * @example
+ *   const result = await trainModel(model, trainSet, validationSet, { epochs: 20, optimizer: { kind: 'momentum', learningRate: 0.05 } });
+ */
+export async function trainModel(
+  model: tf.LayersModel, train: TrainingSet, validation: TrainingSet, configInput: TrainConfigInput, options: TrainOptions = {},
+): Promise<TrainResult> {
+  const config = TrainConfig.parse(configInput);
+  const log = options.log ?? ((line: string) => console.error(line));
+  const name = options.name ?? 'train';
+  const classes = model.outputs[0].shape[1] as number;
+  const { temperature, softWeight, hardWeight, softKind } = config.loss;
+  const useTeacher = Boolean(train.teacherLogits) && softWeight > 0;
+  if (!useTeacher && hardWeight === 0) throw new Error(`${name}: no teacher and hardWeight 0 leaves nothing to learn from`);
+  if (train.teacherLogits && train.teacherLogits.length !== train.n * classes) {
+    throw new Error(`${name}: teacherLogits has ${train.teacherLogits.length} values, expected ${train.n} × ${classes}`);
+  }
+  // Soft targets once per run, not per epoch or batch.
+  const teacherTargets = useTeacher
+    ? softKind === 'soft' ? softmaxRowsAt(train.teacherLogits!, classes, temperature) : train.teacherLogits!
+    : undefined;
+  const optimizer = createOptimizer(config.optimizer);
+  const history: EpochRecord[] = [];
+  let best = { epoch: -1, error: Infinity, weights: null as { name: string; tensor: tf.Tensor }[] | null };
+  let startEpoch = 0;
+  let startBatch = 0;
+  let generation = 0;
+
+  if (options.resume && options.checkpointDir) {
+    const checkpoint = await loadCheckpoint(options.checkpointDir);
+    if (checkpoint) {
+      model.setWeights(checkpoint.model.map((t) => t.tensor));
+      tf.dispose(checkpoint.model.map((t) => t.tensor));
+      await optimizer.setWeights(checkpoint.optimizer);
+      const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number };
+      history.push(...state.history);
+      best = { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best };
+      startEpoch = checkpoint.epoch;
+      startBatch = checkpoint.batch;
+      generation = checkpoint.generation + 1;
+      log(`${name}: resumed from ${options.checkpointDir} at epoch ${startEpoch + 1}, batch ${startBatch}`);
+    }
+  }
+
+  const save = async (epoch: number, batch: number) => {
+    if (!options.checkpointDir) return;
+    const optimizerWeights = await optimizer.getWeights();
+    await saveCheckpoint(options.checkpointDir, {
+      epoch, batch,
+      state: { history, bestEpoch: best.epoch, bestError: best.error, config },
+      model: model.weights.map((w) => ({ name: w.name, tensor: w.read() })),
+      optimizer: optimizerWeights,
+      best: best.weights,
+    }, generation++);
+  };
+
+  const started = performance.now();
+  let interrupted = false;
+  let stoppedEarly = false;
+  for (let epoch = startEpoch; epoch < config.epochs && !interrupted && !stoppedEarly; epoch++) {
+    const epochStart = performance.now();
+    const lr = learningRateAt(config, epoch);
+    setLearningRate(optimizer, lr);
+    // One generator per epoch, derived from the seed: a resumed epoch replays the same order.
+    const rng = createRng(config.seed * 100003 + epoch);
+    const order = options.sampler ? options.sampler(epoch, rng) : shuffled(train.n, rng);
+    const batches = Math.ceil(order.length / config.batchSize);
+    const progress = epochProgress(batches, `${name} ${epoch + 1}/${config.epochs}`);
+    const sums: Record<string, number> = { total: 0 };
+    let seen = 0;
+    for (let b = epoch === startEpoch ? startBatch : 0; b < batches; b++) {
+      if (options.shouldStop?.()) {
+        interrupted = true;
+        await save(epoch, b);
+        log(`${name}: stopped at epoch ${epoch + 1}, batch ${b}; checkpoint saved${options.checkpointDir ? ` to ${options.checkpointDir}` : ''}`);
+        break;
+      }
+      const rows = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
+      const gathered = gather(train.x, train.features, rows);
+      const xBatch = options.augment ? options.augment(gathered, rows.length, rng) : gathered;
+      const labels = Int32Array.from(rows, (r) => train.labels[r]);
+      const targets = teacherTargets ? gather(teacherTargets, classes, rows) : undefined;
+      const values = tf.tidy(() => {
+        const x = tf.tensor2d(xBatch, [rows.length, train.features]); // [batch, features]
+        const y = tf.tensor1d(labels, 'int32'); // [batch]
+        const teacher = targets ? tf.tensor2d(targets, [rows.length, classes]) : undefined; // [batch, classes]
+        let terms: LossTerms = {};
+        const loss = optimizer.minimize(() => {
+          const logits = model.apply(x, { training: true }) as tf.Tensor; // [batch, classes]
+          terms = {};
+          if (teacher) {
+            terms.soft = {
+              weight: softWeight,
+              value: softKind === 'soft' ? softTargetLoss(logits, teacher, temperature) : logitMatchingLoss(logits, teacher),
+            };
+          }
+          if (hardWeight > 0) terms.hard = { weight: useTeacher ? hardWeight : 1, value: hardLabelLoss(logits, y) };
+          // Kept past the gradient scope so each term can be logged; read and freed just below.
+          for (const term of Object.values(terms)) tf.keep(term.value);
+          return weightedSum(terms);
+        }, true)!;
+        const termValues = Object.entries(terms).map(([k, t]) => [k, t.value.dataSync()[0]] as const);
+        tf.dispose(Object.values(terms).map((t) => t.value));
+        return { total: loss.dataSync()[0], ...Object.fromEntries(termValues) };
+      });
+      for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
+      seen += rows.length;
+      progress.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate: Math.round(seen / ((performance.now() - epochStart) / 1000)) });
+    }
+    progress.stop();
+    if (interrupted) break;
+
+    const valError = validationError(model, validation);
+    const seconds = (performance.now() - epochStart) / 1000;
+    const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
+    history.push({ epoch: epoch + 1, learningRate: lr, loss: total, terms, validationError: valError, seconds, examplesPerSecond: seen / seconds });
+    if (valError < best.error || best.epoch < 0) {
+      tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
+      best = { epoch: epoch + 1, error: valError, weights: snapshot(model) };
+    } else if (config.patience > 0 && epoch + 1 - best.epoch >= config.patience) {
+      stoppedEarly = true;
+    }
+    const remaining = (config.epochs - epoch - 1) * seconds;
+    const termText = Object.entries(terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+    log(`${name} epoch ${epoch + 1}/${config.epochs}  loss ${total.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
+      `val err ${(valError * 100).toFixed(2)}%  lr ${lr.toPrecision(3)}  ${seconds.toFixed(1)}s  ` +
+      `${Math.round(seen / seconds)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`);
+    await save(epoch + 1, 0);
+  }
+
+  if (best.weights && !interrupted) model.setWeights(best.weights.map((w) => w.tensor));
+  tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
+  optimizer.dispose();
+  return {
+    history, bestEpoch: best.epoch, bestValidationError: best.error, interrupted, stoppedEarly,
+    seconds: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,1 @@
+export { buildMlp, DEFAULT_STUDENT_MLP, DEFAULT_TEACHER_MLP, MlpConfig, parameterCount } from './mlp.js';
