@@ -1,1 +1,2 @@
 export { buildMlp, DEFAULT_STUDENT_MLP, DEFAULT_TEACHER_MLP, MlpConfig, parameterCount } from './mlp.js';
+export { specialistFromGeneralist } from './surgery.js';

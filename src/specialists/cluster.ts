@@ -1,0 +1,88 @@
+import { kmeans } from 'ml-kmeans';
+import type { Matrix } from 'ml-matrix';
+import { z } from 'zod';
+
+export const ClusteringConfig = z.object({
+  /** K for K-means: how many specialists to train (the paper used 61 on JFT's 15k classes). */
+  clusters: z.number().int().positive(),
+  /** Seeded K-means++ restarts; the run with the lowest inertia is kept. */
+  restarts: z.number().int().positive().default(10),
+  seed: z.number().int().default(1),
+  /** Smaller clusters are dropped, leaving their classes uncovered: a class the generalist never confuses needs no specialist. */
+  minSize: z.number().int().positive().default(2),
+  /** Larger clusters are split by 2-means until they fit: a specialist should stay small (0 = no limit). */
+  maxSize: z.number().int().min(0).default(0),
+  /** Each class may join up to this many clusters (its nearest centroids): the paper's gains grow with the number of specialists covering a class. */
+  overlap: z.number().int().positive().default(1),
+});
+export type ClusteringConfig = z.infer<typeof ClusteringConfig>;
+export type ClusteringConfigInput = z.input<typeof ClusteringConfig>;
+
+export interface Cluster {
+  id: string;
+  /** Class ids, ascending. */
+  classes: number[];
+}
+
+export interface Clustering {
+  clusters: Cluster[];
+  /** Each class's primary cluster index before minSize dropping, for the reordered heatmap. */
+  assignment: number[];
+  inertia: number;
+}
+
+const squared = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
+
+function bestOf(points: number[][], k: number, restarts: number, seed: number): { clusters: number[]; centroids: number[][]; inertia: number } {
+  let best: { clusters: number[]; centroids: number[][]; inertia: number } | undefined;
+  for (let r = 0; r < restarts; r++) {
+    const result = kmeans(points, Math.min(k, points.length), { initialization: 'kmeans++', seed: seed + r * 7919, maxIterations: 300 });
+    const inertia = points.reduce((s, p, i) => s + squared(p, result.centroids[result.clusters[i]]), 0);
+    if (!best || inertia < best.inertia) best = { clusters: result.clusters, centroids: result.centroids, inertia };
+  }
+  return best!;
+}
+
+/** Splits a cluster of class ids in two by 2-means until every part fits under maxSize. */
+function splitToFit(members: number[], points: number[][], maxSize: number, seed: number): number[][] {
+  if (maxSize === 0 || members.length <= maxSize) return [members];
+  const { clusters } = bestOf(members.map((c) => points[c]), 2, 3, seed);
+  const halves = [members.filter((_, i) => clusters[i] === 0), members.filter((_, i) => clusters[i] === 1)];
+  // Identical points cannot be separated by distance: halve by position instead.
+  if (halves.some((h) => h.length === 0)) halves.splice(0, 2, members.slice(0, members.length >> 1), members.slice(members.length >> 1));
+  return halves.flatMap((h, i) => splitToFit(h, points, maxSize, seed + i + 1));
+}
+
+/**
+ * Groups classes the generalist confuses: K-means (K-means++, seeded restarts, lowest inertia
+ * kept) on the columns of the prediction covariance matrix, each class being the point given by
+ * its column, so classes whose probabilities co-vary land together.
+ *
+ * @example
+ *   const { clusters } = clusterClasses(predictionCovariance(probs, 10), { clusters: 3 });
+ */
+export function clusterClasses(covariance: Matrix, configInput: ClusteringConfigInput): Clustering {
+  const config = ClusteringConfig.parse(configInput);
+  const classes = covariance.columns;
+  const points = Array.from({ length: classes }, (_, c) => covariance.getColumn(c));
+  const { clusters: primary, centroids, inertia } = bestOf(points, config.clusters, config.restarts, config.seed);
+
+  let groups: number[][] = centroids.map((_, k) => primary.flatMap((cluster, c) => (cluster === k ? [c] : [])));
+  groups = groups.flatMap((g, k) => splitToFit(g, points, config.maxSize, config.seed + 101 * k));
+
+  if (config.overlap > 1) {
+    const centres = groups.map((g) => points[0].map((_, d) => g.reduce((s, c) => s + points[c][d], 0) / Math.max(1, g.length)));
+    for (let c = 0; c < classes; c++) {
+      const nearest = centres.map((centre, k) => ({ k, d: squared(points[c], centre) })).sort((a, b) => a.d - b.d);
+      for (const { k } of nearest.slice(0, config.overlap)) {
+        if (!groups[k].includes(c) && (config.maxSize === 0 || groups[k].length < config.maxSize)) groups[k].push(c);
+      }
+    }
+  }
+  const kept = groups.filter((g) => g.length >= config.minSize).map((g) => [...g].sort((a, b) => a - b));
+  return {
+    clusters: kept.map((classesOf, i) => ({ id: `s${i}`, classes: classesOf })),
+    assignment: primary,
+    inertia,
+  };
+}

@@ -1,0 +1,96 @@
+import { Matrix } from 'ml-matrix';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/engine/index.js';
+import { adjustedRandIndex, clusterClasses, predictionCovariance } from '../../src/specialists/index.js';
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+});
+
+/** Probabilities where classes hedge only within planted groups: what a generalist would produce. */
+function hedgingProbabilities(groups: number[][], classes: number, rows: number, seed = 1): Float32Array {
+  let s = seed;
+  const random = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const out = new Float32Array(rows * classes);
+  for (let r = 0; r < rows; r++) {
+    const group = groups[r % groups.length];
+    const split = random();
+    out[r * classes + group[0]] = 0.98 * split + 0.01;
+    // The rest of the group shares the remainder: every member co-varies with the others.
+    for (const c of group.slice(1)) out[r * classes + c] = (0.98 * (1 - split)) / (group.length - 1);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += out[r * classes + c];
+    for (let c = 0; c < classes; c++) out[r * classes + c] += (1 - sum) / classes;
+    // rotate the lead class so each class leads sometimes
+    groups[r % groups.length] = [...group.slice(1), group[0]];
+  }
+  return out;
+}
+
+describe('prediction covariance', () => {
+  it('equals the float64 sample covariance', () => {
+    const probs = hedgingProbabilities([[0, 1], [2, 3, 4]], 5, 50);
+    const cov = predictionCovariance(probs, 5);
+    const n = 50;
+    const mean = Array.from({ length: 5 }, (_, c) => { let s = 0; for (let r = 0; r < n; r++) s += probs[r * 5 + c]; return s / n; });
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 5; j++) {
+        let s = 0;
+        for (let r = 0; r < n; r++) s += (probs[r * 5 + i] - mean[i]) * (probs[r * 5 + j] - mean[j]);
+        expect(cov.get(i, j)).toBeCloseTo(s / (n - 1), 5);
+      }
+    }
+  });
+
+  it('rejects fewer than two rows', () => {
+    expect(() => predictionCovariance(new Float32Array(5), 5)).toThrow(/at least 2 rows/);
+  });
+});
+
+describe('clusterClasses', () => {
+  const groups = [[0, 1, 2], [3, 4], [5, 6, 7, 8], [9, 10, 11]];
+  let cov: Matrix;
+  beforeAll(() => {
+    cov = predictionCovariance(hedgingProbabilities(groups.map((g) => [...g]), 12, 600), 12);
+  });
+  const truth = Array.from({ length: 12 }, (_, c) => groups.findIndex((g) => g.includes(c)));
+
+  it('recovers planted groups of confused classes', () => {
+    const { clusters, assignment } = clusterClasses(cov, { clusters: 4, seed: 3 });
+    expect(adjustedRandIndex(assignment, truth)).toBe(1);
+    expect(clusters.map((c) => c.classes).sort((a, b) => a[0] - b[0])).toEqual(groups);
+  });
+
+  it('splits clusters above maxSize and drops those below minSize', () => {
+    const { clusters } = clusterClasses(cov, { clusters: 4, maxSize: 3, minSize: 3, seed: 3 });
+    expect(clusters.every((c) => c.classes.length <= 3 && c.classes.length >= 3)).toBe(true);
+    expect(clusters.flatMap((c) => c.classes)).not.toContain(3); // [3, 4] is too small to keep
+  });
+
+  it('lets each class join its nearest clusters with overlap', () => {
+    const single = clusterClasses(cov, { clusters: 4, seed: 3 });
+    const double = clusterClasses(cov, { clusters: 4, seed: 3, overlap: 2 });
+    const coverage = (c: typeof single) => c.clusters.reduce((s, k) => s + k.classes.length, 0);
+    expect(coverage(double)).toBeGreaterThan(coverage(single));
+    for (let c = 0; c < 12; c++) expect(double.clusters.filter((k) => k.classes.includes(c)).length).toBe(2);
+  });
+
+  it('is deterministic for a seed', () => {
+    expect(clusterClasses(cov, { clusters: 3, seed: 9 })).toEqual(clusterClasses(cov, { clusters: 3, seed: 9 }));
+  });
+
+  it('accepts a covariance with more clusters requested than classes', () => {
+    const tiny = new Matrix([[1, 0.5], [0.5, 1]]);
+    expect(clusterClasses(tiny, { clusters: 5, minSize: 1 }).clusters.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('adjustedRandIndex', () => {
+  it('matches known values', () => {
+    expect(adjustedRandIndex([0, 0, 1, 1], [1, 1, 0, 0])).toBe(1);
+    // scikit-learn's documented example: adjusted_rand_score([0, 0, 1, 1], [0, 0, 1, 2]) = 0.5714…
+    expect(adjustedRandIndex([0, 0, 1, 1], [0, 0, 1, 2])).toBeCloseTo(4 / 7, 10);
+    expect(adjustedRandIndex([0, 0, 0, 0], [0, 1, 2, 3])).toBeCloseTo(0, 10);
+    expect(() => adjustedRandIndex([0], [0, 1])).toThrow();
+  });
+});
