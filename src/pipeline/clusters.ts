@@ -1,0 +1,51 @@
+import { predictLogits, softmaxRowsAt } from '../distill/index.js';
+import { heatmapSpec, renderSvg, writeAtomic, writeJson } from '../report/index.js';
+import { adjustedRandIndex, type Cluster, clusterClasses, predictionCovariance } from '../specialists/index.js';
+import { type StageContext, stageDir } from './context.js';
+import { loadModel } from './models.js';
+
+const MAX_HEATMAP_CLASSES = 200;
+
+export interface ClustersResult {
+  clusters: Cluster[];
+  assignment: number[];
+  covariance: number[][];
+  transferExamples: number;
+  /** Against the true superclasses, where the dataset has them (synthetic). */
+  adjustedRandIndex?: number;
+  coveredClasses: number;
+}
+
+/**
+ * Stage 2: run the generalist on the transfer set (labels unused), take the covariance of its
+ * predicted distributions and cluster its columns; also draws the covariance reordered by cluster.
+ */
+export async function runClustersStage(ctx: StageContext): Promise<ClustersResult> {
+  const { config, dataset } = ctx;
+  const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
+  const requested = config.clusters.transferExamples;
+  const n = requested > 0 ? Math.min(requested, dataset.train.n) : dataset.train.n;
+  const probabilities = softmaxRowsAt(predictLogits(generalist, dataset.train.x.subarray(0, n * dataset.train.features), n), dataset.numClasses, 1);
+  generalist.dispose();
+  const covariance = predictionCovariance(probabilities, dataset.numClasses);
+  const clustering = clusterClasses(covariance, config.clusters.clustering);
+  const result: ClustersResult = {
+    clusters: clustering.clusters,
+    assignment: clustering.assignment,
+    covariance: covariance.to2DArray(),
+    transferExamples: n,
+    adjustedRandIndex: dataset.superclassOf ? adjustedRandIndex(clustering.assignment, dataset.superclassOf) : undefined,
+    coveredClasses: new Set(clustering.clusters.flatMap((c) => c.classes)).size,
+  };
+  await writeJson(stageDir(ctx, 'clusters', 'clusters.json'), result);
+  const order = Array.from({ length: dataset.numClasses }, (_, c) => c).sort((a, b) => clustering.assignment[a] - clustering.assignment[b] || a - b);
+  // Past a few hundred classes a heatmap is a blur of a million cells; the JSON has the matrix.
+  if (dataset.numClasses <= MAX_HEATMAP_CLASSES) {
+    const svg = await renderSvg(heatmapSpec(result.covariance, dataset.classNames, order, `${dataset.name}: covariance of the generalist's predictions, by cluster`));
+    await writeAtomic(stageDir(ctx, 'clusters', 'heatmap.svg'), svg);
+  }
+  ctx.log(`clusters: ${result.clusters.length} specialists covering ${result.coveredClasses}/${dataset.numClasses} classes` +
+    (result.adjustedRandIndex !== undefined ? `, adjusted Rand index vs superclasses ${result.adjustedRandIndex.toFixed(3)}` : '') +
+    `: ${result.clusters.slice(0, 8).map((c) => `[${c.classes.map((k) => dataset.classNames[k]).join(' ')}]`).join(' ')}${result.clusters.length > 8 ? ' …' : ''}`);
+  return result;
+}

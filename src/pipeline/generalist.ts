@@ -1,0 +1,49 @@
+import { jitter } from '../data/index.js';
+import { evaluateModel, trainModel } from '../distill/index.js';
+import { buildMlp, parameterCount } from '../nets/index.js';
+import { writeJson } from '../report/index.js';
+import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
+import { saveModel } from './models.js';
+
+export interface ModelMetrics {
+  testErrors: number;
+  testExamples: number;
+  testErrorRate: number;
+  validationErrorRate: number;
+  parameters: number;
+  epochs: number;
+  bestEpoch: number;
+  trainSeconds: number;
+  examplesPerSecond: number;
+}
+
+/** Stage 1: the cumbersome model, on all classes, with dropout and (for images) jittered inputs. */
+export async function runGeneralistStage(ctx: StageContext): Promise<ModelMetrics> {
+  const { config, dataset } = ctx;
+  const stage = config.generalist;
+  const features = dataset.train.features;
+  const model = buildMlp(stage.net, features, dataset.numClasses);
+  const augment = stage.jitter > 0
+    ? (x: Float32Array, rows: number, rng: () => number) => jitter(
+      { x, y: new Int32Array(rows), ids: new Int32Array(rows), n: rows, features },
+      { inputShape: dataset.inputShape, maxShift: stage.jitter, seed: Math.floor(rng() * 2 ** 31) },
+    ).x
+    : undefined;
+  const result = await trainModel(model, labelledSet(dataset.train), labelledSet(dataset.validation), stage.train, {
+    augment, name: 'generalist', log: ctx.log, shouldStop: ctx.shouldStop,
+    checkpointDir: stageDir(ctx, 'generalist', 'checkpoint'), resume: true,
+  });
+  if (result.interrupted) throw new StageInterrupted('generalist');
+  await saveModel(model, stageDir(ctx, 'generalist', 'model'));
+  const test = evaluateModel(model, dataset.test.x, dataset.test.y);
+  const last = result.history[result.history.length - 1];
+  const metrics: ModelMetrics = {
+    testErrors: test.errors, testExamples: test.n, testErrorRate: test.errorRate,
+    validationErrorRate: result.bestValidationError, parameters: parameterCount(model),
+    epochs: result.history.length, bestEpoch: result.bestEpoch, trainSeconds: result.seconds,
+    examplesPerSecond: last?.examplesPerSecond ?? 0,
+  };
+  await writeJson(stageDir(ctx, 'generalist', 'metrics.json'), { metrics, history: result.history, perClassErrors: test.perClassErrors });
+  model.dispose();
+  return metrics;
+}

@@ -1,0 +1,11 @@
+export { CombinerConfig, formatConfigError, parsePipelineConfig, PipelineConfig, readPipelineConfig } from './config.js';
+export type { PipelineConfigInput } from './config.js';
+export { StageInterrupted } from './context.js';
+export type { StageContext } from './context.js';
+export type { ModelMetrics } from './generalist.js';
+export { loadModel, saveModel } from './models.js';
+export { runPipeline } from './run.js';
+export type { PipelineOptions, PipelineResult } from './run.js';
+export type { SpecialistMetrics } from './specialists.js';
+export { STAGES } from './state.js';
+export type { StageName } from './state.js';

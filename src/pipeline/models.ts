@@ -1,0 +1,13 @@
+import { mkdir } from 'node:fs/promises';
+import * as tf from '@tensorflow/tfjs';
+import { fileSystem } from '../bundle/index.js';
+
+/** A trained model in a run folder, in the TF.js Layers format the bundle uses. */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await model.save(fileSystem(dir));
+}
+
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  return tf.loadLayersModel(fileSystem(dir));
+}

@@ -1,0 +1,150 @@
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { predictLogits, softmaxRowsAt, trainModel } from '../distill/index.js';
+import { parameterCount, specialistFromGeneralist } from '../nets/index.js';
+import { writeJson } from '../report/index.js';
+import { type Cluster, dustbinOffset, halfAndHalfSampler, specialFraction, specialistSet } from '../specialists/index.js';
+import type { ClustersResult } from './clusters.js';
+import { type StageContext, stageDir, StageInterrupted } from './context.js';
+import { loadModel, saveModel } from './models.js';
+
+export interface SpecialistMetrics {
+  id: string;
+  classes: number[];
+  dustbinOffset: number;
+  /** Test error of the specialist on examples of its own classes (dustbin counts as wrong). */
+  testErrorRateOnClasses: number;
+  /** Mean dustbin probability on the natural validation split, after the offset, against the true non-special fraction. */
+  meanDustbinProbability: number;
+  nonSpecialFraction: number;
+  parameters: number;
+  epochs: number;
+  trainSeconds: number;
+}
+
+export async function readClusters(ctx: StageContext): Promise<ClustersResult> {
+  return JSON.parse(await readFile(stageDir(ctx, 'clusters', 'clusters.json'), 'utf8')) as ClustersResult;
+}
+
+/** Mean dustbin probability over the rows, with the offset added to the dustbin logit. */
+function meanDustbin(logits: Float32Array, width: number, offset: number): number {
+  const shifted = logits.slice();
+  for (let i = width - 1; i < shifted.length; i += width) shifted[i] += offset;
+  const probs = softmaxRowsAt(shifted, width, 1);
+  let sum = 0;
+  for (let i = width - 1; i < probs.length; i += width) sum += probs[i];
+  return sum / (probs.length / width);
+}
+
+/**
+ * Trains specialist `index` of the clustering: initialised from the generalist, half-and-half
+ * batches, then the dustbin offset measured from the natural class frequencies. Depends on nothing
+ * but the generalist and the clusters, so any number can run at once, here or on other machines.
+ */
+export async function trainSpecialist(ctx: StageContext, cluster: Cluster): Promise<SpecialistMetrics> {
+  const { config, dataset } = ctx;
+  const dir = stageDir(ctx, 'specialists', cluster.id);
+  const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
+  const specialist = specialistFromGeneralist(generalist, config.generalist.net, dataset.train.features, cluster.classes);
+  const generalistLogits = config.specialists.softTargets ? predictLogits(generalist, dataset.train.x, dataset.train.n) : undefined;
+  generalist.dispose();
+  const train = specialistSet(dataset.train, cluster.classes, generalistLogits, dataset.numClasses);
+  const validation = specialistSet(dataset.validation, cluster.classes);
+  const dustbin = cluster.classes.length;
+  const result = await trainModel(specialist, train, validation, config.specialists.train, {
+    sampler: halfAndHalfSampler(train.labels, dustbin), name: `specialist ${cluster.id}`, log: ctx.log,
+    shouldStop: ctx.shouldStop, checkpointDir: `${dir}/checkpoint`, resume: true,
+  });
+  if (result.interrupted) throw new StageInterrupted(`specialist ${cluster.id}`);
+  const offset = dustbinOffset(specialFraction(train.labels, dustbin));
+  await saveModel(specialist, `${dir}/model`);
+
+  const test = specialistSet(dataset.test, cluster.classes);
+  const testLogits = predictLogits(specialist, test.x, test.n);
+  let own = 0;
+  let wrong = 0;
+  for (let r = 0; r < test.n; r++) {
+    if (test.labels[r] === dustbin) continue;
+    own++;
+    let best = 0;
+    for (let j = 1; j <= dustbin; j++) if (testLogits[r * (dustbin + 1) + j] + (j === dustbin ? offset : 0) > testLogits[r * (dustbin + 1) + best] + (best === dustbin ? offset : 0)) best = j;
+    if (best !== test.labels[r]) wrong++;
+  }
+  const metrics: SpecialistMetrics = {
+    id: cluster.id, classes: cluster.classes, dustbinOffset: offset,
+    testErrorRateOnClasses: wrong / Math.max(1, own),
+    meanDustbinProbability: meanDustbin(predictLogits(specialist, validation.x, validation.n), dustbin + 1, offset),
+    nonSpecialFraction: 1 - specialFraction(validation.labels, dustbin),
+    parameters: parameterCount(specialist), epochs: result.history.length, trainSeconds: result.seconds,
+  };
+  await writeJson(`${dir}/metrics.json`, { metrics, history: result.history });
+  specialist.dispose();
+  return metrics;
+}
+
+const WORKER = fileURLToPath(new URL('./specialist-worker.ts', import.meta.url));
+
+/** Runs one specialist in a child process; resolves with its metrics or rejects with its exit status. */
+function trainInWorker(ctx: StageContext, cluster: Cluster, configPath: string): Promise<SpecialistMetrics> {
+  return new Promise((resolve, reject) => {
+    const child = fork(WORKER, [ctx.runDir, configPath, cluster.id], {
+      execArgv: ['--import', 'tsx'],
+      // One OpenBLAS thread per worker: N workers on N cores, not N² threads fighting for them.
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let metrics: SpecialistMetrics | undefined;
+    child.on('message', (message) => { metrics = message as SpecialistMetrics; });
+    child.on('exit', (code, signal) => {
+      if (code === 0 && metrics) resolve(metrics);
+      else reject(new Error(`specialist ${cluster.id} worker exited with ${signal ?? `code ${code}`}`));
+    });
+    child.on('error', reject);
+  });
+}
+
+export interface SpecialistsStageOptions {
+  /** Train only these cluster ids (e.g. one per machine, from a Kubernetes indexed Job). */
+  only?: string[];
+  /** Where the run's config is, for worker processes. */
+  configPath: string;
+}
+
+/**
+ * Stage 3: every specialist, `parallel` at a time in worker processes (in this process when 1).
+ * Finished ones (metrics on disk) are skipped; a failing one is retried up to `attempts` times,
+ * then reported and skipped without stopping the others.
+ */
+export async function runSpecialistsStage(ctx: StageContext, options: SpecialistsStageOptions): Promise<{ trained: SpecialistMetrics[]; failed: string[] }> {
+  const { clusters } = await readClusters(ctx);
+  const todo = clusters.filter((c) => !options.only || options.only.includes(c.id));
+  const trained: SpecialistMetrics[] = [];
+  const failed: string[] = [];
+  const { parallel, attempts } = ctx.config.specialists;
+  const queue = [...todo];
+  const runOne = async (cluster: Cluster) => {
+    const metricsPath = stageDir(ctx, 'specialists', cluster.id, 'metrics.json');
+    if (existsSync(metricsPath)) {
+      trained.push((JSON.parse(await readFile(metricsPath, 'utf8')) as { metrics: SpecialistMetrics }).metrics);
+      ctx.log(`specialist ${cluster.id}: already trained, skipped`);
+      return;
+    }
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        trained.push(parallel > 1 ? await trainInWorker(ctx, cluster, options.configPath) : await trainSpecialist(ctx, cluster));
+        return;
+      } catch (error) {
+        if (error instanceof StageInterrupted || ctx.shouldStop()) throw error;
+        ctx.log(`specialist ${cluster.id}: attempt ${attempt}/${attempts} failed: ${(error as Error).message}`);
+      }
+    }
+    failed.push(cluster.id);
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+    while (queue.length > 0) await runOne(queue.shift()!);
+  }));
+  trained.sort((a, b) => clusters.findIndex((c) => c.id === a.id) - clusters.findIndex((c) => c.id === b.id));
+  return { trained, failed };
+}

@@ -1,0 +1,45 @@
+import { evaluateModel, predictLogits, trainModel } from '../distill/index.js';
+import { buildMlp, parameterCount } from '../nets/index.js';
+import { writeJson } from '../report/index.js';
+import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
+import type { ModelMetrics } from './generalist.js';
+import { loadModel, saveModel } from './models.js';
+
+/**
+ * The teacher's logits for every training row. 'ensemble' asks `ensembleLogits` (log of the
+ * combined generalist + specialists distribution): the loop the paper left open.
+ */
+export type TeacherLogits = (x: Float32Array, n: number) => Promise<Float32Array>;
+
+/** Stage 4: the small net, trained on the teacher's soft targets at temperature T (loss × T²) plus a low-weight hard term. */
+export async function runStudentStage(ctx: StageContext, ensembleLogits?: TeacherLogits): Promise<ModelMetrics & { teacher: string }> {
+  const { config, dataset } = ctx;
+  const stage = config.student;
+  let teacherLogits: Float32Array;
+  if (stage.teacher === 'ensemble') {
+    if (!ensembleLogits) throw new Error('student: teacher "ensemble" needs the specialists stage');
+    teacherLogits = await ensembleLogits(dataset.train.x, dataset.train.n);
+  } else {
+    const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
+    teacherLogits = predictLogits(generalist, dataset.train.x, dataset.train.n);
+    generalist.dispose();
+  }
+  const model = buildMlp(stage.net, dataset.train.features, dataset.numClasses);
+  const result = await trainModel(model, labelledSet(dataset.train, teacherLogits), labelledSet(dataset.validation), stage.train, {
+    name: 'student', log: ctx.log, shouldStop: ctx.shouldStop, checkpointDir: stageDir(ctx, 'student', 'checkpoint'), resume: true,
+  });
+  if (result.interrupted) throw new StageInterrupted('student');
+  await saveModel(model, stageDir(ctx, 'student', 'model'));
+  const test = evaluateModel(model, dataset.test.x, dataset.test.y);
+  const last = result.history[result.history.length - 1];
+  const metrics = {
+    teacher: stage.teacher,
+    testErrors: test.errors, testExamples: test.n, testErrorRate: test.errorRate,
+    validationErrorRate: result.bestValidationError, parameters: parameterCount(model),
+    epochs: result.history.length, bestEpoch: result.bestEpoch, trainSeconds: result.seconds,
+    examplesPerSecond: last?.examplesPerSecond ?? 0,
+  };
+  await writeJson(stageDir(ctx, 'student', 'metrics.json'), { metrics, history: result.history, perClassErrors: test.perClassErrors });
+  model.dispose();
+  return metrics;
+}

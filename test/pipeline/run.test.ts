@@ -1,0 +1,84 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBundle } from '../../src/bundle/index.js';
+import { initEngine } from '../../src/engine/index.js';
+import { parsePipelineConfig, type PipelineConfigInput, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'pipeline-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+});
+
+const train = (epochs: number, seed = 1) => ({ epochs, batchSize: 32, optimizer: { kind: 'adam' as const, learningRate: 0.01 }, seed });
+/** A pipeline that runs in seconds: 4 superclasses × 3 fine classes, 16 features, one small hidden layer. */
+export const TINY: PipelineConfigInput = {
+  name: 'tiny',
+  dataset: { name: 'synthetic', superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40, validationPerClass: 10, testPerClass: 10, seed: 3 },
+  generalist: { net: { hidden: [32] }, train: train(4) },
+  clusters: { clustering: { clusters: 4, seed: 1 } },
+  specialists: { train: train(2, 2) },
+  student: { net: { hidden: [16] }, train: { ...train(3, 3), loss: { temperature: 3, softWeight: 1, hardWeight: 0.1 } } },
+};
+
+const quiet = () => {};
+
+describe('runPipeline', () => {
+  it('goes from a dataset to a bundle that loads, with every stage recorded', async () => {
+    const runDir = join(tmp, 'full');
+    const out = join(tmp, 'bundles', 'full');
+    const result = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet });
+    expect(result.ran).toEqual(['generalist', 'clusters', 'specialists', 'student', 'bundle']);
+    expect(result.clusters!.adjustedRandIndex).toBeGreaterThan(0.5);
+    expect(result.specialists!.length).toBe(result.clusters!.clusters.length);
+    for (const s of result.specialists!) expect(s.dustbinOffset).toBeGreaterThan(0);
+    const state = JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8'));
+    expect(Object.keys(state.stages)).toEqual(['generalist', 'clusters', 'specialists', 'student', 'bundle']);
+    expect(existsSync(join(runDir, 'clusters', 'heatmap.svg'))).toBe(true);
+
+    const bundle = await loadBundle(out);
+    expect(bundle.manifest.specialists.length).toBe(result.specialists!.length);
+    expect(bundle.manifest.generalist.metrics.testErrors).toBe(result.generalist!.testErrors);
+    expect(bundle.manifest.student?.teacher).toBe('generalist');
+
+    // A second run does nothing; a changed student config reruns the student and the bundle only.
+    const again = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet });
+    expect(again.ran).toEqual([]);
+    const changed = await runPipeline(parsePipelineConfig({ ...TINY, student: { ...TINY.student, net: { hidden: [24] } } }), { runDir, out, log: quiet });
+    expect(changed.ran).toEqual(['student', 'bundle']);
+    expect(changed.skipped).toEqual(['generalist', 'clusters', 'specialists']);
+  });
+
+  it('resumes after a kill between stages and mid-stage, redoing nothing finished', async () => {
+    const runDir = join(tmp, 'resume');
+    const out = join(tmp, 'bundles', 'resume');
+    let stopRequested = false;
+    const interrupted = runPipeline(parsePipelineConfig(TINY), {
+      runDir, out, shouldStop: () => stopRequested,
+      log: (line) => { if (line.startsWith('student: running')) stopRequested = true; },
+    });
+    await expect(interrupted).rejects.toBeInstanceOf(StageInterrupted);
+    const resumed = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet });
+    expect(resumed.skipped).toEqual(['generalist', 'clusters', 'specialists']);
+    expect(resumed.ran).toEqual(['student', 'bundle']);
+  });
+
+  it('trains specialists in parallel worker processes, and one at a time on request', async () => {
+    const runDir = join(tmp, 'parallel');
+    const config = parsePipelineConfig({ ...TINY, specialists: { ...TINY.specialists, parallel: 2 } });
+    const only = await runPipeline(config, { runDir, out: join(tmp, 'bundles', 'parallel'), log: quiet, onlySpecialists: ['s0'] });
+    expect(only.specialists!.map((s) => s.id)).toEqual(['s0']);
+    expect(existsSync(join(runDir, 'specialists', 's1', 'metrics.json'))).toBe(false);
+    const all = await runPipeline(config, { runDir, out: join(tmp, 'bundles', 'parallel'), log: quiet });
+    expect(all.specialists!.length).toBe(all.clusters!.clusters.length);
+    expect(all.failedSpecialists).toEqual([]);
+  }, 180_000);
+
+  it('rejects invalid configs naming the path of each bad field', () => {
+    const bad = { ...TINY, generalist: { ...TINY.generalist, train: { ...train(4), epochs: 0 } }, specialists: { train: train(1), parallel: -1 } };
+    expect(() => parsePipelineConfig(bad, 'bad.json')).toThrow(/bad\.json: invalid pipeline config[\s\S]*generalist\.train\.epochs[\s\S]*specialists\.parallel/);
+    expect(() => parsePipelineConfig({ ...TINY, dataset: { name: 'imagenet' } })).toThrow(/dataset\.name/);
+  });
+});
