@@ -79,7 +79,7 @@ export async function readPipelineConfig(path: string): Promise<PipelineConfig> 
   try {
     json = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new Error(`${path}: cannot read a JSON config: ${(error as Error).message}`);
+    throw new Error(`${path}: cannot read a JSON config: ${(error as Error).message}`, { cause: error });
   }
   return parsePipelineConfig(json, path);
 }
