@@ -1,0 +1,18 @@
+export { summarizeModel } from './architecture.js';
+export { modelEntries, parseManifest } from './check.js';
+export { BUNDLE_ERROR_CODES, BundleError } from './errors.js';
+export type { BundleErrorCode } from './errors.js';
+export { recoverInterrupted } from './files.js';
+export { fileSystem } from './io.js';
+export { loadBundle, readManifest, verifyBundle } from './load.js';
+export type { LoadedBundle } from './load.js';
+export {
+  ArchitectureSchema, ClusteringSchema, CombinerSchema, DatasetInfoSchema, EngineSchema, FileEntrySchema, FORMAT_VERSION,
+  isBundlePath, LayerSummarySchema, MANIFEST_FILE, ManifestSchema, MODEL_FILE, ModelEntrySchema, SpecialistEntrySchema,
+  StudentEntrySchema, WEIGHTS_FILE,
+} from './manifest.js';
+export type {
+  Architecture, Clustering, Combiner, DatasetInfo, EngineRecord, FileEntry, Manifest, ModelEntry, SpecialistEntry, StudentEntry,
+} from './manifest.js';
+export { saveBundle } from './save.js';
+export type { BundleDraft, ModelDraft, SaveOptions, SaveStep, SpecialistDraft, StudentDraft } from './save.js';

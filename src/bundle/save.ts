@@ -1,0 +1,185 @@
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { engineInfo } from '../engine/index.js';
+import { summarizeModel } from './architecture.js';
+import { modelEntries, parseManifest } from './check.js';
+import { BundleError } from './errors.js';
+import { exists, recoverInterrupted, sha256, siblingPath, syncDir, writeDurable } from './files.js';
+import { type EncodedModel, encodeArtifacts } from './io.js';
+import {
+  type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FORMAT_VERSION, isBundlePath,
+  MANIFEST_FILE, type Manifest, MODEL_FILE, type ModelEntry, type SpecialistEntry, SpecialistEntrySchema, type StudentEntry, WEIGHTS_FILE,
+} from './manifest.js';
+import { checkShapes } from './shapes.js';
+
+export interface ModelDraft {
+  model: tf.LayersModel;
+  /** The nets/ family ('mlp', 'cnn'), recorded in the architecture summary. */
+  kind?: string;
+  config?: ModelEntry['config'];
+  training?: ModelEntry['training'];
+  metrics?: ModelEntry['metrics'];
+}
+export type SpecialistDraft = ModelDraft & Pick<SpecialistEntry, 'id' | 'classes' | 'dustbinOffset' | 'cluster'>;
+export type StudentDraft = ModelDraft & Pick<StudentEntry, 'teacher' | 'temperature' | 'hardWeight'>;
+
+/** What a pipeline hands saveBundle: models plus what they are; paths, summaries and checksums are derived. */
+export interface BundleDraft {
+  /** Defaults to the folder's name. */
+  name?: string;
+  dataset: DatasetInfo;
+  generalist: ModelDraft;
+  specialists?: SpecialistDraft[];
+  student?: StudentDraft;
+  clustering?: Clustering;
+  combiner?: Combiner;
+  metrics?: Manifest['metrics'];
+  /** Other files to carry (a config, a report), by path relative to the bundle. */
+  extraFiles?: Record<string, Uint8Array | string>;
+}
+
+/** Points a save passes, in order; `file` repeats once per file written to the temporary folder. */
+export type SaveStep = 'file' | 'manifest' | 'moved-old' | 'renamed-new' | 'done';
+
+export interface SaveOptions {
+  /** Progress; awaited, so a caller can also pause a save at a step (the crash tests do). */
+  onStep?: (step: SaveStep, detail: string) => void | Promise<void>;
+  /** Defaults to the engine initEngine chose. */
+  engine?: EngineRecord;
+}
+
+async function encodeModel(model: tf.LayersModel): Promise<EncodedModel> {
+  let encoded: EncodedModel | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      encoded = encodeArtifacts(artifacts);
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  if (!encoded) throw new Error(`saveBundle: tfjs did not hand over the artifacts of ${model.name}`);
+  return encoded;
+}
+
+function currentEngine(): EngineRecord {
+  const info = engineInfo();
+  return { backend: info.backend, blasLibrary: info.blasLibrary, tfjsVersion: tf.version.tfjs };
+}
+
+/** Encodes every model and builds the manifest, all in memory: nothing touches disk until it validates. */
+async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): Promise<{ manifest: Manifest; contents: Map<string, Uint8Array> }> {
+  const contents = new Map<string, Uint8Array>();
+  const entry = async (path: string, { model, kind, config, training, metrics }: ModelDraft): Promise<ModelEntry> => {
+    const encoded = await encodeModel(model);
+    contents.set(`${path}/${MODEL_FILE}`, encoded.modelJson);
+    contents.set(`${path}/${WEIGHTS_FILE}`, encoded.weights);
+    return { path, architecture: summarizeModel(model, kind), config, training, metrics: metrics ?? {} };
+  };
+  const generalist = await entry('generalist', draft.generalist);
+  const specialists: SpecialistEntry[] = [];
+  for (const [i, s] of (draft.specialists ?? []).entries()) {
+    // The id becomes a folder name, so it is checked before it is used as one.
+    if (!SpecialistEntrySchema.shape.id.safeParse(s.id).success) {
+      throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, `specialists[${i}].id`, `"${s.id}" cannot name a folder: use letters, digits, _ or -`);
+    }
+    specialists.push({ ...(await entry(`specialists/${s.id}`, s)), id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, cluster: s.cluster });
+  }
+  const student = draft.student && {
+    ...(await entry('student', draft.student)),
+    teacher: draft.student.teacher,
+    temperature: draft.student.temperature,
+    hardWeight: draft.student.hardWeight,
+  };
+  for (const [path, content] of Object.entries(draft.extraFiles ?? {})) {
+    if (!isBundlePath(path) || path === MANIFEST_FILE || contents.has(path)) {
+      throw new Error(`saveBundle: extra file "${path}" is not a free relative path in the bundle`);
+    }
+    contents.set(path, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+  }
+  const files: Record<string, FileEntry> = {};
+  for (const [path, bytes] of [...contents].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { sha256: sha256(bytes), bytes: bytes.length };
+  // parseManifest, as on load: a bad id, class or path fails here with the field named, before any write.
+  const manifest = parseManifest({
+    formatVersion: FORMAT_VERSION,
+    name: draft.name ?? basename(dir),
+    createdAt: new Date().toISOString(),
+    engine,
+    dataset: draft.dataset,
+    generalist,
+    specialists,
+    clustering: draft.clustering,
+    student,
+    combiner: draft.combiner,
+    metrics: draft.metrics ?? {},
+    files,
+  });
+  // The models' files do not exist yet, so a shape error points at the manifest being built.
+  const architectures = new Map(modelEntries(manifest).map(([field, e]): [string, Architecture] => [field, e.architecture]));
+  checkShapes(manifest, architectures, () => MANIFEST_FILE);
+  return { manifest, contents };
+}
+
+/**
+ * Writes a bundle atomically: every file into a hidden temporary folder beside `dir`, manifest.json
+ * last, fsynced, then renamed into place; an existing bundle is moved aside for the instant between
+ * the two renames and then deleted. A crash at any point leaves the old bundle or the new one, never
+ * a mix (one killed between the renames is rolled back by the next save or load). One writer per
+ * bundle at a time.
+ *
+ * @example
+ *   await saveBundle('models/mnist', {
+ *     dataset: { name: 'mnist', inputShape: [28, 28, 1], classNames: MNIST_CLASS_NAMES },
+ *     generalist: { model: teacher, kind: 'mlp', metrics: { testErrors: 67 } },
+ *   });
+ */
+export async function saveBundle(folder: string, draft: BundleDraft, options: SaveOptions = {}): Promise<Manifest> {
+  // Absolute and without a trailing slash, so the siblings and renames below name the same folder.
+  const dir = resolve(folder);
+  const step = options.onStep ?? (() => {});
+  const { manifest, contents } = await prepare(dir, draft, options.engine ?? currentEngine());
+  await mkdir(dirname(dir), { recursive: true });
+  await recoverInterrupted(dir);
+  const temp = siblingPath(dir, 'tmp');
+  try {
+    await mkdir(temp);
+    const folders = new Set<string>([temp]);
+    for (const [path, bytes] of contents) {
+      const target = join(temp, path);
+      folders.add(dirname(target));
+      await mkdir(dirname(target), { recursive: true });
+      await writeDurable(target, bytes);
+      await step('file', path);
+    }
+    await writeDurable(join(temp, MANIFEST_FILE), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+    for (const folder of folders) await syncDir(folder);
+    await step('manifest', MANIFEST_FILE);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await swap(temp, dir, step);
+  await step('done', dir);
+  return manifest;
+}
+
+async function swap(temp: string, dir: string, step: NonNullable<SaveOptions['onStep']>): Promise<void> {
+  if (!(await exists(dir))) {
+    await rename(temp, dir);
+    await syncDir(dirname(dir));
+    await step('renamed-new', dir);
+    return;
+  }
+  const old = siblingPath(dir, 'old');
+  await rename(dir, old);
+  await step('moved-old', old);
+  try {
+    await rename(temp, dir);
+  } catch (error) {
+    await rename(old, dir);
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await syncDir(dirname(dir));
+  await step('renamed-new', dir);
+  await rm(old, { recursive: true, force: true });
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import type { Dataset } from './dataset.js';
+import { loadFashionMnist } from './fashion.js';
+import { loadMnist } from './mnist.js';
+import { generateSynthetic, SyntheticConfigSchema } from './synthetic.js';
+
+/** How a pipeline config names its data: one of the three sets, synthetic with any of its knobs. */
+export const DatasetConfigSchema = z.discriminatedUnion('name', [
+  z.object({ name: z.literal('mnist') }),
+  z.object({ name: z.literal('fashion-mnist') }),
+  SyntheticConfigSchema.partial().extend({ name: z.literal('synthetic') }),
+]);
+export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
+export type DatasetName = DatasetConfig['name'];
+
+const LOADERS = {
+  mnist: () => loadMnist(),
+  'fashion-mnist': () => loadFashionMnist(),
+  synthetic: (config: DatasetConfig) => {
+    const { name: _name, ...options } = config as Extract<DatasetConfig, { name: 'synthetic' }>;
+    return generateSynthetic(options);
+  },
+} satisfies Record<DatasetName, (config: DatasetConfig) => Dataset>;
+
+/**
+ * The dataset a config names. Nothing is decoded until a split is read.
+ *
+ * @example
+ *   const data = loadDataset({ name: 'synthetic', superclasses: 50, finePerSuperclass: 20 });
+ */
+export function loadDataset(config: DatasetConfig): Dataset {
+  const parsed = DatasetConfigSchema.parse(config);
+  return LOADERS[parsed.name](parsed);
+}
