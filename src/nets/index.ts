@@ -1,2 +1,3 @@
 export { buildMlp, DEFAULT_STUDENT_MLP, DEFAULT_TEACHER_MLP, MlpConfig, parameterCount } from './mlp.js';
 export { specialistFromGeneralist } from './surgery.js';
+export { FastDropout } from './dropout.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { FastDropout } from './dropout.js';
 
 /** A multilayer perceptron with ReLU hidden layers and a linear (logit) output layer. */
 export const MlpConfig = z.object({
@@ -41,7 +42,7 @@ export function buildMlp(config: MlpConfig, inputSize: number, numClasses: numbe
   const constraint = parsed.maxNorm > 0 ? tf.constraints.maxNorm({ maxValue: parsed.maxNorm, axis: 0 }) : undefined;
   const init = (layer: number) => tf.initializers.heNormal({ seed: parsed.seed * 1000 + layer });
   if (parsed.inputDropout > 0) {
-    model.add(tf.layers.dropout({ rate: parsed.inputDropout, inputShape: [inputSize], name: 'input_dropout' }));
+    model.add(new FastDropout({ rate: parsed.inputDropout, inputShape: [inputSize], name: 'input_dropout', seed: parsed.seed * 1000 + 500 }));
   }
   parsed.hidden.forEach((units, i) => {
     model.add(tf.layers.dense({
@@ -52,7 +53,7 @@ export function buildMlp(config: MlpConfig, inputSize: number, numClasses: numbe
       name: `hidden${i + 1}`,
       ...(i === 0 && parsed.inputDropout === 0 ? { inputShape: [inputSize] } : {}),
     }));
-    if (parsed.hiddenDropout > 0) model.add(tf.layers.dropout({ rate: parsed.hiddenDropout, name: `dropout${i + 1}` }));
+    if (parsed.hiddenDropout > 0) model.add(new FastDropout({ rate: parsed.hiddenDropout, name: `dropout${i + 1}`, seed: parsed.seed * 1000 + 501 + i }));
   });
   model.add(tf.layers.dense({
     units: numClasses,
