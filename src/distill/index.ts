@@ -10,3 +10,5 @@ export { epochProgress, formatDuration } from './progress.js';
 export { logSoftmaxAt, softmaxAt, softmaxRowsAt } from './temperature.js';
 export { trainModel } from './train.js';
 export type { EpochRecord, TrainingSet, TrainOptions, TrainResult } from './train.js';
+export { evaluateShifted, grid, shiftLogits, tuneBiasShift } from './bias.js';
+export type { BiasTuning } from './bias.js';

@@ -9,3 +9,5 @@ export type { PipelineOptions, PipelineResult } from './run.js';
 export type { SpecialistMetrics } from './specialists.js';
 export { STAGES } from './state.js';
 export type { StageName } from './state.js';
+export { bundleTeacherLogits, pipelineEnsemble } from './ensemble.js';
+export { printSummary, summaryTable } from './summary.js';

@@ -40,3 +40,10 @@ export async function summaryTable(config: PipelineConfig, result: PipelineResul
     .map((name) => [name, result.seconds[name] ?? (result.skipped.includes(name) ? 'up to date' : null)]));
   return `## ${config.name}\n\n${models}\n\n${stages}\n`;
 }
+
+/** Prints the end-of-run table to stdout. */
+export async function printSummary(config: PipelineConfig, result: PipelineResult, runDir: string, features: number): Promise<void> {
+  console.log(`\n${await summaryTable(config, result, runDir, features)}`);
+  if (result.bundle) console.log(`bundle written to ${result.bundle}`);
+  if (result.failedSpecialists?.length) console.log(`failed specialists (rerun to retry): ${result.failedSpecialists.join(', ')}`);
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/bundle/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { parsePipelineConfig, type PipelineConfigInput, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
+import { parsePipelineConfig, pipelineEnsemble, type PipelineConfigInput, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pipeline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,7 +29,7 @@ describe('runPipeline', () => {
   it('goes from a dataset to a bundle that loads, with every stage recorded', async () => {
     const runDir = join(tmp, 'full');
     const out = join(tmp, 'bundles', 'full');
-    const result = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet });
+    const result = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet, ensemble: pipelineEnsemble });
     expect(result.ran).toEqual(['generalist', 'clusters', 'specialists', 'student', 'bundle']);
     expect(result.clusters!.adjustedRandIndex).toBeGreaterThan(0.5);
     expect(result.specialists!.length).toBe(result.clusters!.clusters.length);
@@ -42,13 +42,23 @@ describe('runPipeline', () => {
     expect(bundle.manifest.specialists.length).toBe(result.specialists!.length);
     expect(bundle.manifest.generalist.metrics.testErrors).toBe(result.generalist!.testErrors);
     expect(bundle.manifest.student?.teacher).toBe('generalist');
+    const metrics = bundle.manifest.metrics;
+    expect(metrics.generalistTestErrors).toBe(result.generalist!.testErrors);
+    expect(metrics.ensembleTestErrors).toBeGreaterThanOrEqual(0);
+    expect(metrics.ensembleTestErrors).toBeLessThan(metrics.testExamples / 2);
+    bundle.dispose();
 
     // A second run does nothing; a changed student config reruns the student and the bundle only.
-    const again = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet });
+    const again = await runPipeline(parsePipelineConfig(TINY), { runDir, out, log: quiet, ensemble: pipelineEnsemble });
     expect(again.ran).toEqual([]);
-    const changed = await runPipeline(parsePipelineConfig({ ...TINY, student: { ...TINY.student, net: { hidden: [24] } } }), { runDir, out, log: quiet });
+    const changed = await runPipeline(parsePipelineConfig({ ...TINY, student: { ...TINY.student, net: { hidden: [24] } } }), { runDir, out, log: quiet, ensemble: pipelineEnsemble });
     expect(changed.ran).toEqual(['student', 'bundle']);
     expect(changed.skipped).toEqual(['generalist', 'clusters', 'specialists']);
+    // The ensemble as teacher: the student distils the combined distribution (the loop the paper left open).
+    const fromEnsemble = await runPipeline(parsePipelineConfig({ ...TINY, student: { ...TINY.student, teacher: 'ensemble' } }), { runDir, out, log: quiet, ensemble: pipelineEnsemble });
+    expect(fromEnsemble.ran).toEqual(['student', 'bundle']);
+    expect(fromEnsemble.student!.teacher).toBe('ensemble');
+    expect(fromEnsemble.student!.testErrorRate).toBeLessThan(0.5);
   });
 
   it('resumes after a kill between stages and mid-stage, redoing nothing finished', async () => {

@@ -1,0 +1,44 @@
+// Evaluate a model or a bundle on a dataset's test split: errors out of N, per-class errors, confusion matrix.
+//   npm run evaluate -- --model runs/student/model --dataset mnist
+//   npm run evaluate -- --bundle models/default --which ensemble
+import { parseArgs } from 'node:util';
+import { datasetOption } from '../src/cli/index.js';
+import { loadDataset } from '../src/data/index.js';
+import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
+import { initEngine } from '../src/engine/index.js';
+import { bundleTeacherLogits, loadModel } from '../src/pipeline/index.js';
+import { readManifest } from '../src/bundle/index.js';
+import { markdownTable } from '../src/report/index.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    bundle: { type: 'string' },
+    which: { type: 'string', default: 'student' }, // generalist | student | ensemble (with --bundle)
+    dataset: { type: 'string' },
+    split: { type: 'string', default: 'test' },
+    backend: { type: 'string' },
+  },
+});
+if (!values.model === !values.bundle) throw new Error('give exactly one of --model <dir> or --bundle <dir>');
+await initEngine({ backend: values.backend as never });
+const manifest = values.bundle ? await readManifest(values.bundle) : undefined;
+const datasetConfig = values.dataset ? datasetOption(values.dataset) : (manifest?.dataset.config as never) ?? { name: manifest?.dataset.name ?? 'mnist' };
+const data = loadDataset(datasetConfig);
+const split = values.split === 'validation' ? data.validation : data.test;
+let logits: Float32Array;
+if (values.model) {
+  const model = await loadModel(values.model);
+  logits = predictLogits(model, split.x, split.n);
+} else if (values.which === 'ensemble' || values.which === 'generalist') {
+  logits = await bundleTeacherLogits(values.bundle!, values.which, split.x, split.n);
+} else {
+  logits = predictLogits(await loadModel(`${values.bundle}/student`), split.x, split.n);
+}
+const evaluation = scorePredictions(argmaxRows(logits, data.numClasses), split.y, data.numClasses);
+console.log(`${values.model ?? `${values.bundle} (${values.which})`} on ${data.name} ${values.split}: ${evaluation.errors} / ${evaluation.n} errors (${(evaluation.errorRate * 100).toFixed(2)}%)\n`);
+console.log(markdownTable(['class', 'examples', 'errors'], data.classNames.map((name, c) => [name, evaluation.perClassCounts[c], evaluation.perClassErrors[c]])));
+if (data.numClasses <= 20) {
+  console.log('\nconfusion (rows: true class, columns: predicted)\n');
+  console.log(markdownTable(['', ...data.classNames], evaluation.confusion.map((row, c) => [data.classNames[c], ...row])));
+}

@@ -1,0 +1,31 @@
+// The paper's MNIST table, reproduced in one command:
+//   npm run experiment:mnist [-- --quick] [--teacher-epochs 40 --student-epochs 30 --seeds 1,2,3]
+// Trained models are kept under runs/experiments/, so an interrupted run resumes where it stopped;
+// the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick).
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadMnist } from '../src/data/index.js';
+import { initEngine } from '../src/engine/index.js';
+import { experimentDir, FULL_PLAN, QUICK_PLAN, runMnistPaper, writeMnistReport } from '../src/experiments/index.js';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'teacher-epochs': { type: 'string' },
+    'student-epochs': { type: 'string' },
+    seeds: { type: 'string' },
+    backend: { type: 'string' },
+  },
+});
+const base = values.quick ? QUICK_PLAN : FULL_PLAN;
+const plan = {
+  ...base,
+  teacherEpochs: Number(values['teacher-epochs'] ?? base.teacherEpochs),
+  studentEpochs: Number(values['student-epochs'] ?? base.studentEpochs),
+  seeds: values.seeds ? values.seeds.split(',').map(Number) : base.seeds,
+};
+const engine = await initEngine({ backend: values.backend as never });
+const started = performance.now();
+const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, (line) => console.error(line));
+const markdown = await writeMnistReport(join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, (performance.now() - started) / 1000);
+console.log(markdown);

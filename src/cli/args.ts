@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { DatasetConfigSchema, type DatasetConfig } from '../data/index.js';
+
+/** "1200,1200" → [1200, 1200]; an empty string → []. */
+export function numberList(value: string | undefined, name: string): number[] | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === '') return [];
+  const numbers = value.split(',').map((part) => Number(part.trim()));
+  if (numbers.some((n) => !Number.isFinite(n))) throw new Error(`--${name}: "${value}" is not a comma-separated list of numbers`);
+  return numbers;
+}
+
+/** --dataset mnist | fashion-mnist | synthetic[:superclasses=20,finePerSuperclass=10,…] */
+export function datasetOption(value: string): DatasetConfig {
+  const [name, rest] = value.split(':');
+  const options = Object.fromEntries((rest ?? '').split(',').filter(Boolean).map((pair) => {
+    const [key, raw] = pair.split('=');
+    return [key, Number(raw)];
+  }));
+  const parsed = DatasetConfigSchema.safeParse({ name, ...options });
+  if (!parsed.success) throw new Error(`--dataset ${value}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** Training flags shared by the training CLIs, validated and converted to a TrainConfig input. */
+export const TrainingFlags = z.object({
+  epochs: z.coerce.number().int().positive(),
+  'batch-size': z.coerce.number().int().positive(),
+  lr: z.coerce.number().positive(),
+  optimizer: z.enum(['momentum', 'adam']),
+  schedule: z.enum(['constant', 'cosine', 'exponential']),
+  patience: z.coerce.number().int().min(0),
+  seed: z.coerce.number().int(),
+});
+
+export const TRAINING_FLAG_DEFAULTS = {
+  epochs: { type: 'string', default: '20' },
+  'batch-size': { type: 'string', default: '128' },
+  lr: { type: 'string', default: '0.05' },
+  optimizer: { type: 'string', default: 'momentum' },
+  schedule: { type: 'string', default: 'cosine' },
+  patience: { type: 'string', default: '0' },
+  seed: { type: 'string', default: '1' },
+  resume: { type: 'boolean', default: false },
+  backend: { type: 'string' },
+} as const;
+
+export function trainConfigFrom(flags: z.infer<typeof TrainingFlags>) {
+  return {
+    epochs: flags.epochs,
+    batchSize: flags['batch-size'],
+    optimizer: flags.optimizer === 'adam'
+      ? { kind: 'adam' as const, learningRate: flags.lr }
+      : { kind: 'momentum' as const, learningRate: flags.lr, momentum: 0.9 },
+    schedule: flags.schedule === 'exponential' ? { kind: 'exponential' as const, decayPerEpoch: 0.95 } : { kind: flags.schedule },
+    patience: flags.patience,
+    seed: flags.seed,
+  };
+}
+
+/** Ctrl-C once: finish the batch, checkpoint, exit 130; twice: exit at once. */
+export function stopOnInterrupt(): () => boolean {
+  let stop = false;
+  process.on('SIGINT', () => {
+    if (stop) process.exit(130);
+    stop = true;
+    console.error('\nstopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)…');
+  });
+  return () => stop;
+}

@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { type EpochRecord, trainModel, type TrainConfigInput, type TrainingSet, type TrainOptions } from '../distill/index.js';
+import { loadModel, saveModel } from '../pipeline/index.js';
+import { writeAtomic, writeJson } from '../report/index.js';
+
+/** One trained model of an experiment, as the report shows it. */
+export interface RunRecord {
+  name: string;
+  /** What was trained: a rerun with another config retrains instead of reusing the model. */
+  setup: string;
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+  examplesPerSecond: number;
+  history: Pick<EpochRecord, 'epoch' | 'validationError' | 'loss'>[];
+}
+
+/**
+ * Trains a model once per experiment folder: a finished run is reloaded from `<dir>/<name>/model`,
+ * an interrupted one resumes from its checkpoint, so rerunning an experiment only does what is left.
+ */
+export async function trainOnce(
+  dir: string, name: string, build: () => tf.LayersModel, train: TrainingSet, validation: TrainingSet,
+  config: TrainConfigInput, options: TrainOptions & { setup?: unknown } = {},
+): Promise<{ model: tf.LayersModel; record: RunRecord }> {
+  const runDir = join(dir, name);
+  const recordPath = join(runDir, 'record.json');
+  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n });
+  if (existsSync(recordPath)) {
+    const record = JSON.parse(await readFile(recordPath, 'utf8')) as RunRecord;
+    if (record.setup === setup) return { model: await loadModel(join(runDir, 'model')), record };
+  }
+  if (existsSync(join(runDir, 'setup.json')) && (await readFile(join(runDir, 'setup.json'), 'utf8')) !== setup) {
+    await rm(runDir, { recursive: true, force: true }); // an older config's checkpoints must not be resumed
+  }
+  await writeAtomic(join(runDir, 'setup.json'), setup);
+  const model = build();
+  const result = await trainModel(model, train, validation, config, { ...options, name, checkpointDir: join(runDir, 'checkpoint'), resume: true });
+  if (result.interrupted) throw new Error(`${name} interrupted; rerun to resume`);
+  const last = result.history[result.history.length - 1];
+  const record: RunRecord = {
+    name, setup, epochs: result.history.length, bestEpoch: result.bestEpoch, seconds: result.seconds,
+    examplesPerSecond: last?.examplesPerSecond ?? 0,
+    history: result.history.map(({ epoch, validationError, loss }) => ({ epoch, validationError, loss })),
+  };
+  await saveModel(model, join(runDir, 'model'));
+  await writeJson(recordPath, record);
+  return { model, record };
+}
+
+export function meanAndSpread(values: number[]): { mean: number; min: number; max: number; sd: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1));
+  return { mean, min: Math.min(...values), max: Math.max(...values), sd };
+}
