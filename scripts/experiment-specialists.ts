@@ -1,0 +1,24 @@
+// Generalist vs generalist + specialists, on synthetic (200 classes), Fashion-MNIST and MNIST:
+//   npm run experiment:specialists [-- --configs configs/synthetic.json,configs/fashion.json,configs/quick.json]
+// Each dataset runs the pipeline in runs/experiments/specialists/<name> (resumable), then scores the
+// ensemble and distils a second student from it. Summary: reports/specialists/.
+import { parseArgs } from 'node:util';
+import { initEngine } from '../src/engine/index.js';
+import { runSpecialistsExperiment, writeSpecialistsReport } from '../src/experiments/index.js';
+import { readPipelineConfig } from '../src/pipeline/index.js';
+
+const { values } = parseArgs({
+  options: {
+    configs: { type: 'string', default: 'configs/synthetic.json,configs/fashion.json,configs/quick.json' },
+    backend: { type: 'string' },
+  },
+});
+const engine = await initEngine({ backend: values.backend as never });
+const root = 'runs/experiments/specialists';
+const results = [];
+for (const path of values.configs!.split(',')) {
+  const config = await readPipelineConfig(path);
+  console.error(`== ${config.name} (${path})`);
+  results.push(await runSpecialistsExperiment(config, root, (line) => console.error(line)));
+}
+console.log(await writeSpecialistsReport('reports/specialists', results, root, engine));

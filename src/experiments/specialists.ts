@@ -1,0 +1,104 @@
+import { join } from 'node:path';
+import { loadDataset } from '../data/index.js';
+import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
+import { type EnsembleModels, ensembleLogits } from '../ensemble/predict.js';
+import { buildMlp } from '../nets/index.js';
+import { loadModel, type PipelineConfig, pipelineEnsemble, runPipeline, type StageContext } from '../pipeline/index.js';
+import { trainOnce } from './runner.js';
+
+export interface CoverageRow {
+  /** How many specialists cover the true class. */
+  specialists: number;
+  examples: number;
+  generalistCorrect: number;
+  ensembleCorrect: number;
+  /** (ensemble accuracy − generalist accuracy) / generalist accuracy, as the paper's Table 4. */
+  relativeImprovement: number;
+}
+
+export interface SpecialistsResult {
+  dataset: string;
+  classes: number;
+  specialists: number;
+  coveredClasses: number;
+  adjustedRandIndex?: number;
+  generalistErrors: number;
+  ensembleErrors: number;
+  testExamples: number;
+  generalistErrorsOnCovered: number;
+  ensembleErrorsOnCovered: number;
+  coveredExamples: number;
+  /** Relative cut in top-1 errors on covered classes: (generalist − ensemble) / generalist. */
+  relativeErrorCutOnCovered: number;
+  byCoverage: CoverageRow[];
+  studentFromGeneralistErrors: number;
+  studentFromEnsembleErrors: number;
+  seconds: number;
+}
+
+/**
+ * Generalist alone against generalist + specialists on one dataset, from the pipeline's own run
+ * folder (so it reuses finished stages), plus a second student distilled from the ensemble.
+ */
+export async function runSpecialistsExperiment(config: PipelineConfig, root: string, log: (line: string) => void): Promise<SpecialistsResult> {
+  const started = performance.now();
+  const runDir = join(root, config.name);
+  const pipeline = await runPipeline(config, { runDir, out: join(runDir, 'bundle'), ensemble: pipelineEnsemble, log });
+  const dataset = loadDataset(config.dataset);
+  const { test, numClasses } = dataset;
+  const specialists = pipeline.specialists ?? [];
+  const models: EnsembleModels = {
+    generalist: await loadModel(join(runDir, 'generalist', 'model')),
+    specialists: await Promise.all(specialists.map(async (s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: await loadModel(join(runDir, 'specialists', s.id, 'model')) }))),
+    numClasses,
+  };
+  const { solver, tolerance, maxIterations, topK } = config.combiner;
+  const options = { solver, tolerance, maxIterations, topK };
+  const ensemble = argmaxRows(ensembleLogits(models, test.x, test.n, options), numClasses);
+  const generalist = argmaxRows(predictLogits(models.generalist, test.x, test.n), numClasses);
+
+  const coverage = new Int32Array(numClasses);
+  for (const s of specialists) for (const c of s.classes) coverage[c]++;
+  const groups = new Map<number, CoverageRow>();
+  let gErr = 0; let eErr = 0; let gCov = 0; let eCov = 0; let covered = 0;
+  test.y.forEach((label, i) => {
+    const k = coverage[label];
+    const row = groups.get(k) ?? { specialists: k, examples: 0, generalistCorrect: 0, ensembleCorrect: 0, relativeImprovement: 0 };
+    row.examples++;
+    const g = generalist[i] === label;
+    const e = ensemble[i] === label;
+    if (g) row.generalistCorrect++;
+    if (e) row.ensembleCorrect++;
+    groups.set(k, row);
+    if (!g) gErr++;
+    if (!e) eErr++;
+    if (k > 0) {
+      covered++;
+      if (!g) gCov++;
+      if (!e) eCov++;
+    }
+  });
+  const byCoverage = [...groups.values()].sort((a, b) => a.specialists - b.specialists)
+    .map((r) => ({ ...r, relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect) }));
+
+  // The loop the paper left open: distil the ensemble back into one net, beside the generalist-taught student.
+  const teacher = await (await pipelineEnsemble({ config, runDir, dataset, log, shouldStop: () => false } as StageContext, specialists)).logits(dataset.train.x, dataset.train.n);
+  const set = (split: typeof dataset.train, logits?: Float32Array) => ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits: logits });
+  const { model: fromEnsemble } = await trainOnce(join(runDir, 'experiment'), 'student-from-ensemble',
+    () => buildMlp(config.student.net, dataset.train.features, numClasses), set(dataset.train, teacher), set(dataset.validation), config.student.train, { log, setup: config.student.net });
+  const studentFromEnsembleErrors = evaluateModel(fromEnsemble, test.x, test.y).errors;
+  fromEnsemble.dispose();
+  for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose();
+
+  return {
+    dataset: dataset.name, classes: numClasses, specialists: specialists.length,
+    coveredClasses: pipeline.clusters?.coveredClasses ?? 0, adjustedRandIndex: pipeline.clusters?.adjustedRandIndex,
+    generalistErrors: gErr, ensembleErrors: eErr, testExamples: test.n,
+    generalistErrorsOnCovered: gCov, ensembleErrorsOnCovered: eCov, coveredExamples: covered,
+    relativeErrorCutOnCovered: (gCov - eCov) / Math.max(1, gCov),
+    byCoverage,
+    studentFromGeneralistErrors: pipeline.student?.testErrors ?? NaN,
+    studentFromEnsembleErrors,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
