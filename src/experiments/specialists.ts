@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { loadDataset } from '../data/index.js';
 import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
-import { type EnsembleModels, ensembleLogits } from '../ensemble/predict.js';
+import { type EnsembleModels, ensembleLogits } from '../ensemble/index.js';
 import { buildMlp } from '../nets/index.js';
 import { loadModel, type PipelineConfig, pipelineEnsemble, runPipeline, type StageContext } from '../pipeline/index.js';
 import { trainOnce } from './runner.js';

@@ -1,5 +1,5 @@
 import { argmaxRows, predictLogits } from '../distill/index.js';
-import { type EnsembleModels, type EnsembleOptions, ensembleLogits } from '../ensemble/predict.js';
+import { type EnsembleModels, type EnsembleOptions, ensembleLogits } from '../ensemble/index.js';
 import { loadBundle } from '../bundle/index.js';
 import type { StageContext } from './context.js';
 import { stageDir } from './context.js';

@@ -1,0 +1,16 @@
+export { buildSpecialistIndex, SpecialistSpecSchema } from './specialist-index.js';
+export type { SpecialistIndex, SpecialistSpec } from './specialist-index.js';
+export { route, RouteOptionsSchema } from './route.js';
+export type { RouteOptions, Routing } from './route.js';
+export { combine, CombineOptionsSchema } from './combine.js';
+export type { CombineInputs, CombineOptions, CombineResult } from './combine.js';
+export { DEFAULT_SOLVER, SOLVER_NAMES, SOLVERS } from './solvers.js';
+export type { SolverName } from './solvers.js';
+export { gradientDescent } from './gradient.js';
+export type { CellProblem, Solver, SolveOptions, SolveResult } from './cell-problem.js';
+export { FLOOR, SUM_TOLERANCE } from './inputs.js';
+export { MAX_ACTIVE } from './cells.js';
+export { benchCombine, benchInstance, clusterSizeFor, timeAdaptive } from './bench.js';
+export type { BenchInstance, BenchTiming, CombineBenchCase, CombineBenchRow } from './bench.js';
+export { ensembleLogits, predictEnsemble } from './predict.js';
+export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from './predict.js';
