@@ -1,5 +1,6 @@
 import { jitter } from '../data/index.js';
-import { evaluateModel, trainModel } from '../distill/index.js';
+import type * as tf from '@tensorflow/tfjs';
+import { evaluateModel, trainModel, type TrainResult } from '../distill/index.js';
 import { buildMlp, parameterCount } from '../nets/index.js';
 import { writeJson } from '../report/index.js';
 import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
@@ -34,7 +35,16 @@ export async function runGeneralistStage(ctx: StageContext): Promise<ModelMetric
     checkpointDir: stageDir(ctx, 'generalist', 'checkpoint'), resume: true,
   });
   if (result.interrupted) throw new StageInterrupted('generalist');
-  await saveModel(model, stageDir(ctx, 'generalist', 'model'));
+  return finishModelStage(ctx, 'generalist', model, result);
+}
+
+/**
+ * Saves a trained whole-dataset model (generalist or student) in its stage folder, evaluates it on
+ * the test split and records metrics, history and per-class errors beside it.
+ */
+export async function finishModelStage(ctx: StageContext, stage: 'generalist' | 'student', model: tf.LayersModel, result: TrainResult): Promise<ModelMetrics> {
+  const { dataset } = ctx;
+  await saveModel(model, stageDir(ctx, stage, 'model'));
   const test = evaluateModel(model, dataset.test.x, dataset.test.y);
   const last = result.history[result.history.length - 1];
   const metrics: ModelMetrics = {
@@ -43,7 +53,7 @@ export async function runGeneralistStage(ctx: StageContext): Promise<ModelMetric
     epochs: result.history.length, bestEpoch: result.bestEpoch, trainSeconds: result.seconds,
     examplesPerSecond: last?.examplesPerSecond ?? 0,
   };
-  await writeJson(stageDir(ctx, 'generalist', 'metrics.json'), { metrics, history: result.history, perClassErrors: test.perClassErrors });
+  await writeJson(stageDir(ctx, stage, 'metrics.json'), { metrics, history: result.history, perClassErrors: test.perClassErrors });
   model.dispose();
   return metrics;
 }

@@ -1,9 +1,8 @@
-import { evaluateModel, predictLogits, trainModel } from '../distill/index.js';
-import { buildMlp, parameterCount } from '../nets/index.js';
-import { writeJson } from '../report/index.js';
+import { predictLogits, trainModel } from '../distill/index.js';
+import { buildMlp } from '../nets/index.js';
 import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
-import type { ModelMetrics } from './generalist.js';
-import { loadModel, saveModel } from './models.js';
+import { finishModelStage, type ModelMetrics } from './generalist.js';
+import { loadModel } from './models.js';
 
 /**
  * The teacher's logits for every training row. 'ensemble' asks `ensembleLogits` (log of the
@@ -29,17 +28,5 @@ export async function runStudentStage(ctx: StageContext, ensembleLogits?: Teache
     name: 'student', log: ctx.log, shouldStop: ctx.shouldStop, checkpointDir: stageDir(ctx, 'student', 'checkpoint'), resume: true,
   });
   if (result.interrupted) throw new StageInterrupted('student');
-  await saveModel(model, stageDir(ctx, 'student', 'model'));
-  const test = evaluateModel(model, dataset.test.x, dataset.test.y);
-  const last = result.history[result.history.length - 1];
-  const metrics = {
-    teacher: stage.teacher,
-    testErrors: test.errors, testExamples: test.n, testErrorRate: test.errorRate,
-    validationErrorRate: result.bestValidationError, parameters: parameterCount(model),
-    epochs: result.history.length, bestEpoch: result.bestEpoch, trainSeconds: result.seconds,
-    examplesPerSecond: last?.examplesPerSecond ?? 0,
-  };
-  await writeJson(stageDir(ctx, 'student', 'metrics.json'), { metrics, history: result.history, perClassErrors: test.perClassErrors });
-  model.dispose();
-  return metrics;
+  return { teacher: stage.teacher, ...(await finishModelStage(ctx, 'student', model, result)) };
 }
