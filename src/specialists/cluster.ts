@@ -14,6 +14,12 @@ export const ClusteringConfig = z.object({
   maxSize: z.number().int().min(0).default(0),
   /** Each class may join up to this many clusters (its nearest centroids): the paper's gains grow with the number of specialists covering a class. */
   overlap: z.number().int().positive().default(1),
+  /**
+   * Scale each covariance column to unit length before K-means. Raw columns are dominated by
+   * magnitude: every class the generalist is sure of has a near-zero column, and they all fall into
+   * one cluster whatever they are confused with. Unit columns compare confusion patterns instead.
+   */
+  normalize: z.boolean().default(true),
 });
 export type ClusteringConfig = z.infer<typeof ClusteringConfig>;
 export type ClusteringConfigInput = z.input<typeof ClusteringConfig>;
@@ -26,7 +32,7 @@ export interface Cluster {
 
 export interface Clustering {
   clusters: Cluster[];
-  /** Each class's primary cluster index before minSize dropping, for the reordered heatmap. */
+  /** Each class's cluster after size splitting and before overlap or minSize dropping: for the heatmap order and for scoring against true groups. */
   assignment: number[];
   inertia: number;
 }
@@ -64,11 +70,18 @@ function splitToFit(members: number[], points: number[][], maxSize: number, seed
 export function clusterClasses(covariance: Matrix, configInput: ClusteringConfigInput): Clustering {
   const config = ClusteringConfig.parse(configInput);
   const classes = covariance.columns;
-  const points = Array.from({ length: classes }, (_, c) => covariance.getColumn(c));
+  const points = Array.from({ length: classes }, (_, c) => {
+    const column = covariance.getColumn(c);
+    if (!config.normalize) return column;
+    const norm = Math.hypot(...column);
+    return norm > 0 ? column.map((v) => v / norm) : column;
+  });
   const { clusters: primary, centroids, inertia } = bestOf(points, config.clusters, config.restarts, config.seed);
 
   let groups: number[][] = centroids.map((_, k) => primary.flatMap((cluster, c) => (cluster === k ? [c] : [])));
-  groups = groups.flatMap((g, k) => splitToFit(g, points, config.maxSize, config.seed + 101 * k));
+  groups = groups.flatMap((g, k) => splitToFit(g, points, config.maxSize, config.seed + 101 * k)).filter((g) => g.length > 0);
+  const assignment = new Array<number>(classes).fill(0);
+  groups.forEach((g, k) => { for (const c of g) assignment[c] = k; });
 
   if (config.overlap > 1) {
     const centres = groups.map((g) => points[0].map((_, d) => g.reduce((s, c) => s + points[c][d], 0) / Math.max(1, g.length)));
@@ -82,7 +95,7 @@ export function clusterClasses(covariance: Matrix, configInput: ClusteringConfig
   const kept = groups.filter((g) => g.length >= config.minSize).map((g) => [...g].sort((a, b) => a - b));
   return {
     clusters: kept.map((classesOf, i) => ({ id: `s${i}`, classes: classesOf })),
-    assignment: primary,
+    assignment,
     inertia,
   };
 }

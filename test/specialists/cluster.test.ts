@@ -94,3 +94,18 @@ describe('adjustedRandIndex', () => {
     expect(() => adjustedRandIndex([0], [0, 1])).toThrow();
   });
 });
+
+describe('column normalisation', () => {
+  it('groups confident classes by their confusion pattern, not by their small variance', () => {
+    // Two groups hedge strongly, two weakly: raw columns put both weak groups together near zero.
+    const groups = [[0, 1], [2, 3], [4, 5], [6, 7]];
+    const scale = [1, 1, 0.02, 0.02];
+    const cov = new Matrix(8, 8);
+    groups.forEach((g, k) => { for (const i of g) for (const j of g) cov.set(i, j, scale[k] * (i === j ? 1 : 0.9)); });
+    const truth = [0, 0, 1, 1, 2, 2, 3, 3];
+    const unit = clusterClasses(cov, { clusters: 4, seed: 2 });
+    const raw = clusterClasses(cov, { clusters: 4, seed: 2, normalize: false });
+    expect(adjustedRandIndex(unit.assignment, truth)).toBe(1);
+    expect(adjustedRandIndex(raw.assignment, truth)).toBeLessThan(1);
+  });
+});
