@@ -1,0 +1,122 @@
+import type { ModelName } from '../config.js';
+
+/** Latencies kept per variant for the percentiles: the most recent ones, so the report tracks the present. */
+const LATENCY_WINDOW = 10_000;
+/** Answers remembered for feedback; the oldest are forgotten first, bounding memory. */
+const REMEMBERED = 50_000;
+/** Floor inside the log of KL, so a class one model rules out costs a large number, not Infinity. */
+const KL_EPSILON = 1e-12;
+
+interface Answer {
+  served: ModelName;
+  /** Top-1 class per instance, per variant that answered (served or shadow). */
+  classes: Partial<Record<ModelName, number[]>>;
+  labelled: boolean;
+}
+
+interface VariantStats {
+  requests: number;
+  latencies: Float64Array;
+  latencyCount: number;
+  /** By shadow variant: instances compared, top-1 agreements, sum of KL(served ‖ shadow). */
+  shadow: Partial<Record<ModelName, { compared: number; agreed: number; klSum: number }>>;
+  labelled: number;
+  correct: number;
+}
+
+export interface VariantReport {
+  requests: number;
+  latencyMs: { p50: number | null; p90: number | null; p99: number | null };
+  shadow: Partial<Record<ModelName, { compared: number; agreement: number; meanKl: number }>>;
+  /** Instances with feedback that this variant answered (served or in shadow), and how many it got right. */
+  feedback: { labelled: number; accuracy: number | null };
+}
+
+/** KL(p ‖ q) in nats for two distributions over the same classes. */
+export function klDivergence(p: Float32Array, q: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) if (p[i] > 0) sum += p[i] * Math.log(p[i] / Math.max(q[i], KL_EPSILON));
+  return Math.max(0, sum);
+}
+
+function percentile(sorted: Float64Array, p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** What the A/B report is made of: per variant latency, shadow agreement, and accuracy on feedback. */
+export class AbLedger {
+  private readonly stats = new Map<ModelName, VariantStats>();
+  private readonly answers = new Map<string, Answer>();
+
+  constructor(variants: readonly ModelName[]) {
+    for (const variant of variants) {
+      this.stats.set(variant, { requests: 0, latencies: new Float64Array(LATENCY_WINDOW), latencyCount: 0, shadow: {}, labelled: 0, correct: 0 });
+    }
+  }
+
+  served(requestId: string, variant: ModelName, classes: number[], latencyMs: number): void {
+    const stats = this.variant(variant);
+    stats.requests++;
+    stats.latencies[stats.latencyCount++ % LATENCY_WINDOW] = latencyMs;
+    if (this.answers.size >= REMEMBERED) this.answers.delete(this.answers.keys().next().value as string);
+    this.answers.set(requestId, { served: variant, classes: { [variant]: classes }, labelled: false });
+  }
+
+  /** The shadow's answer beside the served one: agreement of top-1 and KL(served ‖ shadow) per instance. */
+  shadowed(requestId: string, served: { variant: ModelName; probabilities: Float32Array[] }, shadow: { variant: ModelName; probabilities: Float32Array[] }): void {
+    const top = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
+    const record = (this.variant(served.variant).shadow[shadow.variant] ??= { compared: 0, agreed: 0, klSum: 0 });
+    const classes = shadow.probabilities.map(top);
+    served.probabilities.forEach((p, i) => {
+      record.compared++;
+      if (top(p) === classes[i]) record.agreed++;
+      record.klSum += klDivergence(p, shadow.probabilities[i]);
+    });
+    const answer = this.answers.get(requestId);
+    if (answer && !answer.labelled) answer.classes[shadow.variant] = classes;
+  }
+
+  /**
+   * Ground truth for an earlier answer. 'unknown' when the request id was never served here or
+   * has been forgotten, 'duplicate' when it was labelled already (counting twice would skew accuracy).
+   */
+  feedback(requestId: string, labels: number[]): 'ok' | 'unknown' | 'duplicate' | 'length' {
+    const answer = this.answers.get(requestId);
+    if (!answer) return 'unknown';
+    if (answer.labelled) return 'duplicate';
+    const served = answer.classes[answer.served] as number[];
+    if (labels.length !== served.length) return 'length';
+    answer.labelled = true;
+    for (const [variant, classes] of Object.entries(answer.classes) as [ModelName, number[]][]) {
+      const stats = this.variant(variant);
+      stats.labelled += labels.length;
+      stats.correct += classes.filter((c, i) => c === labels[i]).length;
+    }
+    return 'ok';
+  }
+
+  report(): Partial<Record<ModelName, VariantReport>> {
+    const out: Partial<Record<ModelName, VariantReport>> = {};
+    for (const [variant, stats] of this.stats) {
+      const sorted = stats.latencies.slice(0, Math.min(stats.latencyCount, LATENCY_WINDOW)).sort();
+      const shadow: VariantReport['shadow'] = {};
+      for (const [other, s] of Object.entries(stats.shadow) as [ModelName, { compared: number; agreed: number; klSum: number }][]) {
+        shadow[other] = { compared: s.compared, agreement: s.agreed / s.compared, meanKl: s.klSum / s.compared };
+      }
+      out[variant] = {
+        requests: stats.requests,
+        latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) },
+        shadow,
+        feedback: { labelled: stats.labelled, accuracy: stats.labelled ? stats.correct / stats.labelled : null },
+      };
+    }
+    return out;
+  }
+
+  private variant(variant: ModelName): VariantStats {
+    const stats = this.stats.get(variant);
+    if (!stats) throw new Error(`A/B ledger: ${variant} is not an arm`);
+    return stats;
+  }
+}

@@ -1,0 +1,111 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import type { Logger } from 'pino';
+import { loadBundle } from '../bundle/index.js';
+import { engineInfo, initEngine } from '../engine/index.js';
+import { AbLedger } from './ab/ledger.js';
+import { AbSplit } from './ab/split.js';
+import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
+import type { AppEnv, ServeContext } from './context.js';
+import { errorHandler, notFoundHandler, validationHook } from './errors.js';
+import { Lifecycle } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { metricsText, ServeMetrics } from './metrics.js';
+import { observe } from './middleware.js';
+import { ModelSet } from './models.js';
+import { ModelRegistry } from './registry.js';
+import { abRoutes } from './routes/ab.js';
+import { adminRoutes } from './routes/admin.js';
+import { predictRoutes } from './routes/predict.js';
+import { v2Routes } from './routes/v2.js';
+
+export interface CreateAppOptions extends ServeConfigInput {
+  /** Where log lines go; by default pino on stdout at config.logLevel. */
+  logger?: Logger;
+}
+
+export interface ServeApp {
+  /** Call `app.fetch` from a server, or `app.request` in tests. */
+  app: OpenAPIHono<AppEnv>;
+  context: ServeContext;
+  /**
+   * Readiness off, new work refused (503), requests in flight finished (up to drainTimeoutMs),
+   * models freed. True when nothing was cut short.
+   */
+  shutdown(): Promise<boolean>;
+}
+
+/** The engine is chosen once per process; an app made in a test or a worker picks it if nobody has. */
+async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> {
+  try {
+    engineInfo();
+  } catch {
+    await initEngine({ backend: config.backend, log: (line) => logger.info(line) });
+  }
+}
+
+/**
+ * The whole server as a Hono app on a bundle folder, without a port: load, check, route.
+ * Fails fast (before serving anything) on a bad config or a bundle that cannot serve every A/B arm.
+ *
+ * @example
+ *   const { app, shutdown } = await createApp({ bundleDir: 'models/default', logLevel: 'silent' });
+ *   const res = await app.request('/v2/health/ready');
+ *   await shutdown();
+ */
+export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
+  const { logger: given, ...input } = options;
+  const config = parseServeConfig(input);
+  const logger = given ?? createLogger(config.logLevel);
+  await ensureEngine(config, logger);
+  const metrics = new ServeMetrics();
+  const split = new AbSplit(config.ab);
+
+  const loadModels = async (bundleDir: string): Promise<ModelSet> => {
+    const set = new ModelSet(await loadBundle(bundleDir), config.batching, metrics.hooks());
+    const missing = split.variants.filter((variant) => !set.has(variant));
+    if (missing.length > 0) {
+      set.dispose();
+      const reasons = missing.map((variant) => `${variant}: ${set.unavailable.get(variant)}`).join('; ');
+      throw new Error(`${bundleDir} cannot serve every A/B arm (${reasons}): change --ab or the bundle`);
+    }
+    return set;
+  };
+
+  const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
+  const lifecycle = new Lifecycle();
+  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants), loadModels };
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.use(requestId(), observe(metrics, lifecycle, logger));
+  app.route('/', predictRoutes(context));
+  app.route('/', abRoutes(context));
+  app.route('/', adminRoutes(context));
+  app.route('/', v2Routes(context));
+  app.get('/metrics', async function prometheus(c) {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metricsText(metrics));
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'distill-serve', version: '1', description: 'Student, generalist and specialist-ensemble classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.' },
+  });
+  app.onError(errorHandler(logger));
+  app.notFound(notFoundHandler);
+
+  const set = registry.current;
+  logger.info({ bundle: set.dir, name: set.manifest.name, classes: set.numClasses, inputSize: set.inputSize, unavailable: Object.fromEntries(set.unavailable), ab: config.ab, shadow: config.shadow }, 'models loaded');
+  lifecycle.markReady();
+
+  let shuttingDown: Promise<boolean> | undefined;
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      const clean = await lifecycle.drain(config.drainTimeoutMs);
+      await registry.close();
+      return clean;
+    })();
+    return shuttingDown;
+  };
+  return { app, context, shutdown };
+}

@@ -1,0 +1,155 @@
+import { fail } from './errors.js';
+
+export interface BatcherOptions {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  maxQueueSize: number;
+}
+
+export interface BatcherHooks {
+  /** Rows in a batch about to run. */
+  onBatch?: (rows: number) => void;
+  /** Requests waiting, after every change. */
+  onDepth?: (depth: number) => void;
+}
+
+/** Runs one batch: one output per item, in order. Rejecting fails every item of the batch. */
+export type RunBatch<I, O> = (items: I[]) => Promise<O[]>;
+
+interface Entry<I, O> {
+  item: I;
+  rows: number;
+  enqueuedAt: number;
+  settled: boolean;
+  timer?: NodeJS.Timeout;
+  resolve: (value: O) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Dynamic batching as Triton does it, per model: the first waiting request holds the queue open
+ * for `maxQueueDelayMs`, or less if `maxBatchSize` rows are waiting; then everything that fits
+ * runs as one call. One batch runs at a time, since tfjs's CPU kernels hold the thread anyway.
+ *
+ * @example
+ *   const batcher = new Batcher(async (xs) => xs.map(double), (x) => 1, { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 100 });
+ *   await batcher.submit(3, performance.now() + 1000); // 6
+ */
+export class Batcher<I, O> {
+  private readonly queue: Entry<I, O>[] = [];
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly name: string,
+    private readonly run: RunBatch<I, O>,
+    private readonly rowsOf: (item: I) => number,
+    private readonly options: BatcherOptions,
+    private readonly hooks: BatcherHooks = {},
+  ) {}
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues `item`; rejects at once with 503 when the queue is full, with 504 when `deadlineAt`
+   * (a performance.now() time) passes before its batch finishes.
+   */
+  submit(item: I, deadlineAt: number): Promise<O> {
+    if (this.queue.length >= this.options.maxQueueSize) {
+      // Retry-After: by then the queue has had at least one full flush cycle to drain.
+      const retryAfter = String(Math.max(1, Math.ceil(this.options.maxQueueDelayMs / 1000)));
+      fail(503, 'overloaded: the queue is full', { model: this.name, queued: this.queue.length, maxQueueSize: this.options.maxQueueSize }, { 'Retry-After': retryAfter });
+    }
+    return this.enqueue(item, deadlineAt);
+  }
+
+  /**
+   * Queues work nobody waits on (shadow traffic) only while the queue is under half full, so it
+   * can never be the reason a real request gets 503. Returns undefined when it declined.
+   */
+  offer(item: I, deadlineAt: number): Promise<O> | undefined {
+    if (this.queue.length * 2 >= this.options.maxQueueSize) return undefined;
+    return this.enqueue(item, deadlineAt);
+  }
+
+  /** Resolves once nothing is queued or running: after a reload the old models are freed then. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private enqueue(item: I, deadlineAt: number): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      const entry: Entry<I, O> = { item, rows: this.rowsOf(item), enqueuedAt: performance.now(), settled: false, resolve, reject };
+      const remaining = Math.max(0, deadlineAt - entry.enqueuedAt);
+      entry.timer = setTimeout(() => this.expire(entry), remaining);
+      this.queue.push(entry);
+      this.hooks.onDepth?.(this.queue.length);
+      this.schedule();
+    });
+  }
+
+  private expire(entry: Entry<I, O>): void {
+    const at = this.queue.indexOf(entry);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.hooks.onDepth?.(this.queue.length);
+    }
+    // A running batch cannot be interrupted (its kernels are synchronous); its answer is dropped.
+    this.settle(entry, () => fail(504, 'deadline exceeded', { model: this.name, waitedMs: Math.round(performance.now() - entry.enqueuedAt) }));
+  }
+
+  private settle(entry: Entry<I, O>, outcome: () => O): void {
+    if (entry.settled) return;
+    entry.settled = true;
+    clearTimeout(entry.timer);
+    try {
+      entry.resolve(outcome());
+    } catch (error) {
+      entry.reject(error);
+    }
+  }
+
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    const rows = this.queue.reduce((sum, entry) => sum + entry.rows, 0);
+    const waited = performance.now() - this.queue[0].enqueuedAt;
+    if (rows >= this.options.maxBatchSize || waited >= this.options.maxQueueDelayMs) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, this.options.maxQueueDelayMs - waited);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const batch: Entry<I, O>[] = [];
+    let rows = 0;
+    // FIFO, at least one request: one larger than maxBatchSize runs alone rather than never.
+    while (this.queue.length > 0 && (batch.length === 0 || rows + this.queue[0].rows <= this.options.maxBatchSize)) {
+      const entry = this.queue.shift() as Entry<I, O>;
+      batch.push(entry);
+      rows += entry.rows;
+    }
+    this.hooks.onDepth?.(this.queue.length);
+    this.running = true;
+    this.hooks.onBatch?.(rows);
+    try {
+      const outputs = await this.run(batch.map((entry) => entry.item));
+      batch.forEach((entry, i) => this.settle(entry, () => outputs[i]));
+    } catch (error) {
+      batch.forEach((entry) => this.settle(entry, () => { throw error; }));
+    } finally {
+      this.running = false;
+      this.schedule();
+      if (!this.running && this.queue.length === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+    }
+  }
+}

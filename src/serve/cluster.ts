@@ -1,0 +1,83 @@
+import cluster, { type Worker } from 'node:cluster';
+import type { ServeConfig } from './config.js';
+import { onStopSignals } from './lifecycle.js';
+import { createLogger } from './logger.js';
+import { serveClusterMetrics } from './metrics.js';
+import type { ServerHandle } from './server.js';
+
+/** The primary's validated config, handed to each worker so all of them serve the same thing. */
+export const WORKER_CONFIG_ENV = 'SERVE_WORKER_CONFIG';
+const LISTENING = 'serve:listening';
+/** More worker deaths than this within a minute means a crash loop: stop instead of forking forever. */
+const MAX_RESTARTS_PER_MINUTE = 5;
+
+/** In a worker: tells the primary it is serving, and on which port. */
+export function workerListening(port: number): void {
+  process.send?.({ type: LISTENING, port });
+}
+
+function exited(worker: Worker): Promise<void> {
+  return worker.isDead() ? Promise.resolve() : new Promise((resolve) => worker.once('exit', () => resolve()));
+}
+
+/**
+ * The node:cluster primary: forks `workers` processes that share one listening port (the
+ * primary accepts and hands connections round-robin), restarts a worker that dies, aggregates
+ * /metrics across workers, and on close sends each worker SIGTERM so each drains on its own.
+ * Resolves once every worker listens.
+ */
+export async function startCluster(config: ServeConfig, { signals }: { signals: boolean }): Promise<ServerHandle> {
+  const logger = createLogger(config.logLevel);
+  serveClusterMetrics();
+  const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
+  let stopping = false;
+  let listening = false;
+  const restarts: number[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    const ports = new Map<number, number>();
+    cluster.on('message', (worker, message: { type?: string; port?: number }) => {
+      if (message?.type !== LISTENING || typeof message.port !== 'number') return;
+      ports.set(worker.id, message.port);
+      if (!listening && ports.size === config.workers) {
+        listening = true;
+        resolve(message.port);
+      }
+    });
+    cluster.on('exit', (worker, code, signal) => {
+      ports.delete(worker.id);
+      if (stopping) return;
+      if (!listening) {
+        stopping = true;
+        for (const other of Object.values(cluster.workers ?? {})) other?.kill();
+        reject(new Error(`worker ${worker.id} exited (${signal ?? code}) before listening: see its log above`));
+        return;
+      }
+      const now = Date.now();
+      restarts.push(now);
+      while (restarts[0] < now - 60_000) restarts.shift();
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) {
+        logger.fatal({ restarts: restarts.length }, 'workers keep dying: stopping');
+        void close().then(() => process.exit(1));
+        return;
+      }
+      logger.warn({ worker: worker.id, code, signal }, 'worker died; starting another');
+      fork();
+    });
+    for (let i = 0; i < config.workers; i++) fork();
+  });
+  logger.info({ host: config.host, port, workers: config.workers }, 'cluster listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
+      for (const worker of workers) worker.process.kill('SIGTERM');
+      await Promise.all(workers.map(exited));
+      logger.info('cluster stopped');
+    })();
+    return closing;
+  };
+  if (signals) onStopSignals(close);
+  return { port, host: config.host, close };
+}

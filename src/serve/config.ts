@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { BACKENDS } from '../engine/index.js';
+
+/** The three ways to answer: one student pass, one generalist pass, or generalist + specialists combined. */
+export const MODEL_NAMES = ['student', 'generalist', 'ensemble'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const AbArmSchema = z.object({ variant: z.enum(MODEL_NAMES), weight: z.number().nonnegative() });
+export type AbArm = z.infer<typeof AbArmSchema>;
+
+/** `student:50,ensemble:50` → arms; weights are relative, so `student:1,ensemble:3` sends a quarter to the student. */
+export const AbSplitSchema = z
+  .union([
+    z.string().transform((text, ctx) => {
+      const arms = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+        const [variant, weight, extra] = part.split(':');
+        if (extra !== undefined || weight === undefined) ctx.addIssue({ code: 'custom', message: `"${part}" is not variant:weight` });
+        return { variant, weight: Number(weight) };
+      });
+      return arms;
+    }),
+    z.array(z.unknown()),
+  ])
+  .pipe(z.array(AbArmSchema).min(1))
+  .refine((arms) => new Set(arms.map((a) => a.variant)).size === arms.length, 'names a variant twice')
+  .refine((arms) => arms.some((a) => a.weight > 0), 'needs a positive weight somewhere');
+
+export const BatchingSchema = z.object({
+  /** Instances per model call; larger amortises per-call overhead, smaller bounds the latency of one batch. */
+  maxBatchSize: Int(1, 4096).default(64),
+  /** How long the first queued request waits for company; Triton's max_queue_delay. 0 = run what is there. */
+  maxQueueDelayMs: z.coerce.number().min(0).max(10_000).default(2),
+  /** Requests waiting per model; past this the server answers 503 at once instead of growing memory. */
+  maxQueueSize: Int(1, 100_000).default(256),
+  /** From arrival to answer; a request still queued or running past it gets 504. */
+  deadlineMs: Int(1, 600_000).default(5000),
+});
+
+export const LimitsSchema = z.object({
+  /** Bytes per request body, chunked or not: 256 MNIST rows as JSON take ~1.5 MB. */
+  maxBodyBytes: Int(256, 1 << 30).default(4 * 1024 * 1024),
+  /** Instances per request: 413 past it, so one client cannot fill a batch queue alone. */
+  maxInstances: Int(1, 100_000).default(256),
+});
+
+export const ServeConfigSchema = z.object({
+  /** Bundle folder, as written by the pipeline (models/default). */
+  bundleDir: z.string().min(1),
+  /** Loopback unless asked otherwise: the predict API has no authentication of its own. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port (tests); the bound one is on the server handle. */
+  port: Int(0, 65535).default(8080),
+  /** Processes behind one port (node:cluster); each loads its own copy of the bundle. */
+  workers: Int(1, 64).default(1),
+  ab: AbSplitSchema.default([{ variant: 'student', weight: 50 }, { variant: 'ensemble', weight: 50 }]),
+  /** Run the other A/B variants too, after answering, and record their agreement with the served one. */
+  shadow: Flag.default(false),
+  batching: BatchingSchema.prefault({}),
+  limits: LimitsSchema.prefault({}),
+  /** Bearer token for POST /v1/admin/reload; without one, reload is disabled. */
+  adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** SIGTERM waits this long for in-flight requests before closing anyway. */
+  drainTimeoutMs: Int(0, 600_000).default(10_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  backend: z.enum(['auto', ...BACKENDS]).default('auto'),
+});
+export type ServeConfig = z.infer<typeof ServeConfigSchema>;
+export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
+
+/** One readable line per bad field, named by flag path: `batching.maxBatchSize: …`. */
+export function parseServeConfig(value: unknown): ServeConfig {
+  const parsed = ServeConfigSchema.safeParse(value);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+    throw new Error(`invalid server config\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Flag name → [config path, environment variable]. Flags win over the environment. */
+const SOURCES = {
+  bundle: [['bundleDir'], 'SERVE_BUNDLE'],
+  host: [['host'], 'SERVE_HOST'],
+  port: [['port'], 'PORT'],
+  workers: [['workers'], 'SERVE_WORKERS'],
+  ab: [['ab'], 'SERVE_AB'],
+  shadow: [['shadow'], 'SERVE_SHADOW'],
+  'max-batch-size': [['batching', 'maxBatchSize'], 'SERVE_MAX_BATCH_SIZE'],
+  'max-queue-delay-ms': [['batching', 'maxQueueDelayMs'], 'SERVE_MAX_QUEUE_DELAY_MS'],
+  'max-queue-size': [['batching', 'maxQueueSize'], 'SERVE_MAX_QUEUE_SIZE'],
+  'deadline-ms': [['batching', 'deadlineMs'], 'SERVE_DEADLINE_MS'],
+  'max-body-bytes': [['limits', 'maxBodyBytes'], 'SERVE_MAX_BODY_BYTES'],
+  'max-instances': [['limits', 'maxInstances'], 'SERVE_MAX_INSTANCES'],
+  // A token on the command line shows in `ps`; the environment variable is the safer way.
+  'admin-token': [['adminToken'], 'SERVE_ADMIN_TOKEN'],
+  'drain-timeout-ms': [['drainTimeoutMs'], 'SERVE_DRAIN_TIMEOUT_MS'],
+  'log-level': [['logLevel'], 'LOG_LEVEL'],
+  backend: [['backend'], 'DISTILL_BACKEND'],
+} as const satisfies Record<string, readonly [readonly string[], string]>;
+
+/**
+ * The server config from command-line flags over environment variables over defaults, validated.
+ *
+ * @example
+ *   const config = configFromArgs(['--bundle', 'models/default', '--ab', 'student:90,ensemble:10'], process.env);
+ */
+export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
+  // --shadow is a switch; every other flag takes a value that the schema coerces.
+  const options = Object.fromEntries(Object.keys(SOURCES).map((flag) => [flag, { type: flag === 'shadow' ? ('boolean' as const) : ('string' as const) }]));
+  const { values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  const raw: Record<string, unknown> = {};
+  for (const [flag, [path, variable]] of Object.entries(SOURCES)) {
+    const value = (values as Record<string, string | boolean | undefined>)[flag] ?? env[variable];
+    if (value === undefined || value === '') continue;
+    let target = raw;
+    for (const key of path.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>;
+    target[path[path.length - 1]] = value;
+  }
+  return parseServeConfig(raw);
+}

@@ -1,0 +1,30 @@
+import type { RequestIdVariables } from 'hono/request-id';
+import type { Logger } from 'pino';
+import type { AbLedger } from './ab/ledger.js';
+import type { AbSplit } from './ab/split.js';
+import type { ModelName, ServeConfig } from './config.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { ServeMetrics } from './metrics.js';
+import type { ModelSet } from './models.js';
+import type { ModelRegistry } from './registry.js';
+
+/** Everything the routes share: one per app, passed to each route-group factory. */
+export interface ServeContext {
+  config: ServeConfig;
+  logger: Logger;
+  metrics: ServeMetrics;
+  lifecycle: Lifecycle;
+  registry: ModelRegistry;
+  split: AbSplit;
+  ledger: AbLedger;
+  /** Loads and checks a bundle into a ModelSet without putting it in service. */
+  loadModels: (bundleDir: string) => Promise<ModelSet>;
+}
+
+/** Per-request values: handlers name the model and A/B variant so the metrics can label them. */
+export type AppEnv = {
+  Variables: RequestIdVariables & {
+    model?: ModelName;
+    variant?: ModelName;
+  };
+};

@@ -1,0 +1,103 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+/** What `fail` tucks into HTTPException's cause for onError to put in the body and headers. */
+interface ApiErrorCause {
+  kind: 'api-error';
+  details: unknown;
+  headers?: Record<string, string>;
+}
+
+const isApiCause = (cause: unknown): cause is ApiErrorCause =>
+  typeof cause === 'object' && cause !== null && (cause as ApiErrorCause).kind === 'api-error';
+
+/**
+ * Throws the one error type every route uses; onError turns it into `{ error, details }`.
+ *
+ * @example
+ *   fail(413, 'too many instances', { max: 256, got: 1000 });
+ */
+export function fail(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): never {
+  throw new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
+}
+
+/** Zod issues as `[{ path: 'instances.3.7', message }]`: the path is what a client needs to fix its request. */
+export function zodDetails(error: z.ZodError): { path: string; message: string }[] {
+  return error.issues.slice(0, 20).map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+}
+
+/** Reasons hono itself gives for rejections it raises before our handlers run. */
+function builtInStatusDetails(error: HTTPException): unknown {
+  if (error.status === 415) return { accepted: 'application/json' };
+  return null;
+}
+
+function respond(c: Context, status: ContentfulStatusCode, error: string, details: unknown, headers?: Record<string, string>): Response {
+  for (const [name, value] of Object.entries(headers ?? {})) c.header(name, value);
+  return c.json({ error, details }, status);
+}
+
+/**
+ * The single onError: every failure leaves as JSON `{ error, details }`. Unexpected errors are
+ * logged with their stack and answered 500 without internals, since a stack trace tells a
+ * client nothing it can act on.
+ */
+export const errorHandler = (logger: Logger): ErrorHandler =>
+  function onError(error, c) {
+    if (error instanceof HTTPException) {
+      const status = error.status as ContentfulStatusCode;
+      if (isApiCause(error.cause)) return respond(c, status, error.message, error.cause.details, error.cause.headers);
+      return respond(c, status, error.message || 'request rejected', builtInStatusDetails(error));
+    }
+    logger.error({ err: error, requestId: c.get('requestId'), path: c.req.path }, 'unhandled error');
+    return respond(c, 500, 'internal error', { requestId: c.get('requestId') ?? null });
+  };
+
+export const notFoundHandler: NotFoundHandler = function notFound(c) {
+  return respond(c, 404, 'not found', { method: c.req.method, path: c.req.path });
+};
+
+// ── Validation: zod failures become the right status ──────────────────────────────────────────
+
+type Issue = z.core.$ZodIssue;
+
+/** "instances has 300 items, at most 256" is a size problem (413), not a malformed request (400). */
+const isTooMany = (issue: Issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'instances';
+
+/**
+ * What a failed zod check becomes: 404 for a path parameter (an unknown model is an unknown
+ * resource), 413 for too many instances, 400 for everything else, with the issues by path.
+ */
+export function rejectInvalid(target: string, error: z.ZodError): never {
+  if (target === 'param') fail(404, 'not found', zodDetails(error));
+  const tooMany = error.issues.find(isTooMany);
+  if (tooMany) fail(413, 'too many instances', zodDetails(error));
+  fail(400, 'invalid request', zodDetails(error));
+}
+
+/** OpenAPIHono's defaultHook: every validation failure goes through rejectInvalid and onError. */
+export function validationHook(result: { target: string; success: boolean; error?: z.ZodError }): void {
+  if (!result.success && result.error) rejectInvalid(result.target, result.error);
+}
+
+/**
+ * The JSON body checked against `schema`, for routes outside OpenAPIHono (the v2 protocol):
+ * 400 for JSON that does not parse, then the schema's verdict.
+ *
+ * @example
+ *   const body = await readJson(c, InferRequest);
+ */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    fail(400, 'Malformed JSON in request body');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) rejectInvalid('json', parsed.error);
+  return parsed.data;
+}

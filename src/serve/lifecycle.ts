@@ -1,0 +1,68 @@
+/**
+ * Readiness and the requests in flight, for probes and for a graceful stop. Draining turns
+ * readiness off first, so a load balancer stops sending, then waits for what is in flight.
+ */
+export class Lifecycle {
+  private ready = false;
+  private draining = false;
+  private count = 0;
+  private waiters: (() => void)[] = [];
+
+  get isReady(): boolean {
+    return this.ready && !this.draining;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  get inflight(): number {
+    return this.count;
+  }
+
+  markReady(): void {
+    this.ready = true;
+  }
+
+  begin(): void {
+    this.count++;
+  }
+
+  end(): void {
+    this.count--;
+    if (this.count === 0) this.waiters.splice(0).forEach((wake) => wake());
+  }
+
+  /**
+   * Stops taking new work and resolves once nothing is in flight, or after `timeoutMs`;
+   * true when everything finished. Requests already queued or running are not cut short.
+   *
+   * @example
+   *   if (!(await lifecycle.drain(10_000))) logger.warn('closing with requests still running');
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    if (this.count === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const finished = new Promise<boolean>((resolve) => this.waiters.push(() => resolve(true)));
+    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    try {
+      return await Promise.race([finished, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * SIGTERM or SIGINT: close (drain) once and exit 0, or 1 if closing failed. A second signal
+ * while draining is ignored rather than fatal: Ctrl-C reaches cluster workers and their primary
+ * both, and the primary then forwards SIGTERM.
+ */
+export function onStopSignals(close: () => Promise<void>): void {
+  const stop = () => {
+    void close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -1,0 +1,103 @@
+import cluster from 'node:cluster';
+import * as tf from '@tensorflow/tfjs';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ModelName } from './config.js';
+import type { ModelSetHooks } from './models.js';
+
+/** Model and variant labels for requests that name none (health, metrics, 404s). */
+export const NONE = 'none';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/**
+ * The server's Prometheus metrics, in a registry of its own so two apps in one process (tests,
+ * a reload) never share counters. Labels stay bounded: endpoints are route patterns, models
+ * and variants come from fixed lists, specialists from the bundle.
+ */
+export class ServeMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'serve_requests_total', help: 'Requests answered, by route pattern, model, A/B variant and status', labelNames: ['endpoint', 'model', 'variant', 'code'] as const, registers: [this.registry] });
+  readonly errors = new Counter({ name: 'serve_errors_total', help: 'Requests answered with status >= 400', labelNames: ['endpoint', 'model', 'variant', 'code'] as const, registers: [this.registry] });
+  readonly latency = new Histogram({ name: 'serve_request_duration_seconds', help: 'Arrival to response, seconds', labelNames: ['endpoint', 'model', 'variant'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly batchSize = new Histogram({ name: 'serve_batch_size', help: 'Instances per model call after dynamic batching', labelNames: ['model'] as const, buckets: BATCH_BUCKETS, registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: 'serve_queue_depth', help: 'Requests waiting for a batch, per model', labelNames: ['model'] as const, registers: [this.registry] });
+  readonly activations = new Counter({ name: 'serve_specialist_activations_total', help: 'Examples each specialist ran on', labelNames: ['specialist'] as const, registers: [this.registry] });
+  readonly activePerExample = new Histogram({ name: 'serve_active_specialists', help: 'Active specialists per ensemble example', buckets: [0, 1, 2, 3, 4, 6, 8, 16], registers: [this.registry] });
+  readonly shadow = new Counter({ name: 'serve_shadow_total', help: 'Shadow runs by served and shadow variant and outcome (compared, dropped, failed)', labelNames: ['served', 'shadow', 'outcome'] as const, registers: [this.registry] });
+  readonly inflight = new Gauge({ name: 'serve_inflight_requests', help: 'Requests being handled', registers: [this.registry] });
+
+  constructor() {
+    // Read at scrape time: the number that a leak makes grow.
+    new Gauge({ name: 'serve_tfjs_tensors', help: 'Live tfjs tensors', registers: [this.registry], collect() { this.set(tf.memory().numTensors); } });
+    collectDefaultMetrics({ register: this.registry });
+    if (cluster.isWorker) {
+      // Constructing one installs prom-client's worker-side listener for the primary's requests.
+      new AggregatorRegistry();
+      AggregatorRegistry.setRegistries(this.registry);
+    }
+  }
+
+  /** What the batchers and the ensemble report into. */
+  hooks(): ModelSetHooks {
+    return {
+      onBatch: (model: ModelName, rows: number) => this.batchSize.observe({ model }, rows),
+      onDepth: (model: ModelName, depth: number) => this.queueDepth.set({ model }, depth),
+      onActive: (active: string[][]) => {
+        for (const set of active) {
+          this.activePerExample.observe(set.length);
+          for (const specialist of set) this.activations.inc({ specialist });
+        }
+      },
+    };
+  }
+
+  observe(labels: { endpoint: string; model: string; variant: string; code: number }, seconds: number): void {
+    const { code, ...rest } = labels;
+    this.requests.inc({ ...rest, code: String(code) });
+    if (code >= 400) this.errors.inc({ ...rest, code: String(code) });
+    this.latency.observe(rest, seconds);
+  }
+}
+
+// ── Cluster: each worker's /metrics answers for every worker ──────────────────────────────────
+// A scraper behind the shared port reaches one worker at random; so a worker asks the primary,
+// which gathers every worker's registry through prom-client's AggregatorRegistry.
+
+const REQUEST = 'serve:metrics-request';
+const RESPONSE = 'serve:metrics-response';
+type MetricsMessage = { type: typeof REQUEST; id: number } | { type: typeof RESPONSE; id: number; text?: string; error?: string };
+
+let nextId = 0;
+
+/** In a worker: every worker's metrics via the primary; elsewhere this process's own. */
+export async function metricsText(metrics: ServeMetrics): Promise<string> {
+  if (!cluster.isWorker || !process.send) return metrics.registry.metrics();
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const timeout = setTimeout(() => finish(() => reject(new Error('metrics: the primary did not answer'))), 5000);
+    const finish = (settle: () => void) => {
+      clearTimeout(timeout);
+      process.off('message', listen);
+      settle();
+    };
+    const listen = (message: MetricsMessage) => {
+      if (message?.type !== RESPONSE || message.id !== id) return;
+      finish(() => (message.error ? reject(new Error(message.error)) : resolve(message.text ?? '')));
+    };
+    process.on('message', listen);
+    process.send!({ type: REQUEST, id } satisfies MetricsMessage);
+  });
+}
+
+/** In the primary: answers workers' metric requests with the aggregate of all workers. */
+export function serveClusterMetrics(): void {
+  const aggregator = new AggregatorRegistry();
+  cluster.on('message', (worker, message: MetricsMessage) => {
+    if (message?.type !== REQUEST) return;
+    aggregator.clusterMetrics().then(
+      (text) => worker.send({ type: RESPONSE, id: message.id, text } satisfies MetricsMessage),
+      (error: Error) => worker.send({ type: RESPONSE, id: message.id, error: error.message } satisfies MetricsMessage),
+    );
+  });
+}

@@ -1,0 +1,85 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
+import type { Logger } from 'pino';
+import type { AppEnv } from './context.js';
+import { fail } from './errors.js';
+import type { Lifecycle } from './lifecycle.js';
+import { NONE, type ServeMetrics } from './metrics.js';
+
+// Middleware factories, each returning a named handler as hono's own do.
+
+// ── Every request ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Counts each request in flight (drain waits on it), then records its status and latency under
+ * the route pattern, model and variant the handler named, and writes one access-log line.
+ */
+export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Logger): MiddlewareHandler<AppEnv> =>
+  async function observe(c, next) {
+    const started = performance.now();
+    lifecycle.begin();
+    metrics.inflight.inc();
+    try {
+      await next();
+    } finally {
+      lifecycle.end();
+      metrics.inflight.dec();
+      const seconds = (performance.now() - started) / 1000;
+      // The last matched route is the handler's pattern; '/*' when only middleware matched (404).
+      const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? NONE, variant: c.get('variant') ?? NONE, code: c.res.status };
+      metrics.observe(labels, seconds);
+      logger.info({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model, variant: labels.variant }, 'request');
+    }
+  };
+
+// ── Routes that take a body ────────────────────────────────────────────────────────────────────
+
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * For routes that take a JSON body (`optional`: or none at all): 415 unless the Content-Type says JSON (checked first, so a
+ * large body of the wrong type is refused unread), then 413 past `maxBytes`. hono's bodyLimit
+ * counts the bytes as they stream in, so a chunked body without Content-Length cannot slip past it.
+ */
+export const jsonBody = (maxBytes: number, { optional = false } = {}): MiddlewareHandler => {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => fail(413, 'request body too large', { maxBytes }),
+  });
+  return async function jsonBody(c, next) {
+    const type = c.req.header('content-type');
+    // An optional body may be left out (POST /v1/admin/reload with no options). Without a type,
+    // only an empty body gets past the route's own media-type gate (415 otherwise).
+    if (optional && !type) return limit(c, next);
+    if (!type || !JSON_TYPE.test(type)) fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    return limit(c, next);
+  };
+};
+
+// ── Guards ─────────────────────────────────────────────────────────────────────────────────────
+
+/** New work during a drain is refused with a retry hint, so clients go to another replica. */
+export const refuseWhileDraining = (lifecycle: Lifecycle): MiddlewareHandler =>
+  async function refuseWhileDraining(_c, next) {
+    if (lifecycle.isDraining) fail(503, 'draining: this server is shutting down', null, { 'Retry-After': '1' });
+    await next();
+  };
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * `Authorization: Bearer <token>` for admin routes. Compared as sha256 digests in constant time,
+ * so neither the token's length nor its prefix leaks through timing. Without a configured token
+ * the admin routes are off (403), never open.
+ */
+export const adminAuth = (token: string | undefined): MiddlewareHandler => {
+  const expected = token === undefined ? undefined : digest(token);
+  return async function adminAuth(c, next) {
+    if (!expected) fail(403, 'admin routes are disabled: start the server with an admin token (SERVE_ADMIN_TOKEN)');
+    const given = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!given || !timingSafeEqual(digest(given), expected)) fail(401, 'missing or wrong admin token', null, { 'WWW-Authenticate': 'Bearer' });
+    await next();
+  };
+};

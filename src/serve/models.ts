@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LoadedBundle, Manifest } from '../bundle/index.js';
+import { softmaxAt } from '../distill/index.js';
+import { Batcher, type BatcherOptions } from './batcher.js';
+import type { ModelName } from './config.js';
+import { type EnsembleModels, type EnsembleOptions, predictEnsemble } from './ensemble-adapter.js';
+
+/** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */
+export interface Prediction {
+  probabilities: Float32Array; // [N]
+  ensemble?: { generalistTop: number; active: string[]; iterations: number };
+}
+
+/** One request's rows, row-major [rows, inputSize]. */
+export interface BatchItem {
+  x: Float32Array;
+  rows: number;
+}
+
+export interface ModelSetHooks {
+  onBatch?: (model: ModelName, rows: number) => void;
+  onDepth?: (model: ModelName, depth: number) => void;
+  /** Per example of an ensemble batch, the specialists that ran on it. */
+  onActive?: (active: string[][]) => void;
+}
+
+/** The solvers the ensemble contract names; a bundle naming another cannot serve the ensemble. */
+const SOLVERS = ['em', 'gradient'] as const satisfies readonly EnsembleOptions['solver'][];
+
+/** The combiner settings the bundle was built with, or why the ensemble cannot be served from it. */
+function ensembleOptions(manifest: Manifest): EnsembleOptions | string {
+  const combiner = manifest.combiner;
+  if (!combiner) return 'the bundle has no combiner settings';
+  if (!(SOLVERS as readonly string[]).includes(combiner.solver)) return `unknown combiner solver "${combiner.solver}"`;
+  const topK = combiner.options?.topK ?? 1;
+  return { solver: combiner.solver as EnsembleOptions['solver'], tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK };
+}
+
+/** Each model's forward pass on a whole batch: [B, inputSize] → one Prediction per row. */
+type Forward = (x: tf.Tensor2D) => Promise<Prediction[]>;
+
+function rowsOf(probabilities: Float32Array, n: number): Float32Array[] {
+  return Array.from({ length: probabilities.length / n }, (_, b) => probabilities.slice(b * n, (b + 1) * n));
+}
+
+/** Student and generalist emit logits; T = 1 softmax gives the served distribution. */
+function logitsForward(model: tf.LayersModel, numClasses: number): Forward {
+  // Requests are flat rows; a convolutional model takes them in its own shape ([B, 28, 28, 1]).
+  const shape = model.inputs[0].shape.slice(1) as number[];
+  return async (x) => {
+    const probs = tf.tidy(() => softmaxAt(model.predict(shape.length > 1 ? x.reshape([-1, ...shape]) : x) as tf.Tensor2D, 1)); // [B, N]
+    try {
+      return rowsOf((await probs.data()) as Float32Array, numClasses).map((probabilities) => ({ probabilities }));
+    } finally {
+      probs.dispose();
+    }
+  };
+}
+
+function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks): Forward {
+  return async (x) => {
+    // One call per batch: one generalist pass, each active specialist once on its rows, one combine.
+    const out = predictEnsemble(models, x, options);
+    try {
+      hooks.onActive?.(out.active);
+      const probabilities = rowsOf((await out.probabilities.data()) as Float32Array, models.numClasses);
+      return probabilities.map((p, b) => ({
+        probabilities: p,
+        ensemble: { generalistTop: out.generalistTop[b], active: out.active[b], iterations: out.iterations },
+      }));
+    } finally {
+      out.probabilities.dispose();
+    }
+  };
+}
+
+/**
+ * A loaded bundle behind one batcher per model. Requests hold on to the set they started with,
+ * so a reload swaps sets without touching requests in flight; the old set is disposed once idle.
+ */
+export class ModelSet {
+  readonly dir: string;
+  readonly manifest: Manifest;
+  readonly inputSize: number;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  /** Models this bundle can serve, and why the others cannot. */
+  readonly unavailable = new Map<ModelName, string>();
+  private readonly batchers = new Map<ModelName, Batcher<BatchItem, Prediction[]>>();
+
+  constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}) {
+    this.dir = bundle.dir;
+    this.manifest = bundle.manifest;
+    this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
+    this.classNames = bundle.manifest.dataset.classNames;
+    this.numClasses = this.classNames.length;
+    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses)]]);
+    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses));
+    else this.unavailable.set('student', 'the bundle has no student');
+    const combine = ensembleOptions(bundle.manifest);
+    if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
+    else {
+      const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
+      forwards.set('ensemble', ensembleForward({ generalist: bundle.generalist, specialists, numClasses: this.numClasses }, combine, hooks));
+    }
+    for (const [name, forward] of forwards) {
+      const run = (items: BatchItem[]) => this.runBatch(forward, items);
+      this.batchers.set(name, new Batcher(name, run, (item) => item.rows, options, {
+        onBatch: (rows) => hooks.onBatch?.(name, rows),
+        onDepth: (depth) => hooks.onDepth?.(name, depth),
+      }));
+    }
+  }
+
+  has(model: ModelName): boolean {
+    return this.batchers.has(model);
+  }
+
+  /** Queues rows for `model`; 503 when its queue is full, 504 past `deadlineAt` (performance.now() time). */
+  predict(model: ModelName, item: BatchItem, deadlineAt: number): Promise<Prediction[]> {
+    return this.batcher(model).submit(item, deadlineAt);
+  }
+
+  /** Like predict, but declines (undefined) rather than crowd real traffic: for shadow runs. */
+  offer(model: ModelName, item: BatchItem, deadlineAt: number): Promise<Prediction[]> | undefined {
+    return this.batcher(model).offer(item, deadlineAt);
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all([...this.batchers.values()].map((b) => b.idle()));
+  }
+
+  dispose(): void {
+    this.bundle.dispose();
+  }
+
+  private batcher(model: ModelName): Batcher<BatchItem, Prediction[]> {
+    const batcher = this.batchers.get(model);
+    if (!batcher) throw new Error(`model ${model} is not served: ${this.unavailable.get(model)}`);
+    return batcher;
+  }
+
+  /** Concatenates the requests' rows into one [B, inputSize] tensor, runs it, and splits the answer back. */
+  private async runBatch(forward: Forward, items: BatchItem[]): Promise<Prediction[][]> {
+    const total = items.reduce((sum, item) => sum + item.rows, 0);
+    const x = new Float32Array(total * this.inputSize);
+    let at = 0;
+    for (const item of items) {
+      x.set(item.x, at);
+      at += item.x.length;
+    }
+    const input = tf.tensor2d(x, [total, this.inputSize]);
+    try {
+      const predictions = await forward(input);
+      let row = 0;
+      return items.map((item) => predictions.slice(row, (row += item.rows)));
+    } finally {
+      input.dispose();
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import type { ModelName } from '../config.js';
+import type { AppEnv, ServeContext } from '../context.js';
+import { fail, validationHook } from '../errors.js';
+import { jsonBody, refuseWhileDraining } from '../middleware.js';
+import type { ModelSet } from '../models.js';
+import { type PredictOutcome, predictWith } from '../predictions.js';
+import type { Lease } from '../registry.js';
+import { AbPredictResponse, AbReport, ERROR_RESPONSES, ErrorBody, FeedbackRequest, FeedbackResponse, predictRequest } from '../schemas.js';
+
+const json = <S>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+/** Class names or indices → indices of `set`; 400 naming the first that is neither. */
+function labelIndices(set: ModelSet, label: number | string | (number | string)[]): number[] {
+  return (Array.isArray(label) ? label : [label]).map((value, i) => {
+    const index = typeof value === 'number' ? value : set.classNames.indexOf(value);
+    if (index < 0 || index >= set.numClasses) fail(400, `label ${JSON.stringify(value)} is not a class of this bundle`, [{ path: `label.${i}`, message: `use 0..${set.numClasses - 1} or a class name` }]);
+    return index;
+  });
+}
+
+/**
+ * Runs the same rows through every other A/B variant after the served answer has gone, and records
+ * how far each is from it. Shadow work only takes queue room that real traffic is not using
+ * (Batcher.offer), and holds its own lease so a reload cannot free the models under it.
+ */
+function shadowRun(ctx: ServeContext, lease: Lease, requestId: string, served: ModelName, outcome: PredictOutcome): void {
+  const others = ctx.split.others(served).filter((variant) => lease.set.has(variant));
+  const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
+  const runs = others.map((shadow) => {
+    const labels = { served, shadow };
+    const pending = lease.set.offer(shadow, outcome.item, deadlineAt);
+    if (!pending) {
+      ctx.metrics.shadow.inc({ ...labels, outcome: 'dropped' });
+      return Promise.resolve();
+    }
+    return pending.then(
+      (raw) => {
+        ctx.ledger.shadowed(requestId, { variant: served, probabilities: outcome.raw.map((p) => p.probabilities) }, { variant: shadow, probabilities: raw.map((p) => p.probabilities) });
+        ctx.metrics.shadow.inc({ ...labels, outcome: 'compared' });
+      },
+      (error: unknown) => {
+        ctx.metrics.shadow.inc({ ...labels, outcome: 'failed' });
+        ctx.logger.warn({ err: error, requestId, served, shadow }, 'shadow run failed');
+      },
+    );
+  });
+  void Promise.all(runs).finally(() => lease.release());
+}
+
+/** POST /v1/ab/predict, POST /v1/ab/feedback, GET /v1/ab/report. */
+export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const draining = refuseWhileDraining(ctx.lifecycle);
+  const body = jsonBody(ctx.config.limits.maxBodyBytes);
+
+  const predict = createRoute({
+    method: 'post', path: '/v1/ab/predict', middleware: [draining, body] as const,
+    summary: 'Classify with the A/B variant this client is assigned (sticky per x-ab-key); x-model-variant names it',
+    request: { body: { content: { 'application/json': { schema: predictRequest(ctx.config.limits.maxInstances) } }, required: true } },
+    responses: { 200: json(AbPredictResponse, 'Predictions from the assigned variant'), ...ERROR_RESPONSES },
+  });
+  app.openapi(predict, async function abPredict(c) {
+    const started = performance.now();
+    const variant: ModelName = ctx.split.pick(c.req.header('x-ab-key') || undefined);
+    c.set('model', variant);
+    c.set('variant', variant);
+    c.header('x-model-variant', variant);
+    const { instances, topK } = c.req.valid('json');
+    const lease = ctx.registry.acquire();
+    try {
+      const outcome = await predictWith(lease.set, variant, instances, topK, started + ctx.config.batching.deadlineMs);
+      const requestId = c.get('requestId');
+      ctx.ledger.served(requestId, variant, outcome.predictions.map((p) => p.class), performance.now() - started);
+      if (ctx.config.shadow) shadowRun(ctx, ctx.registry.share(lease), requestId, variant, outcome);
+      return c.json({ model: variant, variant, bundle: lease.set.manifest.name, requestId, predictions: outcome.predictions }, 200);
+    } finally {
+      lease.release();
+    }
+  });
+
+  const feedback = createRoute({
+    method: 'post', path: '/v1/ab/feedback', middleware: [draining, body] as const,
+    summary: 'Record the true label(s) of an earlier A/B answer, by its request id',
+    request: { body: { content: { 'application/json': { schema: FeedbackRequest } }, required: true } },
+    responses: {
+      200: json(FeedbackResponse, 'Recorded'),
+      404: json(ErrorBody, 'No A/B answer with that request id (never served here, or forgotten)'),
+      409: json(ErrorBody, 'That answer already has feedback'),
+      ...ERROR_RESPONSES,
+    },
+  });
+  app.openapi(feedback, async function abFeedback(c) {
+    const { requestId, label } = c.req.valid('json');
+    const labels = labelIndices(ctx.registry.current, label);
+    const verdict = ctx.ledger.feedback(requestId, labels);
+    if (verdict === 'unknown') fail(404, 'no A/B answer with that request id', { requestId });
+    if (verdict === 'duplicate') fail(409, 'that answer already has feedback', { requestId });
+    if (verdict === 'length') fail(400, 'give one label, or one per instance of the answer', { labels: labels.length });
+    return c.json({ recorded: labels.length }, 200);
+  });
+
+  const report = createRoute({
+    method: 'get', path: '/v1/ab/report',
+    summary: 'Per variant: requests, latency percentiles, shadow agreement and KL, accuracy on feedback',
+    responses: { 200: json(AbReport, 'The report since start-up (latencies: the last 10,000 per variant)') },
+  });
+  app.openapi(report, function abReport(c) {
+    return c.json({ arms: [...ctx.split.arms], shadow: ctx.config.shadow, variants: ctx.ledger.report() as Record<string, never> }, 200);
+  });
+  return app;
+}

@@ -1,0 +1,121 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { MODEL_NAMES, type ModelName } from '../config.js';
+import type { AppEnv, ServeContext } from '../context.js';
+import { fail, readJson } from '../errors.js';
+import { jsonBody, refuseWhileDraining } from '../middleware.js';
+import type { ModelSet, Prediction } from '../models.js';
+import { topClasses } from '../predictions.js';
+
+// Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }
+// shape, whose `error` string is what the protocol asks for.
+
+const InferInput = z.object({
+  name: z.string().min(1),
+  shape: z.array(z.int().nonnegative()).length(2, 'must be [batch, input size]'),
+  datatype: z.literal('FP32', 'must be FP32'),
+  /** Flat row-major, or nested one array per row, as the protocol allows. */
+  data: z.union([z.array(z.number()), z.array(z.array(z.number()))]),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
+const InferRequest = z.object({
+  id: z.string().max(200).optional(),
+  inputs: z.array(InferInput).length(1, 'these models take exactly one input'),
+  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+});
+
+const OUTPUTS = ['probabilities', 'class', 'generalist_class', 'active_specialists'] as const;
+
+function modelOf(name: string, set: ModelSet): ModelName {
+  if (!(MODEL_NAMES as readonly string[]).includes(name)) fail(404, `unknown model "${name}"`, { models: MODEL_NAMES });
+  const model = name as ModelName;
+  if (!set.has(model)) fail(404, `model ${model} is not served from this bundle`, { reason: set.unavailable.get(model) ?? null });
+  return model;
+}
+
+function metadata(set: ModelSet, model: ModelName) {
+  const outputs = [
+    { name: 'probabilities', datatype: 'FP32', shape: [-1, set.numClasses] },
+    { name: 'class', datatype: 'INT32', shape: [-1] },
+    ...(model === 'ensemble' ? [{ name: 'generalist_class', datatype: 'INT32', shape: [-1] }, { name: 'active_specialists', datatype: 'BYTES', shape: [-1] }] : []),
+  ];
+  return { name: model, versions: ['1'], platform: 'tfjs_layers', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, set.inputSize] }], outputs };
+}
+
+/** The one input as flat rows, after the checks the schema cannot make (they depend on the bundle). */
+function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: number): { x: Float32Array; rows: number } {
+  const [rows, width] = input.shape;
+  if (width !== set.inputSize) fail(400, `input shape [${rows}, ${width}] does not fit the model`, { expected: [-1, set.inputSize] });
+  if (rows < 1) fail(400, 'input has no rows', { shape: input.shape });
+  if (rows > maxInstances) fail(413, 'too many instances', { max: maxInstances, got: rows });
+  const nested = input.data.length > 0 && Array.isArray(input.data[0]);
+  if (nested && (input.data.length !== rows || (input.data as number[][]).some((row) => row.length !== width))) {
+    fail(400, 'nested data does not match shape', { shape: input.shape });
+  }
+  const flat = nested ? (input.data as number[][]).flat() : (input.data as number[]);
+  if (flat.length !== rows * width) fail(400, `data has ${flat.length} values, shape [${rows}, ${width}] needs ${rows * width}`, { shape: input.shape });
+  const x = Float32Array.from(flat);
+  if (!x.every(Number.isFinite)) fail(400, 'data has values outside the float32 range', null);
+  return { x, rows };
+}
+
+/** The outputs a request asked for (all by default), checked before any work is done. */
+function outputNames(model: ModelName, wanted: string[] | undefined): (typeof OUTPUTS)[number][] {
+  const available: readonly string[] = model === 'ensemble' ? OUTPUTS : OUTPUTS.slice(0, 2);
+  const unknown = wanted?.find((name) => !available.includes(name));
+  if (unknown) fail(400, `unknown output "${unknown}"`, { outputs: available });
+  return (wanted ?? available) as (typeof OUTPUTS)[number][];
+}
+
+function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)[number][]) {
+  const B = raw.length;
+  const all = {
+    probabilities: { datatype: 'FP32', shape: [B, set.numClasses], data: raw.flatMap((p) => Array.from(p.probabilities)) },
+    class: { datatype: 'INT32', shape: [B], data: raw.map((p) => topClasses(p.probabilities, 1)[0]) },
+    generalist_class: { datatype: 'INT32', shape: [B], data: raw.map((p) => p.ensemble?.generalistTop ?? -1) },
+    active_specialists: { datatype: 'BYTES', shape: [B], data: raw.map((p) => (p.ensemble?.active ?? []).join(',')) },
+  };
+  return names.map((name) => ({ name, ...all[name] }));
+}
+
+/** GET /v2, /v2/health/{live,ready}, /v2/models/{name}[/ready], POST /v2/models/{name}/infer. */
+export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.get('/v2', function serverMetadata(c) {
+    return c.json({ name: 'distill-serve', version: '1', extensions: [] });
+  });
+  app.get('/v2/health/live', function live(c) {
+    return c.json({ live: true });
+  });
+  app.get('/v2/health/ready', function ready(c) {
+    if (!ctx.lifecycle.isReady) fail(503, 'not ready', { draining: ctx.lifecycle.isDraining });
+    return c.json({ ready: true });
+  });
+  app.get('/v2/models/:name', function modelMetadata(c) {
+    const set = ctx.registry.current;
+    return c.json(metadata(set, modelOf(c.req.param('name'), set)));
+  });
+  app.get('/v2/models/:name/ready', function modelReady(c) {
+    const model = modelOf(c.req.param('name'), ctx.registry.current);
+    if (!ctx.lifecycle.isReady) fail(503, 'not ready', { model, draining: ctx.lifecycle.isDraining });
+    return c.json({ name: model, ready: true });
+  });
+  app.post('/v2/models/:name/infer', refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes), async function infer(c) {
+    const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
+    const lease = ctx.registry.acquire();
+    try {
+      const model = modelOf(c.req.param('name'), lease.set);
+      c.set('model', model);
+      const body = await readJson(c, InferRequest);
+      const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances);
+      const names = outputNames(model, body.outputs?.map((o) => o.name));
+      const raw = await lease.set.predict(model, item, deadlineAt);
+      return c.json({ model_name: model, model_version: '1', id: body.id ?? c.get('requestId'), outputs: outputTensors(raw, lease.set, names) });
+    } finally {
+      lease.release();
+    }
+  });
+  return app;
+}

@@ -1,0 +1,85 @@
+import cluster from 'node:cluster';
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createApp, type ServeApp } from './app.js';
+import { startCluster, WORKER_CONFIG_ENV, workerListening } from './cluster.js';
+import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
+import { onStopSignals } from './lifecycle.js';
+import { createLogger } from './logger.js';
+
+export interface ServerHandle {
+  /** The bound port: the one asked for, or the one the OS picked for port 0. */
+  port: number;
+  host: string;
+  /** Drains (readiness off, in-flight requests finish), stops listening, frees the models. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Drain and exit on SIGTERM/SIGINT; a caller that manages the process itself (tests) turns it off. */
+  signals?: boolean;
+}
+
+/** Closing a server waits for open connections; idle keep-alive ones are closed at once, busy ones after `graceMs`. */
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = once(server, 'close');
+  server.close();
+  server.closeIdleConnections();
+  const force = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(force);
+}
+
+async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
+  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port }) as Server;
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => { throw error; })]);
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * Starts serving a bundle over HTTP: one process, or with `workers > 1` a node:cluster primary
+ * whose workers share the port. In a worker, the config the primary sent wins over the argument,
+ * so every worker serves exactly what the primary was asked to.
+ *
+ * @example
+ *   const server = await startServer({ bundleDir: 'models/default', port: 8080 });
+ *   console.log(`listening on ${server.port}`);
+ *   await server.close();
+ */
+export async function startServer(input: ServeConfigInput, options: StartOptions = {}): Promise<ServerHandle> {
+  const fromPrimary = cluster.isWorker ? process.env[WORKER_CONFIG_ENV] : undefined;
+  const config = parseServeConfig(fromPrimary ? JSON.parse(fromPrimary) : input);
+  const signals = options.signals ?? true;
+  if (config.workers > 1 && cluster.isPrimary) return startCluster(config, { signals });
+
+  const logger = createLogger(config.logLevel);
+  const served = await createApp({ ...config, logger });
+  const { server, port } = await listen(config, served);
+  logger.info({ host: config.host, port, workers: config.workers }, 'listening');
+  if (cluster.isWorker) workerListening(port);
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      logger.info({ inflight: served.context.lifecycle.inflight }, 'draining');
+      // The listener stays open while draining, so late arrivals get a 503 to retry elsewhere
+      // rather than a refused connection; it closes once nothing is in flight.
+      const clean = await served.context.lifecycle.drain(config.drainTimeoutMs);
+      await closeServer(server, 1000);
+      await served.shutdown();
+      logger.info({ clean }, 'stopped');
+      logger.flush();
+    })();
+    return closing;
+  };
+  if (signals || cluster.isWorker) onStopSignals(close);
+  return { port, host: config.host, close };
+}
+
+/** Logs the failure to start and exits 1: the CLI's catch-all, so a bad flag never prints a stack. */
+export function exitOnStartFailure(error: unknown): never {
+  createLogger('info').fatal({ err: error }, (error as Error).message);
+  process.exit(1);
+}

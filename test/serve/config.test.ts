@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { configFromArgs, parseServeConfig } from '../../src/serve/index.js';
+
+describe('server config', () => {
+  it('fills defaults: loopback, 50/50 student/ensemble, no shadow, no admin token', () => {
+    const config = parseServeConfig({ bundleDir: 'models/default' });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, workers: 1, shadow: false });
+    expect(config.adminToken).toBeUndefined();
+    expect(config.ab).toEqual([{ variant: 'student', weight: 50 }, { variant: 'ensemble', weight: 50 }]);
+    expect(config.batching).toEqual({ maxBatchSize: 64, maxQueueDelayMs: 2, maxQueueSize: 256, deadlineMs: 5000 });
+  });
+
+  it('reads flags over environment variables over defaults', () => {
+    const env = { SERVE_BUNDLE: 'models/env', PORT: '9000', SERVE_MAX_BATCH_SIZE: '16', SERVE_ADMIN_TOKEN: 'a-token-of-sixteen+', SERVE_SHADOW: 'true' };
+    const config = configFromArgs(['--bundle', 'models/flag', '--ab', 'student:90,generalist:10', '--workers', '2', '--max-queue-delay-ms', '0.5'], env);
+    expect(config).toMatchObject({ bundleDir: 'models/flag', port: 9000, workers: 2, shadow: true, adminToken: 'a-token-of-sixteen+' });
+    expect(config.batching).toMatchObject({ maxBatchSize: 16, maxQueueDelayMs: 0.5 });
+    expect(config.ab).toEqual([{ variant: 'student', weight: 90 }, { variant: 'generalist', weight: 10 }]);
+    expect(configFromArgs(['--bundle', 'b', '--shadow']).shadow).toBe(true);
+  });
+
+  it('rejects bad values naming each field', () => {
+    expect(() => configFromArgs(['--port', 'eighty'])).toThrow(/bundleDir[\s\S]*port/);
+    expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:50,oracle:50'])).toThrow(/ab/);
+    expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:0'])).toThrow(/positive weight/);
+    expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:1,student:2'])).toThrow(/twice/);
+    expect(() => configFromArgs(['--bundle', 'b', '--admin-token', 'short'])).toThrow(/adminToken: must be at least 16/);
+    expect(() => configFromArgs(['--bundle', 'b', '--max-batch-size', '0'])).toThrow(/batching\.maxBatchSize/);
+    expect(() => configFromArgs(['--bundel', 'b'])).toThrow(/bundel/);
+  });
+});

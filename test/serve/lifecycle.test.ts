@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { Lifecycle } from '../../src/serve/lifecycle.js';
+
+describe('Lifecycle', () => {
+  it('is ready once marked, and not while draining', () => {
+    const lifecycle = new Lifecycle();
+    expect(lifecycle.isReady).toBe(false);
+    lifecycle.markReady();
+    expect(lifecycle.isReady).toBe(true);
+    void lifecycle.drain(10);
+    expect(lifecycle.isReady).toBe(false);
+    expect(lifecycle.isDraining).toBe(true);
+  });
+
+  it('drain resolves true once the requests in flight end', async () => {
+    const lifecycle = new Lifecycle();
+    lifecycle.begin();
+    lifecycle.begin();
+    let done: boolean | undefined;
+    const draining = lifecycle.drain(5000).then((clean) => (done = clean));
+    lifecycle.end();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(done).toBeUndefined();
+    lifecycle.end();
+    expect(await draining).toBe(true);
+  });
+
+  it('drain gives up after its timeout and says so', async () => {
+    const lifecycle = new Lifecycle();
+    lifecycle.begin();
+    expect(await lifecycle.drain(20)).toBe(false);
+  });
+});

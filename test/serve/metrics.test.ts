@@ -1,0 +1,52 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/engine/index.js';
+import { createApp, type ServeApp } from '../../src/serve/index.js';
+import { post } from '../fixtures/serve-client.js';
+import { buildServeBundles, rows, type ServeBundles } from '../fixtures/serve-bundle.js';
+
+let bundles: ServeBundles;
+let served: ServeApp;
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+  bundles = await buildServeBundles();
+  served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'ensemble:1' });
+});
+afterAll(async () => {
+  await served?.shutdown();
+  rmSync(bundles.root, { recursive: true, force: true });
+});
+
+describe('GET /metrics', () => {
+  it('exposes requests, errors and latency per model and variant, batch sizes, queue depth and specialist activations', async () => {
+    await post(served.app, '/v1/models/student/predict', { instances: rows(3) });
+    await post(served.app, '/v1/models/generalist/predict', { instances: [[1]] });
+    await post(served.app, '/v1/ab/predict', { instances: rows(2) });
+    const res = await served.app.request('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    const expected = [
+      /serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 1/,
+      /serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="generalist",variant="none",code="400"\} 1/,
+      /serve_requests_total\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble",code="200"\} 1/,
+      /serve_request_duration_seconds_count\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble"\} 1/,
+      /serve_batch_size_sum\{model="student"\} 3/,
+      /serve_queue_depth\{model="ensemble"\} 0/,
+      /serve_specialist_activations_total\{specialist="s\d"\} \d/,
+      /serve_active_specialists_count 2/,
+      /serve_tfjs_tensors \d+/,
+      /serve_inflight_requests 1/,
+      /process_resident_memory_bytes/,
+    ];
+    for (const pattern of expected) expect(text).toMatch(pattern);
+  });
+
+  it('labels unmatched routes with a bounded endpoint', async () => {
+    await served.app.request('/no/such/path/12345');
+    const text = await (await served.app.request('/metrics')).text();
+    expect(text).toMatch(/serve_errors_total\{endpoint="\/\*",model="none",variant="none",code="404"\} 1/);
+    expect(text).not.toMatch(/12345/);
+  });
+});

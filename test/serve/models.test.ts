@@ -1,0 +1,87 @@
+import { rmSync } from 'node:fs';
+import type * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { initEngine } from '../../src/engine/index.js';
+import * as adapter from '../../src/serve/ensemble-adapter.js';
+import { createApp, type ServeApp } from '../../src/serve/index.js';
+import { json, post } from '../fixtures/serve-client.js';
+import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES, TINY_INPUT } from '../fixtures/serve-bundle.js';
+
+// Counts calls to the ensemble while still running it, to see how requests were batched.
+vi.mock('../../src/serve/ensemble-adapter.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/serve/ensemble-adapter.js')>();
+  return { ...real, predictEnsemble: vi.fn(real.predictEnsemble) };
+});
+
+let bundles: ServeBundles;
+const apps: ServeApp[] = [];
+const app = async (options: Parameters<typeof createApp>[0] extends infer O ? Partial<O> : never) => {
+  const served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ...options });
+  apps.push(served);
+  return served;
+};
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+  bundles = await buildServeBundles();
+});
+afterAll(async () => {
+  await Promise.all(apps.map((served) => served.shutdown()));
+  rmSync(bundles.root, { recursive: true, force: true });
+});
+
+type Probs = { predictions: { topK: { class: number; probability: number }[] }[] };
+const predict = (served: ServeApp, model: string, instances: number[][]) => json<Probs & { error: string }>(post(served.app, `/v1/models/${model}/predict`, { instances, topK: TINY_CLASSES }));
+const byClass = (p: Probs['predictions'][number]) => [...p.topK].sort((a, b) => a.class - b.class).map((t) => t.probability);
+
+describe('dynamic batching', () => {
+  it('runs concurrent ensemble requests as one batch: one predictEnsemble call on all their rows', async () => {
+    const served = await app({ batching: { maxQueueDelayMs: 100, maxBatchSize: 64 } });
+    const spy = vi.mocked(adapter.predictEnsemble);
+    spy.mockClear();
+    const sizes = [2, 3, 1, 4, 2];
+    const inputs = sizes.map((n, i) => rows(n, TINY_INPUT, 10 + i));
+    const answers = await Promise.all(inputs.map((x) => predict(served, 'ensemble', x)));
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect((spy.mock.calls[0][1] as tf.Tensor2D).shape).toEqual([12, TINY_INPUT]);
+    answers.forEach((answer, i) => expect(answer.body.predictions).toHaveLength(sizes[i]));
+
+    // Batching changes nothing about the answers: each request alone gives the same distribution.
+    const alone = await app({ batching: { maxQueueDelayMs: 0 } });
+    const single = await predict(alone, 'ensemble', inputs[3]);
+    single.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(answers[3].body.predictions[r])[c], 5)));
+
+    const metrics = await (await served.app.request('/metrics')).text();
+    expect(metrics).toMatch(/serve_batch_size_count\{model="ensemble"\} 1\n/);
+    expect(metrics).toMatch(/serve_batch_size_sum\{model="ensemble"\} 12\n/);
+  });
+
+  it('caps a batch at maxBatchSize rows', async () => {
+    const served = await app({ batching: { maxQueueDelayMs: 100, maxBatchSize: 4 } });
+    await Promise.all([3, 1, 2, 2].map((n) => predict(served, 'student', rows(n))));
+    const metrics = await (await served.app.request('/metrics')).text();
+    expect(metrics).toMatch(/serve_batch_size_count\{model="student"\} 2\n/);
+    expect(metrics).toMatch(/serve_batch_size_sum\{model="student"\} 8\n/);
+  });
+
+  it('answers 503 with Retry-After at once when the queue is full', async () => {
+    const served = await app({ batching: { maxQueueDelayMs: 300, maxQueueSize: 2 } });
+    let answered = false;
+    const first = [predict(served, 'student', rows(1)), predict(served, 'student', rows(1))];
+    void Promise.all(first).then(() => (answered = true));
+    const rejected = await post(served.app, '/v1/models/student/predict', { instances: rows(1) });
+    // At once: the 503 is out while the queued two still wait for their batch.
+    expect(answered).toBe(false);
+    expect(rejected.status).toBe(503);
+    expect(rejected.headers.get('retry-after')).toBe('1');
+    expect(await rejected.json()).toMatchObject({ error: expect.stringMatching(/queue is full/), details: { model: 'student', maxQueueSize: 2 } });
+    expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
+  });
+
+  it('answers 504 when the deadline passes before the batch runs', async () => {
+    const served = await app({ batching: { maxQueueDelayMs: 200, deadlineMs: 30 } });
+    const late = await predict(served, 'generalist', rows(1));
+    expect(late.status).toBe(504);
+    expect(late.body.error).toMatch(/deadline/);
+  });
+});

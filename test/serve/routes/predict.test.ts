@@ -1,0 +1,124 @@
+import { rmSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../../src/engine/index.js';
+import { createApp, type ServeApp } from '../../../src/serve/index.js';
+import { chunkedBody, json, post } from '../../fixtures/serve-client.js';
+import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES, TINY_INPUT } from '../../fixtures/serve-bundle.js';
+
+let bundles: ServeBundles;
+let served: ServeApp;
+const LIMITS = { maxBodyBytes: 64 * 1024, maxInstances: 32 };
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+  bundles = await buildServeBundles();
+  served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', limits: LIMITS });
+});
+afterAll(async () => {
+  await served?.shutdown();
+  rmSync(bundles.root, { recursive: true, force: true });
+});
+
+type Body = { model: string; bundle: string; requestId: string; predictions: { label: string; class: number; topK: { class: number; label: string; probability: number }[]; generalistTop?: { class: number }; activeSpecialists?: string[]; iterations?: number }[] };
+const predict = (model: string, body: unknown, headers?: Record<string, string>) => json<Body & { error: string; details: unknown }>(post(served.app, `/v1/models/${model}/predict`, body, headers));
+
+describe('POST /v1/models/{model}/predict', () => {
+  it.each(['student', 'generalist', 'ensemble'])('%s: one prediction per instance, top-k best first, probabilities summing to 1', async (model) => {
+    const { status, body, headers } = await predict(model, { instances: rows(3), topK: TINY_CLASSES });
+    expect(status).toBe(200);
+    expect(headers.get('x-request-id')).toBe(body.requestId);
+    expect(body).toMatchObject({ model, bundle: 'tiny' });
+    expect(body.predictions).toHaveLength(3);
+    for (const p of body.predictions) {
+      expect(p.topK).toHaveLength(TINY_CLASSES);
+      expect(p.class).toBe(p.topK[0].class);
+      expect(p.label).toBe(p.topK[0].label);
+      const probabilities = p.topK.map((t) => t.probability);
+      expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
+      expect(probabilities.reduce((a, b) => a + b)).toBeCloseTo(1, 4);
+    }
+  });
+
+  it('answers the ensemble with the generalist top class, the active specialists and the solver iterations', async () => {
+    const [generalist, ensemble] = await Promise.all([predict('generalist', { instances: rows(4, TINY_INPUT, 7) }), predict('ensemble', { instances: rows(4, TINY_INPUT, 7) })]);
+    ensemble.body.predictions.forEach((p, i) => {
+      expect(p.generalistTop!.class).toBe(generalist.body.predictions[i].class);
+      expect(p.activeSpecialists!.length).toBeGreaterThan(0);
+      expect(p.iterations).toBeGreaterThanOrEqual(1);
+    });
+    expect(generalist.body.predictions[0].activeSpecialists).toBeUndefined();
+  });
+
+  it('lists 5 classes by default', async () => {
+    expect((await predict('student', { instances: rows(1) })).body.predictions[0].topK).toHaveLength(5);
+  });
+
+  it('keeps a request id the client sends', async () => {
+    const { body, headers } = await predict('student', { instances: rows(1) }, { 'x-request-id': 'client-chosen-42' });
+    expect(body.requestId).toBe('client-chosen-42');
+    expect(headers.get('x-request-id')).toBe('client-chosen-42');
+  });
+});
+
+describe('bad input gets JSON { error, details } with the right status', () => {
+  const bad: [string, () => Response | Promise<Response>, number, RegExp][] = [
+    ['no Content-Type', () => served.app.request('/v1/models/student/predict', { method: 'POST', body: JSON.stringify({ instances: rows(1) }) }), 415, /Content-Type/],
+    ['text/plain', () => post(served.app, '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' }), 415, /Content-Type/],
+    ['malformed JSON', () => post(served.app, '/v1/models/student/predict', '{"instances": [[1, 2'), 400, /Malformed JSON/],
+    ['NaN literal', () => post(served.app, '/v1/models/student/predict', `{"instances": [[NaN${',0'.repeat(TINY_INPUT - 1)}]]}`), 400, /Malformed JSON/],
+    ['1e999 (Infinity once parsed)', () => post(served.app, '/v1/models/student/predict', `{"instances": [[1e999${',0'.repeat(TINY_INPUT - 1)}]]}`), 400, /invalid request/],
+    ['a string value', () => post(served.app, '/v1/models/student/predict', { instances: [['1', ...rows(1)[0].slice(1)]] }), 400, /invalid request/],
+    ['a null value', () => post(served.app, '/v1/models/student/predict', { instances: [[null, ...rows(1)[0].slice(1)]] }), 400, /invalid request/],
+    ['instances not an array', () => post(served.app, '/v1/models/student/predict', { instances: 'all of them' }), 400, /invalid request/],
+    ['no instances field', () => post(served.app, '/v1/models/student/predict', { inputs: rows(1) }), 400, /invalid request/],
+    ['empty instance list', () => post(served.app, '/v1/models/student/predict', { instances: [] }), 400, /invalid request/],
+    ['wrong instance length', () => post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0].slice(1)] }), 400, /instance 0 has 15 values, the model takes 16/],
+    ['a float32 overflow', () => post(served.app, '/v1/models/student/predict', { instances: [[1e300, ...rows(1)[0].slice(1)]] }), 400, /invalid instances/],
+    ['topK over the class count', () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 13 }), 400, /topK 13 exceeds the 12 classes/],
+    ['topK zero', () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 0 }), 400, /invalid request/],
+    ['too many instances', () => post(served.app, '/v1/models/student/predict', { instances: rows(LIMITS.maxInstances + 1) }), 413, /too many instances/],
+    ['oversized body with Content-Length', () => post(served.app, '/v1/models/student/predict', { instances: [Array(20_000).fill(0.5)] }), 413, /too large/],
+    ['oversized chunked body without Content-Length', () => served.app.request('/v1/models/student/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunkedBody(200 * 1024), duplex: 'half' } as RequestInit), 413, /too large/],
+    ['unknown model', () => post(served.app, '/v1/models/oracle/predict', { instances: rows(1) }), 404, /not found/],
+    ['unknown route', () => served.app.request('/v1/nothing'), 404, /not found/],
+  ];
+  it.each(bad)('%s', async (_name, send, status, message) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+    const body = (await res.json()) as { error: string; details: unknown };
+    expect(body.error).toMatch(message);
+    expect(body).toHaveProperty('details');
+  });
+
+  it('names the path of each bad value', async () => {
+    const { body } = await json<{ details: { path: string }[] }>(post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0], ['x', ...rows(1)[0].slice(1)]] }));
+    expect(body.details[0].path).toBe('instances.1.0');
+  });
+
+  it('lets a chunked body under the limit through', async () => {
+    const stream = new Blob([JSON.stringify({ instances: rows(2) })]).stream();
+    const res = await served.app.request('/v1/models/student/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    expect(res.status).toBe(200);
+  });
+
+  it('leaves no tensors behind on errors', async () => {
+    const before = tf.memory().numTensors;
+    await post(served.app, '/v1/models/ensemble/predict', { instances: [rows(1)[0].slice(2)] });
+    await post(served.app, '/v1/models/ensemble/predict', { instances: rows(2) });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('documents the v1 API with its schemas and error responses', async () => {
+    const { status, body } = await json<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } }>(served.app.request('/openapi.json'));
+    expect(status).toBe(200);
+    expect(body.openapi).toBe('3.1.0');
+    expect(Object.keys(body.paths).sort()).toEqual(['/v1/ab/feedback', '/v1/ab/predict', '/v1/ab/report', '/v1/admin/reload', '/v1/models/{model}/predict']);
+    expect(Object.keys(body.paths['/v1/models/{model}/predict'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '413', '415', '503', '504']));
+    expect(body.components.schemas).toHaveProperty('PredictRequest');
+  });
+});

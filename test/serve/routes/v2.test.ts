@@ -1,0 +1,83 @@
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../../src/engine/index.js';
+import { createApp, type ServeApp } from '../../../src/serve/index.js';
+import { json, post } from '../../fixtures/serve-client.js';
+import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES, TINY_INPUT } from '../../fixtures/serve-bundle.js';
+
+let bundles: ServeBundles;
+let served: ServeApp;
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+  bundles = await buildServeBundles();
+  served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', limits: { maxInstances: 8 } });
+});
+afterAll(async () => {
+  await served?.shutdown();
+  rmSync(bundles.root, { recursive: true, force: true });
+});
+
+type Output = { name: string; datatype: string; shape: number[]; data: (number | string)[] };
+type InferBody = { model_name: string; id: string; outputs: Output[]; error: string };
+const infer = (model: string, body: unknown) => json<InferBody>(post(served.app, `/v2/models/${model}/infer`, body));
+const input = (data: unknown, shape = [2, TINY_INPUT], datatype = 'FP32') => ({ inputs: [{ name: 'input', shape, datatype, data }] });
+
+describe('Open Inference Protocol v2', () => {
+  it('health: live and ready', async () => {
+    expect(await json(served.app.request('/v2/health/live'))).toMatchObject({ status: 200, body: { live: true } });
+    expect(await json(served.app.request('/v2/health/ready'))).toMatchObject({ status: 200, body: { ready: true } });
+    expect((await json(served.app.request('/v2'))).body).toMatchObject({ name: 'distill-serve' });
+  });
+
+  it('model metadata and readiness', async () => {
+    const { body } = await json(served.app.request('/v2/models/ensemble'));
+    expect(body).toMatchObject({ name: 'ensemble', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, TINY_INPUT] }] });
+    expect((body.outputs as Output[]).map((o) => o.name)).toEqual(['probabilities', 'class', 'generalist_class', 'active_specialists']);
+    expect(await json(served.app.request('/v2/models/student/ready'))).toMatchObject({ status: 200, body: { name: 'student', ready: true } });
+    expect((await json(served.app.request('/v2/models/oracle'))).status).toBe(404);
+    expect((await json(served.app.request('/v2/models/oracle/ready'))).status).toBe(404);
+  });
+
+  it('infers from flat and nested data alike, with the request id echoed', async () => {
+    const data = rows(2);
+    const flat = await infer('student', { id: 'req-1', ...input(data.flat()) });
+    const nested = await infer('student', input(data));
+    expect(flat.status).toBe(200);
+    expect(flat.body.id).toBe('req-1');
+    expect(flat.body.outputs[0]).toMatchObject({ name: 'probabilities', datatype: 'FP32', shape: [2, TINY_CLASSES] });
+    expect(flat.body.outputs[0].data).toEqual(nested.body.outputs[0].data);
+    expect(flat.body.outputs[1]).toMatchObject({ name: 'class', datatype: 'INT32', shape: [2] });
+  });
+
+  it('gives the ensemble its extra outputs, and only the outputs asked for', async () => {
+    const all = await infer('ensemble', input(rows(2)));
+    expect(all.body.outputs.map((o) => o.name)).toEqual(['probabilities', 'class', 'generalist_class', 'active_specialists']);
+    expect(typeof all.body.outputs[3].data[0]).toBe('string');
+    const some = await infer('ensemble', { ...input(rows(2)), outputs: [{ name: 'class' }] });
+    expect(some.body.outputs.map((o) => o.name)).toEqual(['class']);
+    expect((await infer('student', { ...input(rows(2)), outputs: [{ name: 'generalist_class' }] })).status).toBe(400);
+  });
+
+  it.each([
+    ['wrong datatype', 400, () => input(rows(2), [2, TINY_INPUT], 'INT64')],
+    ['shape of the wrong width', 400, () => input(rows(2).flat(), [4, 8])],
+    ['data shorter than the shape', 400, () => input(rows(2).flat().slice(1))],
+    ['nested rows of the wrong width', 400, () => input([rows(1)[0], rows(1)[0].slice(1)])],
+    ['rank-3 shape', 400, () => input(rows(2).flat(), [2, 4, 4])],
+    ['a string in the data', 400, () => input(['x', ...rows(1)[0].slice(1)], [1, TINY_INPUT])],
+    ['zero rows', 400, () => input([], [0, TINY_INPUT])],
+    ['two inputs', 400, () => ({ inputs: [input(rows(1)).inputs[0], input(rows(1)).inputs[0]] })],
+    ['more rows than allowed', 413, () => input(rows(9), [9, TINY_INPUT])],
+  ] as const)('%s → %i', async (_name, status, body) => {
+    const res = await infer('student', body());
+    expect(res.status).toBe(status);
+    expect(res.body.error).toEqual(expect.any(String));
+  });
+
+  it('rejects malformed JSON, the wrong content type and unknown models', async () => {
+    expect((await json(post(served.app, '/v2/models/student/infer', '{"inputs":'))).status).toBe(400);
+    expect((await json(post(served.app, '/v2/models/student/infer', 'x', { 'content-type': 'text/csv' }))).status).toBe(415);
+    expect((await infer('oracle', input(rows(1), [1, TINY_INPUT]))).status).toBe(404);
+  });
+});

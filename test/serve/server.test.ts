@@ -1,0 +1,147 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../src/engine/index.js';
+import { type ServeConfigInput, type ServerHandle, startServer } from '../../src/serve/index.js';
+import { buildServeBundles, rows, type ServeBundles } from '../fixtures/serve-bundle.js';
+
+const HOST = '127.0.0.1';
+const TOKEN = 'server-test-admin-token';
+const CHILD = fileURLToPath(new URL('../fixtures/serve-child.ts', import.meta.url));
+let bundles: ServeBundles;
+let server: ServerHandle;
+
+beforeAll(async () => {
+  await initEngine({ backend: 'auto', log: () => {} });
+  bundles = await buildServeBundles();
+  server = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxBodyBytes: 32 * 1024 }, adminToken: TOKEN }, { signals: false });
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(bundles.root, { recursive: true, force: true });
+});
+
+/** One request on a fresh connection (no keep-alive pool), so cluster workers take turns. */
+function send(port: number, method: string, path: string, body?: string | ((write: (chunk: string) => void) => void), headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: HOST, port, method, path, agent: false, headers: { connection: 'close', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    if (typeof body === 'string') req.end(body);
+    else if (body) {
+      body((chunk) => req.write(chunk));
+      req.end();
+    } else req.end();
+  });
+}
+const predictBody = (n = 1) => JSON.stringify({ instances: rows(n) });
+
+/** Polls `check` until it holds; a bounded loop, so a server that never gets there fails the test. */
+async function until(check: () => Promise<boolean>, tries = 100): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('condition never held');
+}
+
+/** A server in its own process; resolves with its port once it prints LISTENING. */
+async function spawnServer(config: ServeConfigInput): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = /LISTENING (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${output}`)));
+  });
+  return { child, port, output: () => output };
+}
+
+describe('over HTTP', () => {
+  it('listens on the ephemeral port it reports and serves every API', async () => {
+    expect(server.port).toBeGreaterThan(0);
+    expect((await send(server.port, 'GET', '/v2/health/ready')).status).toBe(200);
+    const predicted = await send(server.port, 'POST', '/v1/models/ensemble/predict', predictBody(2), { 'content-type': 'application/json' });
+    expect(predicted.status).toBe(200);
+    expect(JSON.parse(predicted.text).predictions).toHaveLength(2);
+    const ab = await send(server.port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json', 'x-ab-key': 'abc' });
+    expect(ab.headers['x-model-variant']).toMatch(/^(student|ensemble)$/);
+    expect((await send(server.port, 'GET', '/openapi.json')).status).toBe(200);
+    expect((await send(server.port, 'GET', '/metrics')).text).toMatch(/serve_requests_total/);
+  });
+
+  it('answers 413 to a chunked body with no Content-Length once it passes the limit', async () => {
+    const res = await send(server.port, 'POST', '/v1/models/student/predict', (write) => {
+      write('{"instances":[[');
+      for (let i = 0; i < 20; i++) write('0.5,'.repeat(1000));
+      write('0.5]]}');
+    }, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toMatchObject({ error: 'request body too large', details: { maxBytes: 32 * 1024 } });
+  });
+
+  it('answers 413 from Content-Length alone, 415 and 400 as JSON', async () => {
+    const big = JSON.stringify({ instances: [Array(10_000).fill(0.5)] });
+    expect((await send(server.port, 'POST', '/v1/models/student/predict', big, { 'content-type': 'application/json' })).status).toBe(413);
+    expect((await send(server.port, 'POST', '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
+    const malformed = await send(server.port, 'POST', '/v2/models/student/infer', '{"inputs": [', { 'content-type': 'application/json' });
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.text).error).toMatch(/Malformed JSON/);
+  });
+
+  it('reloads on a bare POST (no body, no Content-Type), and refuses a body of another type', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const reloaded = await send(server.port, 'POST', '/v1/admin/reload', undefined, auth);
+    expect(reloaded.status).toBe(200);
+    expect(JSON.parse(reloaded.text)).toMatchObject({ bundle: bundles.tiny });
+    expect((await send(server.port, 'POST', '/v1/admin/reload', 'bundle=x', { ...auth, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+  });
+});
+
+describe('process lifecycle', () => {
+  it('on SIGTERM turns readiness off, finishes the request in flight and exits 0', async () => {
+    // The queue delay holds the request in flight while the server is told to stop.
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', batching: { maxQueueDelayMs: 2500 } });
+    const exited = once(child, 'exit');
+    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(2), { 'content-type': 'application/json' });
+    await until(async () => /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text));
+    child.kill('SIGTERM');
+    await until(async () => (await send(port, 'GET', '/v2/health/ready')).status === 503);
+    const ready = await send(port, 'GET', '/v2/health/ready');
+    expect(JSON.parse(ready.text)).toMatchObject({ error: 'not ready', details: { draining: true } });
+    const refused = await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' });
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    expect(JSON.parse(answered.text).predictions).toHaveLength(2);
+    const [code] = await exited;
+    expect(code).toBe(0);
+  });
+
+  it('runs --workers 2 behind one port, aggregates /metrics over them, and stops on SIGTERM', async () => {
+    const { child, port, output } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'info', workers: 2 });
+    const exited = once(child, 'exit');
+    for (let i = 0; i < 12; i++) {
+      expect((await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' })).status).toBe(200);
+    }
+    const workers = new Set([...output().matchAll(/"worker":(\d+)[^\n]*"msg":"listening"/g)].map((m) => m[1]));
+    expect(workers.size).toBe(2);
+    const metrics = (await send(port, 'GET', '/metrics')).text;
+    expect(metrics).toMatch(/serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 12\n/);
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(0);
+  });
+});
