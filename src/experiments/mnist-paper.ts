@@ -19,7 +19,10 @@ export interface MnistPaperPlan {
 }
 
 const TEACHER_NET: MlpConfig = { kind: 'mlp', hidden: [1200, 1200], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 1 };
-export const FULL_PLAN: MnistPaperPlan = { teacherEpochs: 40, teacher: { net: TEACHER_NET, jitter: 2, learningRate: 0.05 }, studentEpochs: 30, seeds: [1, 2, 3], quick: false, sweepEpochs: 20, temperatures: [1, 2, 2.5, 3, 4, 5, 8, 20] };
+export const FULL_PLAN: MnistPaperPlan = {
+  teacherEpochs: 40, teacher: { net: TEACHER_NET, jitter: 2, learningRate: 0.05 }, studentEpochs: 20, seeds: [1, 2, 3], quick: false,
+  sweepEpochs: 10, temperatures: [1, 2, 2.5, 3, 4, 8, 20],
+};
 export const QUICK_PLAN: MnistPaperPlan = {
   teacherEpochs: 6, teacher: { net: { ...TEACHER_NET, inputDropout: 0, hiddenDropout: 0.25 }, jitter: 1, learningRate: 0.05 }, studentEpochs: 5, seeds: [1], quick: true, sweepEpochs: 0, temperatures: [] };
 

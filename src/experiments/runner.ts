@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,7 +29,9 @@ export async function trainOnce(
 ): Promise<{ model: tf.LayersModel; record: RunRecord }> {
   const runDir = join(dir, name);
   const recordPath = join(runDir, 'record.json');
-  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n });
+  // The teacher's logits are part of what was trained on: a new teacher must retrain the student.
+  const teacher = train.teacherLogits ? createHash('sha256').update(Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength)).digest('hex').slice(0, 16) : null;
+  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n, teacher });
   if (existsSync(recordPath)) {
     const record = JSON.parse(await readFile(recordPath, 'utf8')) as RunRecord;
     if (record.setup === setup) return { model: await loadModel(join(runDir, 'model')), record };
