@@ -4,6 +4,7 @@
 // the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick).
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { stopOnInterrupt } from '../src/cli/index.js';
 import { loadMnist } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { experimentDir, FULL_PLAN, QUICK_PLAN, runMnistPaper, writeMnistReport } from '../src/experiments/index.js';
@@ -26,6 +27,6 @@ const plan = {
 };
 const engine = await initEngine({ backend: values.backend as never });
 const started = performance.now();
-const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, (line) => console.error(line));
+const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, (line) => console.error(line), stopOnInterrupt());
 const markdown = await writeMnistReport(join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, (performance.now() - started) / 1000);
 console.log(markdown);

@@ -57,13 +57,15 @@ const labelled = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
  * The paper's MNIST experiments (§3), row by row, resumable: each trained model lives in
  * `dir/<run>/` and a rerun reloads it. Biases are tuned on the validation split only.
  */
-export async function runMnistPaper(data: Dataset, dir: string, plan: MnistPaperPlan, log: (line: string) => void): Promise<MnistPaperResult> {
+export async function runMnistPaper(
+  data: Dataset, dir: string, plan: MnistPaperPlan, log: (line: string) => void, shouldStop: () => boolean = () => false,
+): Promise<MnistPaperResult> {
   const { train, validation, test } = data;
   const runs: RunRecord[] = [];
   const rows: Row[] = [];
   const perClassErrors: Record<string, number[]> = {};
   const once = async (name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, augment?: (x: Float32Array, n: number, rng: () => number) => Float32Array) => {
-    const { model, record } = await trainOnce(dir, name, () => buildMlp(net, train.features, 10), set, labelled(validation), config, { augment, log, setup: net });
+    const { model, record } = await trainOnce(dir, name, () => buildMlp(net, train.features, 10), set, labelled(validation), config, { augment, log, setup: net, shouldStop });
     runs.push(record);
     return model;
   };

@@ -31,7 +31,7 @@ export async function trainOnce(
   const recordPath = join(runDir, 'record.json');
   // The teacher's logits are part of what was trained on: a new teacher must retrain the student.
   const teacher = train.teacherLogits ? createHash('sha256').update(Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength)).digest('hex').slice(0, 16) : null;
-  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n, teacher });
+  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n, ...(teacher ? { teacher } : {}) });
   if (existsSync(recordPath)) {
     const record = JSON.parse(await readFile(recordPath, 'utf8')) as RunRecord;
     if (record.setup === setup) return { model: await loadModel(join(runDir, 'model')), record };
