@@ -12,5 +12,5 @@ export { FLOOR, SUM_TOLERANCE } from './inputs.js';
 export { MAX_ACTIVE } from './cells.js';
 export { benchCombine, benchInstance, clusterSizeFor, timeAdaptive } from './bench.js';
 export type { BenchInstance, BenchTiming, CombineBenchCase, CombineBenchRow } from './bench.js';
-export { ensembleLogits, predictEnsemble } from './predict.js';
+export { ensembleLogits, predictEnsemble, specialistProbabilities } from './predict.js';
 export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from './predict.js';

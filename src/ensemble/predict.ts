@@ -41,7 +41,7 @@ function indexOf(models: EnsembleModels): SpecialistIndex {
 }
 
 /** softmax of a specialist's logits after the dustbin offset: probabilities calibrated to natural frequencies. */
-function specialistProbabilities(logits: tf.Tensor2D, dustbinOffset: number): tf.Tensor2D {
+export function specialistProbabilities(logits: tf.Tensor2D, dustbinOffset: number): tf.Tensor2D {
   return tf.tidy(() => {
     const width = logits.shape[1];
     const offsets = new Float32Array(width);

@@ -16,6 +16,8 @@ import { ModelSet } from './models.js';
 import { ModelRegistry } from './registry.js';
 import { abRoutes } from './routes/ab.js';
 import { adminRoutes } from './routes/admin.js';
+import { bundleRoutes } from './routes/bundle.js';
+import { playgroundRoutes } from './routes/playground.js';
 import { predictRoutes } from './routes/predict.js';
 import { v2Routes } from './routes/v2.js';
 
@@ -82,6 +84,8 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
   app.route('/', abRoutes(context));
   app.route('/', adminRoutes(context));
   app.route('/', v2Routes(context));
+  app.route('/', bundleRoutes(context));
+  app.route('/', playgroundRoutes());
   app.get('/metrics', async function prometheus(c) {
     c.header('Content-Type', metrics.registry.contentType);
     return c.body(await metricsText(metrics));

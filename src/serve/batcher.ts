@@ -39,6 +39,7 @@ export class Batcher<I, O> {
   private readonly queue: Entry<I, O>[] = [];
   private running = false;
   private timer: NodeJS.Timeout | undefined;
+  private turn: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -117,10 +118,19 @@ export class Batcher<I, O> {
     if (this.running || this.queue.length === 0) return;
     const rows = this.queue.reduce((sum, entry) => sum + entry.rows, 0);
     const waited = performance.now() - this.queue[0].enqueuedAt;
-    if (rows >= this.options.maxBatchSize || waited >= this.options.maxQueueDelayMs) {
+    const delay = this.options.maxQueueDelayMs;
+    if (rows >= this.options.maxBatchSize || (delay > 0 && waited >= delay)) {
       clearTimeout(this.timer);
       this.timer = undefined;
       void this.flush();
+    } else if (delay === 0) {
+      // No added delay, but one turn of the event loop: the model runs synchronously, so requests
+      // that arrived meanwhile are still unparsed in their sockets; setImmediate runs after the
+      // I/O phase has queued them all, so a loaded server still batches and an idle one waits µs.
+      this.turn ??= setImmediate(() => {
+        this.turn = undefined;
+        if (!this.running && this.queue.length > 0) void this.flush();
+      });
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -32,8 +32,12 @@ export const AbSplitSchema = z
 export const BatchingSchema = z.object({
   /** Instances per model call; larger amortises per-call overhead, smaller bounds the latency of one batch. */
   maxBatchSize: Int(1, 4096).default(64),
-  /** How long the first queued request waits for company; Triton's max_queue_delay. 0 = run what is there. */
-  maxQueueDelayMs: z.coerce.number().min(0).max(10_000).default(2),
+  /**
+   * How long the first queued request waits for company; Triton's max_queue_delay. 0 = no timer,
+   * just one event-loop turn to collect requests already received: under load they pile up while
+   * a batch runs anyway, and at light load a timer only adds its delay to every request.
+   */
+  maxQueueDelayMs: z.coerce.number().min(0).max(10_000).default(0),
   /** Requests waiting per model; past this the server answers 503 at once instead of growing memory. */
   maxQueueSize: Int(1, 100_000).default(256),
   /** From arrival to answer; a request still queued or running past it gets 504. */

@@ -3,11 +3,13 @@ import type { LoadedBundle, Manifest } from '../bundle/index.js';
 import { softmaxAt } from '../distill/index.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import type { ModelName } from './config.js';
-import { type EnsembleModels, type EnsembleOptions, predictEnsemble } from './ensemble-adapter.js';
+import { type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
 
 /** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */
 export interface Prediction {
   probabilities: Float32Array; // [N]
+  /** Student and generalist: the logits z that `probabilities` is softmax(z) of, for answers at another temperature. */
+  logits?: Float32Array; // [N]
   ensemble?: { generalistTop: number; active: string[]; iterations: number };
 }
 
@@ -43,16 +45,21 @@ function rowsOf(probabilities: Float32Array, n: number): Float32Array[] {
   return Array.from({ length: probabilities.length / n }, (_, b) => probabilities.slice(b * n, (b + 1) * n));
 }
 
-/** Student and generalist emit logits; T = 1 softmax gives the served distribution. */
+/** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
 function logitsForward(model: tf.LayersModel, numClasses: number): Forward {
   // Requests are flat rows; a convolutional model takes them in its own shape ([B, 28, 28, 1]).
   const shape = model.inputs[0].shape.slice(1) as number[];
   return async (x) => {
-    const probs = tf.tidy(() => softmaxAt(model.predict(shape.length > 1 ? x.reshape([-1, ...shape]) : x) as tf.Tensor2D, 1)); // [B, N]
+    const [logits, probs] = tf.tidy(() => {
+      const z = model.predict(shape.length > 1 ? x.reshape([-1, ...shape]) : x) as tf.Tensor2D; // [B, N]
+      return [z, softmaxAt(z, 1)];
+    });
     try {
-      return rowsOf((await probs.data()) as Float32Array, numClasses).map((probabilities) => ({ probabilities }));
+      const [z, p] = (await Promise.all([logits.data(), probs.data()])) as Float32Array[];
+      const zRows = rowsOf(z, numClasses);
+      return rowsOf(p, numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
     } finally {
-      probs.dispose();
+      tf.dispose([logits, probs]);
     }
   };
 }
@@ -87,6 +94,7 @@ export class ModelSet {
   /** Models this bundle can serve, and why the others cannot. */
   readonly unavailable = new Map<ModelName, string>();
   private readonly batchers = new Map<ModelName, Batcher<BatchItem, Prediction[]>>();
+  private readonly ensembleModels: EnsembleModels | undefined;
 
   constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}) {
     this.dir = bundle.dir;
@@ -101,7 +109,8 @@ export class ModelSet {
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
       const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
-      forwards.set('ensemble', ensembleForward({ generalist: bundle.generalist, specialists, numClasses: this.numClasses }, combine, hooks));
+      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses };
+      forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks));
     }
     for (const [name, forward] of forwards) {
       const run = (items: BatchItem[]) => this.runBatch(forward, items);
@@ -124,6 +133,20 @@ export class ModelSet {
   /** Like predict, but declines (undefined) rather than crowd real traffic: for shadow runs. */
   offer(model: ModelName, item: BatchItem, deadlineAt: number): Promise<Prediction[]> | undefined {
     return this.batcher(model).offer(item, deadlineAt);
+  }
+
+  /**
+   * Per row of `item`, each specialist in `active[row]` on its own: its distribution over its
+   * classes then its dustbin. Runs at once, outside the batcher: it explains a few rows on request.
+   */
+  specialistViews(item: BatchItem, active: readonly string[][]): Map<string, Float32Array>[] {
+    if (!this.ensembleModels) throw new Error(`the ensemble is not served: ${this.unavailable.get('ensemble')}`);
+    const x = tf.tensor2d(item.x, [item.rows, this.inputSize]);
+    try {
+      return specialistDistributions(this.ensembleModels.specialists, x, active);
+    } finally {
+      x.dispose();
+    }
   }
 
   async idle(): Promise<void> {

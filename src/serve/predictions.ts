@@ -1,4 +1,5 @@
 import type { z } from '@hono/zod-openapi';
+import { softmaxRowsAt } from '../distill/index.js';
 import type { ModelName } from './config.js';
 import { fail } from './errors.js';
 import type { BatchItem, ModelSet, Prediction } from './models.js';
@@ -47,19 +48,49 @@ export function topClasses(p: Float32Array, k: number): number[] {
   return order.slice(0, k);
 }
 
-/** One instance's answer as the v1 API gives it. */
-export function formatPrediction(set: ModelSet, prediction: Prediction, topK: number): z.infer<typeof PredictionBody> {
-  const top = topClasses(prediction.probabilities, topK);
+/** What a v1 predict request may ask for beyond the served distribution (POST /v1/models/{model}/predict only). */
+export interface AnswerOptions {
+  /** Answer softmax(z / T): student and generalist, whose outputs are logits. */
+  temperature?: number;
+  /** Ensemble: each active specialist's own distribution beside the combined one. */
+  explain?: boolean;
+}
+
+/** Each option applies to some models only; asking another model is a bad request, not something to ignore. */
+function checkOptions(model: ModelName, options: AnswerOptions): void {
+  if (options.temperature !== undefined && model === 'ensemble') {
+    fail(400, 'temperature applies to the student and the generalist, whose outputs are logits; the ensemble answers a combined distribution', [{ path: 'temperature', message: 'leave it out for the ensemble' }]);
+  }
+  if (options.explain && model !== 'ensemble') {
+    fail(400, 'explain applies to the ensemble: only it has specialists to explain', [{ path: 'explain', message: 'leave it out, or ask the ensemble' }]);
+  }
+}
+
+/** The specialists behind one ensemble answer, in the order they were activated. */
+function specialistViews(set: ModelSet, active: readonly string[], views: Map<string, Float32Array>): z.infer<typeof PredictionBody>['specialists'] {
+  return active.map((id) => {
+    const spec = set.manifest.specialists.find((s) => s.id === id);
+    const p = views.get(id);
+    if (!spec || !p) throw new Error(`specialist ${id} was active but has no distribution`);
+    return { id, classes: spec.classes.map((c, j) => ({ class: c, label: set.classNames[c], probability: p[j] })), dustbin: p[spec.classes.length] };
+  });
+}
+
+/** One instance's answer as the v1 API gives it; `views` are its specialists' own distributions, when explained. */
+export function formatPrediction(set: ModelSet, prediction: Prediction, topK: number, temperature?: number, views?: Map<string, Float32Array>): z.infer<typeof PredictionBody> {
+  const p = temperature !== undefined && prediction.logits ? softmaxRowsAt(prediction.logits, set.numClasses, temperature) : prediction.probabilities;
+  const top = topClasses(p, topK);
   const body: z.infer<typeof PredictionBody> = {
     label: set.classNames[top[0]],
     class: top[0],
-    topK: top.map((c) => ({ class: c, label: set.classNames[c], probability: prediction.probabilities[c] })),
+    topK: top.map((c) => ({ class: c, label: set.classNames[c], probability: p[c] })),
   };
   if (prediction.ensemble) {
     const { generalistTop, active, iterations } = prediction.ensemble;
     body.generalistTop = { class: generalistTop, label: set.classNames[generalistTop] };
     body.activeSpecialists = active;
     body.iterations = iterations;
+    if (views) body.specialists = specialistViews(set, active, views);
   }
   return body;
 }
@@ -75,10 +106,12 @@ export interface PredictOutcome {
  * One request through one model of `set`: checks against the bundle, queues for the model's
  * batcher, formats the answer. 404 for a model the bundle lacks, 503/504 from the batcher.
  */
-export async function predictWith(set: ModelSet, model: ModelName, instances: readonly (readonly number[])[], topK: number | undefined, deadlineAt: number): Promise<PredictOutcome> {
+export async function predictWith(set: ModelSet, model: ModelName, instances: readonly (readonly number[])[], topK: number | undefined, deadlineAt: number, options: AnswerOptions = {}): Promise<PredictOutcome> {
   if (!set.has(model)) fail(404, `model ${model} is not served from this bundle`, { reason: set.unavailable.get(model) ?? null });
+  checkOptions(model, options);
   const k = resolveTopK(topK, set.numClasses);
   const item = toBatchItem(instances, set.inputSize);
   const raw = await set.predict(model, item, deadlineAt);
-  return { item, raw, predictions: raw.map((p) => formatPrediction(set, p, k)) };
+  const views = options.explain ? set.specialistViews(item, raw.map((p) => p.ensemble?.active ?? [])) : undefined;
+  return { item, raw, predictions: raw.map((p, i) => formatPrediction(set, p, k, options.temperature, views?.[i])) };
 }

@@ -27,7 +27,31 @@ export function predictRequest(maxInstances: number) {
     .openapi('PredictRequest');
 }
 
+/**
+ * POST /v1/models/{model}/predict also takes the playground's two views into a model: the
+ * distribution at a temperature, and the specialists' own answers behind an ensemble answer.
+ */
+export function modelPredictRequest(maxInstances: number) {
+  return predictRequest(maxInstances)
+    .extend({
+      temperature: z.number().gt(0).max(1000).optional().openapi({
+        description: 'Student and generalist only: answer softmax(z / T) instead of softmax(z), the soft targets of distillation (default 1)',
+        example: 4,
+      }),
+      explain: z.boolean().optional().openapi({ description: 'Ensemble only: also give each active specialist\'s own distribution over its classes and its dustbin' }),
+    })
+    .openapi('ModelPredictRequest');
+}
+
 const ClassScore = z.object({ class: z.int(), label: z.string(), probability: z.number() });
+
+const SpecialistView = z
+  .object({
+    id: z.string(),
+    classes: z.array(ClassScore).openapi({ description: 'The specialist\'s probability for each of its classes, in its class order' }),
+    dustbin: z.number().openapi({ description: 'Its probability that the example belongs to none of its classes, after the dustbin offset' }),
+  })
+  .openapi('SpecialistView');
 
 export const Prediction = z
   .object({
@@ -37,6 +61,7 @@ export const Prediction = z
     generalistTop: z.object({ class: z.int(), label: z.string() }).optional().openapi({ description: 'Ensemble only: the generalist\'s own top class, which picked the specialists' }),
     activeSpecialists: z.array(z.string()).optional().openapi({ description: 'Ensemble only: specialists that ran on this instance' }),
     iterations: z.int().optional().openapi({ description: 'Ensemble only: solver iterations for the batch this instance ran in' }),
+    specialists: z.array(SpecialistView).optional().openapi({ description: 'Ensemble with explain: what each active specialist said on its own' }),
   })
   .openapi('Prediction');
 
@@ -46,6 +71,7 @@ export const PredictResponse = z
     bundle: z.string(),
     requestId: z.string(),
     predictions: z.array(Prediction),
+    temperature: z.number().optional().openapi({ description: 'The temperature the probabilities are at, when the request gave one' }),
   })
   .openapi('PredictResponse');
 
@@ -81,6 +107,75 @@ export const ReloadRequest = z
   .openapi('ReloadRequest');
 
 export const ReloadResponse = z.object({ bundle: z.string(), name: z.string(), createdAt: z.string(), seconds: z.number() }).openapi('ReloadResponse');
+
+// ── What the bundle is, for the playground and any client that wants to show it ───────────────
+
+const Metrics = z.record(z.string(), z.number());
+
+const ModelSummary = z.object({
+  served: z.boolean(),
+  /** Why this bundle cannot serve it, when it cannot. */
+  reason: z.string().nullable(),
+  parameters: z.int().nullable(),
+  /** Input features, then the width of each layer with weights: [784, 1200, 1200, 10]. */
+  sizes: z.array(z.int()).nullable(),
+  metrics: Metrics,
+});
+
+export const BundleResponse = z
+  .object({
+    name: z.string(),
+    createdAt: z.string(),
+    dataset: z.object({
+      name: z.string(),
+      inputShape: z.array(z.int()),
+      inputSize: z.int(),
+      classNames: z.array(z.string()),
+      image: z.object({ height: z.int(), width: z.int() }).nullable().openapi({ description: 'Set when an input is a 28×28 grey image (MNIST-shaped), so a client may offer drawing one' }),
+    }),
+    models: z.object({ student: ModelSummary, generalist: ModelSummary, ensemble: ModelSummary }),
+    student: z.object({ teacher: z.string(), temperature: z.number(), hardWeight: z.number() }).nullable(),
+    specialists: z.array(z.object({ id: z.string(), classes: z.array(z.int()), dustbinOffset: z.number(), cluster: z.int(), metrics: Metrics })),
+    clustering: z.object({ method: z.string(), clusters: z.int(), transferExamples: z.int().nullable(), metrics: Metrics }).nullable(),
+    combiner: z.object({ solver: z.string(), iterations: z.int(), tolerance: z.number() }).nullable(),
+    /** Whole-system results, as the pipeline measured them. */
+    metrics: Metrics,
+    examples: z.boolean().openapi({ description: 'Whether GET /v1/examples can draw test examples (the manifest names a dataset this server can load)' }),
+  })
+  .openapi('Bundle');
+
+/** clusters.json as the pipeline writes it; only the fields a client needs are kept. */
+export const ClustersResponse = z
+  .object({
+    clusters: z.array(z.object({ id: z.string(), classes: z.array(z.int()) })),
+    /** Each class's cluster before overlap and minimum size: the order the heatmap is drawn in. */
+    assignment: z.array(z.int()),
+    /** classes × classes covariance of the generalist's predicted probabilities on the transfer set. */
+    covariance: z.array(z.array(z.number())),
+    transferExamples: z.int().optional(),
+  })
+  .openapi('Clusters');
+
+export const MAX_EXAMPLES = 16;
+
+export const ExamplesQuery = z.object({
+  count: z.coerce.number().int().min(1).max(MAX_EXAMPLES).default(1).openapi({ param: { name: 'count', in: 'query' }, example: 1 }),
+  seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional().openapi({ param: { name: 'seed', in: 'query' }, description: 'Same seed, same examples; random without one' }),
+});
+
+export const ExamplesResponse = z
+  .object({
+    dataset: z.string(),
+    split: z.literal('test'),
+    inputShape: z.array(z.int()),
+    examples: z.array(z.object({
+      row: z.int().openapi({ description: 'Row of the test split' }),
+      class: z.int(),
+      label: z.string(),
+      x: z.array(z.number()).openapi({ description: 'The input, ready for a predict request' }),
+    })),
+  })
+  .openapi('Examples');
 
 /** The error responses every body-taking v1 route can give, for the OpenAPI document. */
 export const ERROR_RESPONSES = {

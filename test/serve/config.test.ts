@@ -7,7 +7,7 @@ describe('server config', () => {
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, workers: 1, shadow: false });
     expect(config.adminToken).toBeUndefined();
     expect(config.ab).toEqual([{ variant: 'student', weight: 50 }, { variant: 'ensemble', weight: 50 }]);
-    expect(config.batching).toEqual({ maxBatchSize: 64, maxQueueDelayMs: 2, maxQueueSize: 256, deadlineMs: 5000 });
+    expect(config.batching).toEqual({ maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 256, deadlineMs: 5000 });
   });
 
   it('reads flags over environment variables over defaults', () => {

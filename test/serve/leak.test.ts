@@ -23,6 +23,8 @@ function requestFor(served: ServeApp, i: number, requestIds: string[]): Promise<
   const v2 = (data: unknown, shape = [x.length, TINY_INPUT]) => ({ inputs: [{ name: 'input', shape, datatype: 'FP32', data }] });
   const kinds: (() => Response | Promise<Response>)[] = [
     () => post(served.app, `/v1/models/${model}/predict`, { instances: x, topK: 3 }),
+    // The playground's views: the ensemble explained by its specialists (run outside the batcher), the others at a temperature.
+    () => post(served.app, `/v1/models/${model}/predict`, model === 'ensemble' ? { instances: x, explain: true } : { instances: x, temperature: 3 }),
     () => post(served.app, `/v1/models/${model}/predict`, { instances: [x[0].slice(1)] }),
     () => post(served.app, `/v1/models/${model}/predict`, '{"instances": [[0.1,'),
     () => post(served.app, `/v1/models/${model}/predict`, { instances: rows(40) }),
@@ -52,6 +54,14 @@ describe('tensor hygiene', () => {
     const baseline = tf.memory().numTensors;
     const statuses = new Map<number, number>();
     const requestIds: string[] = [];
+    // A few A/B answers taken one at a time, so feedback has request ids to label (and relabel: 409)
+    // however many of the concurrent A/B requests the tiny queue turns away.
+    for (let k = 0; k < 3; k++) {
+      const res = await post(served.app, '/v1/ab/predict', { instances: rows(1) }, { 'x-ab-key': `seed${k}` });
+      expect(res.status).toBe(200);
+      requestIds.push(res.headers.get('x-request-id')!);
+      await res.arrayBuffer();
+    }
     const total = 3200;
     const wave = 40;
     for (let start = 0; start < total; start += wave) {

@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { ServeContext, AppEnv } from '../context.js';
 import { jsonBody, refuseWhileDraining } from '../middleware.js';
 import { predictWith } from '../predictions.js';
-import { ERROR_RESPONSES, ErrorBody, ModelParam, PredictResponse, predictRequest } from '../schemas.js';
+import { ERROR_RESPONSES, ErrorBody, ModelParam, modelPredictRequest, PredictResponse } from '../schemas.js';
 import { validationHook } from '../errors.js';
 
 /** POST /v1/models/{student|generalist|ensemble}/predict: one model, no A/B. */
@@ -11,11 +11,11 @@ export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   const route = createRoute({
     method: 'post',
     path: '/v1/models/{model}/predict',
-    summary: 'Classify instances with one model',
+    summary: 'Classify instances with one model (Server-Timing: model;dur= is the time queued and run, in ms)',
     middleware: [refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes)] as const,
     request: {
       params: ModelParam,
-      body: { content: { 'application/json': { schema: predictRequest(ctx.config.limits.maxInstances) } }, required: true },
+      body: { content: { 'application/json': { schema: modelPredictRequest(ctx.config.limits.maxInstances) } }, required: true },
     },
     responses: {
       200: { description: 'One prediction per instance, in order', content: { 'application/json': { schema: PredictResponse } } },
@@ -25,14 +25,17 @@ export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   });
 
   app.openapi(route, async function predictModel(c) {
-    const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
+    const started = performance.now();
+    const deadlineAt = started + ctx.config.batching.deadlineMs;
     const { model } = c.req.valid('param');
     c.set('model', model);
-    const { instances, topK } = c.req.valid('json');
+    const { instances, topK, temperature, explain } = c.req.valid('json');
     const lease = ctx.registry.acquire();
     try {
-      const { predictions } = await predictWith(lease.set, model, instances, topK, deadlineAt);
-      return c.json({ model, bundle: lease.set.manifest.name, requestId: c.get('requestId'), predictions }, 200);
+      const { predictions } = await predictWith(lease.set, model, instances, topK, deadlineAt, { temperature, explain });
+      // The model's own share of the round trip, so a client can tell it from HTTP and JSON overhead.
+      c.header('Server-Timing', `model;dur=${(performance.now() - started).toFixed(2)}`);
+      return c.json({ model, bundle: lease.set.manifest.name, requestId: c.get('requestId'), predictions, ...(temperature === undefined ? {} : { temperature }) }, 200);
     } finally {
       lease.release();
     }

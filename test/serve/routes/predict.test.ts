@@ -112,12 +112,94 @@ describe('bad input gets JSON { error, details } with the right status', () => {
   });
 });
 
+type Full = { predictions: { class: number; topK: { class: number; probability: number }[]; activeSpecialists?: string[]; specialists?: { id: string; classes: { class: number; probability: number }[]; dustbin: number }[] }[]; temperature?: number };
+/** Probabilities by class, from a topK listing every class. */
+const byClass = (topK: { class: number; probability: number }[]) => topK.slice().sort((a, b) => a.class - b.class).map((t) => t.probability);
+
+describe('temperature: the generalist\'s and the student\'s soft targets softmax(z / T)', () => {
+  it.each(['generalist', 'student'])('%s at T is the T = 1 answer raised to 1/T and renormalised', async (model) => {
+    const [plain, soft] = await Promise.all([
+      json<Full>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(2), topK: TINY_CLASSES })),
+      json<Full>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(2), topK: TINY_CLASSES, temperature: 4 })),
+    ]);
+    expect(soft.status).toBe(200);
+    expect(soft.body.temperature).toBe(4);
+    expect(plain.body.temperature).toBeUndefined();
+    plain.body.predictions.forEach((p, i) => {
+      // softmax(z / T) ∝ softmax(z)^(1/T): the same logits, seen at another temperature.
+      const powered = byClass(p.topK).map((q) => q ** (1 / 4));
+      const total = powered.reduce((a, b) => a + b);
+      const expected = powered.map((q) => q / total);
+      byClass(soft.body.predictions[i].topK).forEach((q, c) => expect(q).toBeCloseTo(expected[c], 5));
+      expect(soft.body.predictions[i].class).toBe(p.class);
+    });
+  });
+
+  it('at T = 1 answers exactly what no temperature answers', async () => {
+    const [plain, one] = await Promise.all([
+      json<Full>(post(served.app, '/v1/models/generalist/predict', { instances: rows(1), topK: TINY_CLASSES })),
+      json<Full>(post(served.app, '/v1/models/generalist/predict', { instances: rows(1), topK: TINY_CLASSES, temperature: 1 })),
+    ]);
+    byClass(one.body.predictions[0].topK).forEach((q, c) => expect(q).toBeCloseTo(byClass(plain.body.predictions[0].topK)[c], 6));
+  });
+
+  it.each([
+    ['ensemble', { temperature: 2 }, /temperature applies to the student and the generalist/, 'temperature'],
+    ['generalist', { temperature: 0 }, /invalid request/, 'temperature'],
+    ['generalist', { temperature: -1 }, /invalid request/, 'temperature'],
+    ['generalist', { temperature: 'hot' }, /invalid request/, 'temperature'],
+    ['generalist', { temperature: 1e6 }, /invalid request/, 'temperature'],
+    ['student', { explain: true }, /explain applies to the ensemble/, 'explain'],
+    ['ensemble', { explain: 'yes' }, /invalid request/, 'explain'],
+  ])('%s with %j: 400 naming the field', async (model, extra, message, path) => {
+    const { status, body } = await json<{ error: string; details: { path: string }[] }>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(1), ...extra }));
+    expect(status).toBe(400);
+    expect(body.error).toMatch(message);
+    expect(body.details[0].path).toBe(path);
+  });
+});
+
+describe('explain: the specialists behind an ensemble answer', () => {
+  it('gives each active specialist\'s own distribution over its classes and its dustbin, summing to 1', async () => {
+    const { status, body } = await json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(4, TINY_INPUT, 3), explain: true }));
+    expect(status).toBe(200);
+    const manifest = (await json<{ specialists: { id: string; classes: number[] }[] }>(served.app.request('/v1/bundle'))).body;
+    expect(body.predictions.some((p) => p.specialists!.length > 0)).toBe(true);
+    for (const p of body.predictions) {
+      expect(p.specialists!.map((s) => s.id)).toEqual(p.activeSpecialists);
+      for (const view of p.specialists!) {
+        expect(view.classes.map((c) => c.class)).toEqual(manifest.specialists.find((s) => s.id === view.id)!.classes);
+        expect(view.classes.reduce((sum, c) => sum + c.probability, view.dustbin)).toBeCloseTo(1, 5);
+        expect(view.dustbin).toBeGreaterThanOrEqual(0);
+      }
+    }
+  });
+
+  it('leaves the answer itself unchanged, and no tensors behind', async () => {
+    const before = tf.memory().numTensors;
+    const [plain, explained] = await Promise.all([
+      json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES })),
+      json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES, explain: true })),
+    ]);
+    expect(explained.body.predictions.map((p) => p.topK)).toEqual(plain.body.predictions.map((p) => p.topK));
+    expect(plain.body.predictions[0].specialists).toBeUndefined();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('Server-Timing', () => {
+  it('reports the time the model took, queue included', async () => {
+    const res = await post(served.app, '/v1/models/student/predict', { instances: rows(1) });
+    expect(res.headers.get('server-timing')).toMatch(/^model;dur=\d+\.\d{2}$/);
+  });
+});
+
 describe('GET /openapi.json', () => {
   it('documents the v1 API with its schemas and error responses', async () => {
     const { status, body } = await json<{ openapi: string; paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, unknown> } }>(served.app.request('/openapi.json'));
     expect(status).toBe(200);
     expect(body.openapi).toBe('3.1.0');
-    expect(Object.keys(body.paths).sort()).toEqual(['/v1/ab/feedback', '/v1/ab/predict', '/v1/ab/report', '/v1/admin/reload', '/v1/models/{model}/predict']);
+    expect(Object.keys(body.paths).sort()).toEqual(['/v1/ab/feedback', '/v1/ab/predict', '/v1/ab/report', '/v1/admin/reload', '/v1/bundle', '/v1/bundle/clusters', '/v1/examples', '/v1/models/{model}/predict']);
     expect(Object.keys(body.paths['/v1/models/{model}/predict'].post.responses)).toEqual(expect.arrayContaining(['200', '400', '413', '415', '503', '504']));
     expect(body.components.schemas).toHaveProperty('PredictRequest');
   });

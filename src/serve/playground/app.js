@@ -1,0 +1,258 @@
+/* global document, setInterval */
+// The playground: one input through the student, the generalist and the ensemble side by side;
+// the generalist's soft targets at any temperature (the paper's Figure 1, live); the clusters the
+// specialists came from; the bundle's evaluation and the live A/B report and metrics.
+import { getJson, postJson, predict } from './api.js';
+import { DrawingPad, paintImage, paintStrip } from './draw.js';
+import { refreshLive, showClusters, showEvaluation } from './report.js';
+import { el, entropyBits, percent, renderBars, renderSpecialists } from './views.js';
+
+const MODELS = ['student', 'generalist', 'ensemble'];
+/** Up to this many classes every class gets a bar, in class order; past it, the top ones, best first. */
+const ALL_BARS = 20;
+const TOP_BARS = 10;
+const LIVE_REFRESH_MS = 5000;
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  bundle: null,
+  pad: null,
+  /** The input on show (Float32Array), its true class when it is a test example, and a counter so a newer input wins. */
+  x: null,
+  truth: undefined,
+  generation: 0,
+  /** The generalist's T = 1 distribution for `x`, the ghost marks beside the softened bars. */
+  baseline: null,
+};
+
+function status(message, isError = false) {
+  $('status').textContent = message;
+  $('status').classList.toggle('error', isError);
+}
+
+// ── The bundle ─────────────────────────────────────────────────────────────────────────────────
+
+function showBundle(bundle) {
+  const { dataset, specialists } = bundle;
+  $('bundle-line').textContent = `bundle ${bundle.name} · ${dataset.name} · ${dataset.classNames.length} classes · input [${dataset.inputShape.join(' × ')}] · ` +
+    `${specialists.length} specialist${specialists.length === 1 ? '' : 's'} · built ${bundle.createdAt.slice(0, 10)}`;
+  for (const model of MODELS) {
+    const info = bundle.models[model];
+    const panel = $(`model-${model}`);
+    panel.querySelector('.size').textContent = info.parameters ? `${info.parameters.toLocaleString('en-US')} parameters` : '';
+    if (!info.served) {
+      panel.dataset.state = 'unavailable';
+      panel.querySelector('.meta').textContent = `not served: ${info.reason}`;
+    }
+  }
+}
+
+// ── One input, three models ────────────────────────────────────────────────────────────────────
+
+const barCount = (n) => (n <= ALL_BARS ? n : TOP_BARS);
+
+/** Bars in class order when every class fits, else the best first (as topK already is). */
+function barRows(topK, n, ghostOf) {
+  const rows = topK.slice(0, barCount(n)).map((t) => ({ cls: t.class, label: t.label, p: t.probability, ghost: ghostOf?.(t.class) }));
+  return n <= ALL_BARS ? rows.sort((a, b) => a.cls - b.cls) : rows;
+}
+
+function showInput(x, example) {
+  const canvas = $('seen');
+  if (state.bundle.dataset.image) paintImage(canvas, x);
+  else paintStrip(canvas, x);
+  canvas.classList.toggle('strip', !state.bundle.dataset.image);
+  $('truth').textContent = example ? `test example, row ${example.row}: true class ${example.label}` : 'your drawing';
+}
+
+function clearResults() {
+  state.x = null;
+  state.generation++;
+  for (const model of MODELS) {
+    const panel = $(`model-${model}`);
+    if (panel.dataset.state === 'unavailable') continue;
+    panel.dataset.state = 'idle';
+    panel.querySelector('.top').textContent = '';
+    panel.querySelector('.meta').textContent = '';
+    panel.querySelector('.bars').replaceChildren();
+  }
+  $('specialists').replaceChildren();
+  $('soft-bars').replaceChildren();
+  $('soft-meta').textContent = '';
+  $('truth').textContent = '';
+  $('seen').getContext('2d').clearRect(0, 0, $('seen').width, $('seen').height);
+}
+
+function renderPrediction(model, { prediction, roundTripMs, serverMs }) {
+  const panel = $(`model-${model}`);
+  const n = state.bundle.dataset.classNames.length;
+  panel.querySelector('.top').textContent = `${prediction.label} (${percent(prediction.topK[0].probability)})`;
+  panel.querySelector('.meta').textContent = `${roundTripMs.toFixed(1)} ms round trip` + (serverMs === null ? '' : ` · ${serverMs.toFixed(1)} ms in the model`);
+  renderBars(panel.querySelector('.bars'), barRows(prediction.topK, n), { truth: state.truth });
+  if (model === 'ensemble') {
+    $('routing').textContent = `generalist's choice ${prediction.generalistTop.label} → ` +
+      (prediction.activeSpecialists.length ? `specialist ${prediction.activeSpecialists.join(', ')}` : 'no specialist') +
+      ` · ${prediction.iterations} solver iteration${prediction.iterations === 1 ? '' : 's'}`;
+    renderSpecialists($('specialists'), prediction);
+  }
+}
+
+async function runModel(model, x, generation) {
+  const panel = $(`model-${model}`);
+  if (!state.bundle.models[model].served) return;
+  panel.dataset.state = 'loading';
+  const n = state.bundle.dataset.classNames.length;
+  try {
+    const answer = await predict(model, x, { topK: barCount(n), ...(model === 'ensemble' ? { explain: true } : {}) });
+    if (generation !== state.generation) return;
+    renderPrediction(model, answer);
+    panel.dataset.state = 'done';
+  } catch (error) {
+    if (generation !== state.generation) return;
+    panel.dataset.state = 'error';
+    panel.querySelector('.meta').textContent = error.message;
+  }
+}
+
+/** Runs `x` through every model and the temperature view; `example` is set for a test example. */
+async function classify(x, example) {
+  state.x = x;
+  state.truth = example?.class;
+  state.example = example;
+  state.baseline = null;
+  const generation = ++state.generation;
+  showInput(x, example);
+  $('ab-send').disabled = false;
+  await Promise.all([...MODELS.map((model) => runModel(model, x, generation)), updateSoft()]);
+  void refreshLive();
+}
+
+async function randomExample() {
+  try {
+    const { examples } = await getJson('/v1/examples?count=1');
+    const x = Float32Array.from(examples[0].x);
+    state.pad?.show(x);
+    await classify(x, examples[0]);
+  } catch (error) {
+    status(`random example: ${error.message}`, true);
+  }
+}
+
+/** Through the A/B endpoint, as production traffic would go, with the true label as feedback when known. */
+async function sendToAb() {
+  if (!state.x) return;
+  const key = `playground-${Math.random().toString(36).slice(2)}`; // a new key each time, so both arms show up
+  try {
+    const answer = await postJson('/v1/ab/predict', { instances: [Array.from(state.x)] }, { 'x-ab-key': key });
+    let line = `A/B sent this to the ${answer.variant}: ${answer.predictions[0].label}`;
+    if (state.example) {
+      await postJson('/v1/ab/feedback', { requestId: answer.requestId, label: state.example.class });
+      line += ` (true class ${state.example.label}, recorded as feedback)`;
+    }
+    $('ab-result').textContent = line;
+  } catch (error) {
+    $('ab-result').textContent = `A/B: ${error.message}`;
+  }
+  void refreshLive();
+}
+
+function setUpInput(bundle) {
+  const image = bundle.dataset.image;
+  $('draw').hidden = !image;
+  $('clear').hidden = !image;
+  $('random').textContent = image ? 'Random test image' : 'Random test example';
+  $('random').disabled = !bundle.examples;
+  $('input-hint').textContent = image
+    ? 'Draw a digit (mouse, pen or finger); it is cropped, scaled to 20 px and centred by its centre of mass in 28 × 28, as MNIST was made.'
+    : `This bundle's inputs are ${bundle.dataset.inputSize} features, not a 28 × 28 image: pick test examples instead.`;
+  if (!bundle.examples) $('random').title = 'the bundle does not name a dataset this server can load';
+  if (image) {
+    state.pad = new DrawingPad($('pad'), {
+      onInk: (x) => x && showInput(x, undefined),
+      onStroke: (x) => x && void classify(x, undefined),
+    });
+    $('clear').addEventListener('click', () => { state.pad.clear(); clearResults(); });
+  }
+  $('random').addEventListener('click', () => void randomExample());
+  $('ab-send').addEventListener('click', () => void sendToAb());
+}
+
+// ── Soft targets ───────────────────────────────────────────────────────────────────────────────
+
+let softBusy = false;
+let softAgain = false;
+
+/** One view at a time; a slider moved meanwhile is picked up when it is done, with the latest T. */
+async function updateSoft() {
+  if (softBusy) {
+    softAgain = true;
+    return;
+  }
+  softBusy = true;
+  try {
+    do {
+      softAgain = false;
+      await softOnce();
+    } while (softAgain);
+  } catch (error) {
+    $('soft-meta').textContent = `generalist: ${error.message}`;
+  } finally {
+    softBusy = false;
+  }
+}
+
+async function softOnce() {
+  const { x, bundle } = state;
+  if (!x || !bundle.models.generalist.served) return;
+  const n = bundle.dataset.classNames.length;
+  const T = Number($('t').value);
+  // Every class, so the entropy is exact and the ghost marks exist for whichever classes show.
+  const [base, soft] = await Promise.all([
+    state.baseline ? Promise.resolve(state.baseline) : predict('generalist', x, { topK: n }),
+    predict('generalist', x, { topK: n, temperature: T }),
+  ]);
+  if (x !== state.x) return;
+  state.baseline = base;
+  const atOne = new Map(base.prediction.topK.map((t) => [t.class, t.probability]));
+  renderBars($('soft-bars'), barRows(soft.prediction.topK, n, (c) => atOne.get(c)), { truth: state.truth });
+  const ps = soft.prediction.topK.map((t) => t.probability);
+  const h = entropyBits(ps);
+  $('soft-meta').dataset.entropy = h.toFixed(4);
+  $('soft-meta').textContent = `T = ${T}: entropy ${h.toFixed(2)} bits (uniform: ${Math.log2(n).toFixed(2)}) · top class ${percent(ps[0])} · ` +
+    `at T = 1: ${entropyBits(base.prediction.topK.map((t) => t.probability)).toFixed(2)} bits`;
+}
+
+function setUpTemperature(bundle) {
+  const slider = $('t');
+  if (bundle.student) {
+    $('t-marks').append(el('option', { value: String(bundle.student.temperature) }));
+    $('t-student').textContent = `The student was distilled from the ${bundle.student.teacher} at T = ${bundle.student.temperature}.`;
+  }
+  slider.addEventListener('input', () => {
+    $('t-value').textContent = Number(slider.value).toFixed(1);
+    void updateSoft();
+  });
+}
+
+// ── Start ──────────────────────────────────────────────────────────────────────────────────────
+
+async function main() {
+  try {
+    const bundle = await getJson('/v1/bundle');
+    state.bundle = bundle;
+    showBundle(bundle);
+    setUpInput(bundle);
+    setUpTemperature(bundle);
+    showEvaluation(bundle);
+    await showClusters(bundle);
+    await refreshLive();
+    setInterval(() => document.hidden || void refreshLive(), LIVE_REFRESH_MS);
+    $('refresh').addEventListener('click', () => void refreshLive());
+    document.body.dataset.ready = 'true';
+  } catch (error) {
+    status(`cannot load the bundle: ${error.message}`, true);
+  }
+}
+
+void main();
