@@ -90,6 +90,25 @@ describe('training on every available backend', () => {
     model.dispose();
   });
 
+  it.each(OPTIMIZERS)('leaves a snapshot of the weights untouched by later steps (%j)', async (config) => {
+    await tf.setBackend(available[0]);
+    const model = mlp();
+    const optimizer = createOptimizer(config);
+    const x = tf.tensor(X.values, X.shape);
+    const y = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 5);
+    const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)?.dispose();
+    step();
+    const snapshot = model.weights.map((w) => tf.clone(w.read())); // shares buffers, as early stopping's best-weights copy does
+    const frozen = snapshot.map((t) => Array.from(t.dataSync()));
+    step();
+    step();
+    snapshot.forEach((t, i) => expect(Array.from(t.dataSync())).toEqual(frozen[i]));
+    expect(Array.from(model.weights[0].read().dataSync())).not.toEqual(frozen[0]);
+    tf.dispose([...snapshot, x, y]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
   it('updates in place without touching tensors that share a variable buffer', async () => {
     await tf.setBackend(available[0]);
     const initial = tf.tensor1d([1, 2, 3]);
