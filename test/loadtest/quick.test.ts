@@ -7,19 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { parsePipelineConfig, type PipelineConfigInput, runPipeline } from '../../src/pipeline/index.js';
+import { TINY as SHARED_TINY, TINY_TEST_ROWS } from '../fixtures/tiny-pipeline.js';
 import { parseBudgets, QUICK_AB, QUICK_LOADTEST, runAb, runLoadtest, writeAbReport, writeLoadtestReport, type Measurement } from '../../loadtest/index.js';
 
-const train = (epochs: number, seed = 1) => ({ epochs, batchSize: 32, optimizer: { kind: 'adam' as const, learningRate: 0.01 }, seed });
-/** test/pipeline/run.test.ts's TINY: 4 superclasses × 3 fine classes, 16 features, 10 test rows a class. */
-const TINY: PipelineConfigInput = {
-  name: 'tiny-loadtest',
-  dataset: { name: 'synthetic', superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40, validationPerClass: 10, testPerClass: 10, seed: 3 },
-  generalist: { net: { hidden: [32] }, train: train(4) },
-  clusters: { clustering: { clusters: 4, seed: 1 } },
-  specialists: { train: train(2, 2) },
-  student: { net: { hidden: [16] }, train: { ...train(3, 3), loss: { temperature: 3, softWeight: 1, hardWeight: 0.1 } } },
-};
-const TEST_ROWS = 12 * 10;
+const TINY: PipelineConfigInput = { ...SHARED_TINY, name: 'tiny-loadtest' };
+const TEST_ROWS = TINY_TEST_ROWS;
 
 const tmp = mkdtempSync(join(tmpdir(), 'loadtest-'));
 const bundleDir = join(tmp, 'bundle');

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/bundle/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { parsePipelineConfig, pipelineEnsemble, type PipelineConfigInput, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
+import { parsePipelineConfig, pipelineEnsemble, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
+import { TINY, tinyTrain } from '../fixtures/tiny-pipeline.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pipeline-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -12,16 +13,7 @@ beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
 });
 
-const train = (epochs: number, seed = 1) => ({ epochs, batchSize: 32, optimizer: { kind: 'adam' as const, learningRate: 0.01 }, seed });
-/** A pipeline that runs in seconds: 4 superclasses × 3 fine classes, 16 features, one small hidden layer. */
-export const TINY: PipelineConfigInput = {
-  name: 'tiny',
-  dataset: { name: 'synthetic', superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40, validationPerClass: 10, testPerClass: 10, seed: 3 },
-  generalist: { net: { hidden: [32] }, train: train(4) },
-  clusters: { clustering: { clusters: 4, seed: 1 } },
-  specialists: { train: train(2, 2) },
-  student: { net: { hidden: [16] }, train: { ...train(3, 3), loss: { temperature: 3, softWeight: 1, hardWeight: 0.1 } } },
-};
+const train = tinyTrain;
 
 const quiet = () => {};
 
