@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,20 @@ describe('runPipeline', () => {
     expect(all.specialists!.length).toBe(all.clusters!.clusters.length);
     expect(all.failedSpecialists).toEqual([]);
   }, 180_000);
+
+  it('reports a failing specialist after its retries and keeps the others', async () => {
+    const runDir = join(tmp, 'parallel'); // trained by the test above
+    const clustersPath = join(runDir, 'clusters', 'clusters.json');
+    const clusters = JSON.parse(readFileSync(clustersPath, 'utf8'));
+    clusters.clusters.push({ id: 'sbad', classes: [999] }); // no such class: its training throws
+    writeFileSync(clustersPath, JSON.stringify(clusters));
+    const lines: string[] = [];
+    const config = parsePipelineConfig({ ...TINY, specialists: { ...TINY.specialists, parallel: 2, attempts: 2 } });
+    const result = await runPipeline(config, { runDir, out: join(tmp, 'bundles', 'parallel'), log: (l) => lines.push(l), onlySpecialists: ['s0', 'sbad'] });
+    expect(result.failedSpecialists).toEqual(['sbad']);
+    expect(result.specialists!.map((s) => s.id)).toEqual(['s0']);
+    expect(lines.filter((l) => /specialist sbad: attempt \d\/2 failed/.test(l))).toHaveLength(2);
+  }, 120_000);
 
   it('rejects invalid configs naming the path of each bad field', () => {
     const bad = { ...TINY, generalist: { ...TINY.generalist, train: { ...train(4), epochs: 0 } }, specialists: { train: train(1), parallel: -1 } };
