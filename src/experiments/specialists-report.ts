@@ -27,7 +27,7 @@ export async function writeSpecialistsReport(outDir: string, results: Specialist
   await writeAtomic(join(outDir, 'gain-by-coverage.svg'), await renderSvg(barSpec(bars, 'specialists covering the class', 'relative accuracy improvement (%)', 'Gain of the ensemble over the generalist, by coverage')));
   const heatmaps: string[] = [];
   for (const r of results) {
-    const source = join(runRoot, r.dataset === 'fashion-mnist' ? 'fashion' : r.dataset, 'clusters', 'heatmap.svg');
+    const source = join(runRoot, r.run, 'clusters', 'heatmap.svg');
     if (existsSync(source)) {
       await copyFile(source, join(outDir, `heatmap-${r.dataset}.svg`));
       heatmaps.push(`![${r.dataset} covariance by cluster](heatmap-${r.dataset}.svg)`);

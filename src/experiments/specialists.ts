@@ -18,6 +18,8 @@ export interface CoverageRow {
 
 export interface SpecialistsResult {
   dataset: string;
+  /** The pipeline config's name: its run folder under the experiment's root. */
+  run: string;
   classes: number;
   specialists: number;
   coveredClasses: number;
@@ -91,7 +93,7 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
   for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose();
 
   return {
-    dataset: dataset.name, classes: numClasses, specialists: specialists.length,
+    dataset: dataset.name, run: config.name, classes: numClasses, specialists: specialists.length,
     coveredClasses: pipeline.clusters?.coveredClasses ?? 0, adjustedRandIndex: pipeline.clusters?.adjustedRandIndex,
     generalistErrors: gErr, ensembleErrors: eErr, testExamples: test.n,
     generalistErrorsOnCovered: gCov, ensembleErrorsOnCovered: eCov, coveredExamples: covered,
