@@ -54,6 +54,15 @@ export const jsonBody = (maxBytes: number, { optional = false } = {}): Middlewar
     // only an empty body gets past the route's own media-type gate (415 otherwise).
     if (optional && !type) return limit(c, next);
     if (!type || !JSON_TYPE.test(type)) fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      // The check hono's bodyLimit makes for a sized body, made without touching the body stream:
+      // bodyLimit reads `raw.body` first, which makes the Node adapter build a full web Request
+      // for every call, the largest per-request cost on the predict route. Node's parser reads
+      // exactly Content-Length bytes, so a sized body cannot outgrow what it declared.
+      if (!(Number(length) <= maxBytes)) fail(413, 'request body too large', { maxBytes });
+      return next();
+    }
     return limit(c, next);
   };
 };
