@@ -7,6 +7,16 @@ import type { TargetVerdict } from './targets.js';
 // reports/loadtest/: summary.json (everything measured), summary.md (the tables), sweep.svg.
 
 /** Said in every report: the numbers are only readable knowing it. */
+/** When and where a run happened, then why its absolute numbers need care: every report starts so. */
+export function runPreamble(date: string, machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string }): string[] {
+  return [
+    `${date.slice(0, 16).replace('T', ' ')} UTC; ${machine.cpus} × ${machine.cpuModel}; load average at start ` +
+      `${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' / ')}; node ${machine.node}.`,
+    '',
+    sharedMachineNote(machine.cpus),
+  ];
+}
+
 export function sharedMachineNote(cpus: number): string {
   return `**The load generator (autocannon) runs on the same ${cpus}-core machine as the servers it loads**, ` +
     'so every number is what the server gets from the cores the load generator leaves it, and other jobs on the ' +
@@ -39,10 +49,7 @@ export function loadtestMarkdown(result: LoadtestResult): string {
   const lines = [
     `# Load test: ${result.bundle.name} (${result.bundle.dataset}, ${result.bundle.classes} classes)${result.quick ? ' — quick mode' : ''}`,
     '',
-    `${result.date.slice(0, 16).replace('T', ' ')} UTC; ${result.machine.cpus} × ${result.machine.cpuModel}; load average at start ` +
-      `${result.machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' / ')}; node ${result.machine.node}.`,
-    '',
-    sharedMachineNote(result.machine.cpus),
+    ...runPreamble(result.date, result.machine),
     '',
     `Each cell: ${load.warmupS > 0 ? `${load.warmupS} s of the same load as warm-up (not recorded), then ` : 'no warm-up, then '}${load.durationS} s measured (at most ${load.maxRequests} requests; ` +
       `timeout ${load.timeoutS} s); the whole sweep ran ${result.rounds} time${result.rounds > 1 ? 's' : ''}, each cell shows the median of its runs (failures summed). Every request is one instance, a row of the real test split (${result.payloads} rows cycled). ` +

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { barSpec, type Cell, markdownTable, renderSvg, writeAtomic, writeJson } from '../../src/report/index.js';
-import { sharedMachineNote, targetsTable } from '../report.js';
+import { runPreamble, targetsTable } from '../report.js';
 import type { LedgerCheck } from './check.js';
 import type { AbResult } from './run.js';
 
@@ -40,10 +40,7 @@ export function abMarkdown(result: AbResult): string {
   return [
     `# A/B comparison: student vs ensemble — ${result.bundle.name} (${result.bundle.dataset}, ${result.bundle.classes} classes)${result.quick ? ' — quick mode' : ''}`,
     '',
-    `${result.date.slice(0, 16).replace('T', ' ')} UTC; ${result.machine.cpus} × ${result.machine.cpuModel}; load average at start ` +
-      `${result.machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' / ')}; node ${result.machine.node}.`,
-    '',
-    sharedMachineNote(result.machine.cpus),
+    ...runPreamble(result.date, result.machine),
     '',
     `One server on 127.0.0.1${result.server.url ? ` (${result.server.url}, started elsewhere)` : ''}, both models behind it. Accuracy: every one of the first ` +
       `${result.examples} test examples sent through \`/v1/models/{model}/predict\` and every answer scored. Latency and rps: ` +

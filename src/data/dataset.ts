@@ -128,6 +128,23 @@ export function sharedWeakly<T extends object>(make: () => T): () => T {
   };
 }
 
+/**
+ * A dataset whose splits are getters: each maker runs when its split is first read, so a caller
+ * that only evaluates never decodes the training set.
+ *
+ * @example
+ *   return withLazySplits({ name, inputShape, numClasses, classNames }, { train: once(decodeTrain), … });
+ */
+export function withLazySplits<T extends Omit<Dataset, 'train' | 'validation' | 'test'>>(
+  info: T, splits: { train: () => Split; validation: () => Split; test: () => Split },
+): T & Dataset {
+  return Object.defineProperties(info, {
+    train: { get: splits.train, enumerable: true },
+    validation: { get: splits.validation, enumerable: true },
+    test: { get: splits.test, enumerable: true },
+  }) as T & Dataset;
+}
+
 /** Runs `make` on first call and returns the same value after. */
 export function once<T>(make: () => T): () => T {
   let done = false;

@@ -1,4 +1,4 @@
-import { type Dataset, once, type Split, sharedWeakly, splitFromBytes } from './dataset.js';
+import { type Dataset, once, type Split, sharedWeakly, splitFromBytes, withLazySplits } from './dataset.js';
 import { DEFAULT_CACHE_DIR, type FashionBytes, fashionSourceDir, readFashionBytes } from './fashion-cache.js';
 import { holdOut, range, SPLIT_SEED, uniqueRows } from './holdout.js';
 import { createRng, shuffleInPlace } from './random.js';
@@ -78,22 +78,8 @@ function sharedSplits(sourceDir: string, cacheDir: string): Record<SplitName, ()
  */
 export function loadFashionMnist(options: FashionOptions = {}): Dataset {
   const splits = sharedSplits(options.sourceDir ?? fashionSourceDir(), options.cacheDir ?? DEFAULT_CACHE_DIR);
-  const train = once(splits.train);
-  const validation = once(splits.validation);
-  const test = once(splits.test);
-  return {
-    name: 'fashion-mnist',
-    inputShape: [28, 28, 1],
-    numClasses: 10,
-    classNames: [...FASHION_CLASS_NAMES],
-    get train() {
-      return train();
-    },
-    get validation() {
-      return validation();
-    },
-    get test() {
-      return test();
-    },
-  };
+  return withLazySplits(
+    { name: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10, classNames: [...FASHION_CLASS_NAMES] },
+    { train: once(splits.train), validation: once(splits.validation), test: once(splits.test) },
+  );
 }

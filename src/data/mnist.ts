@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { type Dataset, once, type Split, sharedWeakly, splitFromBytes } from './dataset.js';
+import { type Dataset, once, type Split, sharedWeakly, splitFromBytes, withLazySplits } from './dataset.js';
 import { holdOut, range, SPLIT_SEED } from './holdout.js';
 import { readIdx } from './idx.js';
 import { createRng } from './random.js';
@@ -88,19 +88,8 @@ export function loadMnist(options: MnistOptions = {}): Dataset {
   }
   const trainPart = once(shared(trainCache, dir, decodeTrain));
   const testPart = once(shared(testCache, dir, decodeTest));
-  return {
-    name: 'mnist',
-    inputShape: [SIDE, SIDE, 1],
-    numClasses: 10,
-    classNames: [...MNIST_CLASS_NAMES],
-    get train() {
-      return trainPart().train;
-    },
-    get validation() {
-      return trainPart().validation;
-    },
-    get test() {
-      return testPart().test;
-    },
-  };
+  return withLazySplits(
+    { name: 'mnist', inputShape: [SIDE, SIDE, 1], numClasses: 10, classNames: [...MNIST_CLASS_NAMES] },
+    { train: () => trainPart().train, validation: () => trainPart().validation, test: () => testPart().test },
+  );
 }

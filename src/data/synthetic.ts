@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Dataset, once, type Split } from './dataset.js';
+import { type Dataset, once, type Split, withLazySplits } from './dataset.js';
 import { createGaussian, createRng, deriveSeed, shuffleInPlace } from './random.js';
 
 /** The paper's JFT experiment had ~15k classes; at 10k, a 784-d set's class centres take 31 MB per mode. */
@@ -122,20 +122,5 @@ export function generateSynthetic(options: Partial<SyntheticConfig> = {}): Datas
     superclassOf[c] = Math.floor(c / F);
     classNames.push(`s${Math.floor(c / F)}.f${c % F}`);
   }
-  return {
-    name: 'synthetic',
-    inputShape: [d],
-    numClasses: classes,
-    classNames,
-    superclassOf,
-    get train() {
-      return train();
-    },
-    get validation() {
-      return validation();
-    },
-    get test() {
-      return test();
-    },
-  };
+  return withLazySplits({ name: 'synthetic', inputShape: [d], numClasses: classes, classNames, superclassOf }, { train, validation, test });
 }
