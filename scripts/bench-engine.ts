@@ -48,14 +48,14 @@ const profile = blas ? await profileTrainingStep() : undefined;
 
 const rows: Cell[][] = results.map((r) => [
   r.backend, r.matmulGflops, r.trainSgdExamplesPerSecond, r.trainAdamExamplesPerSecond,
-  r.predictBatch1Micros, r.predictBatch64Micros,
+  r.predictBatch1Micros, r.predictBatch64Micros, r.layersPredictBatch1Micros, r.layersPredictBatch64Micros,
 ]);
 if ('torch' in peer) {
   rows.push([`pytorch ${peer.torch} (${peer.threads} thread)`, null, peer.trainSgdExamplesPerSecond,
-    peer.trainAdamExamplesPerSecond, peer.predictBatch1Micros, peer.predictBatch64Micros]);
+    peer.trainAdamExamplesPerSecond, peer.predictBatch1Micros, peer.predictBatch64Micros, null, null]);
 }
 const table = markdownTable(
-  ['backend', 'matmul 128×1200×1200 GFLOP/s', 'train SGD ex/s', 'train Adam ex/s', 'predict b=1 µs', 'predict b=64 µs'],
+  ['backend', 'matmul 128×1200×1200 GFLOP/s', 'train SGD ex/s', 'train Adam ex/s', 'predict b=1 µs', 'predict b=64 µs', 'model.predict b=1 µs', 'model.predict b=64 µs'],
   rows,
 );
 const lines = [
@@ -64,6 +64,9 @@ const lines = [
   `Median of ${args.runs} runs (3 for wasm and cpu); ${new Date().toISOString().slice(0, 10)}.`,
   '',
   table,
+  '',
+  '"predict" is the path the server takes: on blas, a dense stack compiled to direct sgemm/sgemv calls ' +
+    '(src/engine/forward.ts); elsewhere model.predict. "model.predict" is tfjs-layers on the same backend.',
 ];
 if (blas && 'torch' in peer) {
   lines.push('', `blas / PyTorch: training SGD ${(blas.trainSgdExamplesPerSecond / peer.trainSgdExamplesPerSecond).toFixed(2)}×, ` +

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type BackendName, createOptimizer, initEngine, loadBlas, type OptimizerConfig } from '../engine/index.js';
+import { type BackendName, compileDenseForward, createOptimizer, type DenseForward, initEngine, loadBlas, type OptimizerConfig } from '../engine/index.js';
 import { timePerCall } from './timing.js';
 
 /** The paper's MNIST teacher: the network every engine figure is quoted for. */
@@ -10,8 +10,12 @@ export interface EngineBenchResult {
   matmulGflops: number;
   trainSgdExamplesPerSecond: number;
   trainAdamExamplesPerSecond: number;
+  /** The serving path: the compiled dense forward where the backend is blas, else model.predict. */
   predictBatch1Micros: number;
   predictBatch64Micros: number;
+  /** tfjs-layers' model.predict on the same backend, for comparison. */
+  layersPredictBatch1Micros: number;
+  layersPredictBatch64Micros: number;
 }
 
 function mlp(layers: number[]): tf.Sequential {
@@ -64,12 +68,18 @@ function trainingSpeed(layers: number[], batch: number, config: OptimizerConfig,
   return batch / seconds;
 }
 
-function predictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number, runs: number): number {
+function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number, runs: number): number {
   const x = tf.randomNormal([batch, inputs]);
   // batchSize = the whole batch: predict otherwise splits into chunks of 32, which serving never does.
   const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync(); }), budget, runs);
   x.dispose();
   return seconds * 1e6;
+}
+
+/** From a host array to host logits, as a request is served. */
+function forwardMicros(forward: DenseForward, batch: number, budget: number, runs: number): number {
+  const x = Float32Array.from({ length: batch * forward.inputSize }, () => Math.random() * 2 - 1);
+  return timeAdaptive(() => { forward(x, batch); }, budget, runs) * 1e6;
 }
 
 function matmulGflops(m: number, k: number, n: number, budget: number, runs: number): number {
@@ -87,13 +97,19 @@ function matmulGflops(m: number, k: number, n: number, budget: number, runs: num
 export async function benchEngine(backend: BackendName, { layers = TEACHER_LAYERS, batch = 128, budget = 1, runs = 5 } = {}): Promise<EngineBenchResult> {
   await initEngine({ backend, log: () => {} });
   const predictModel = mlp(layers);
+  const layersPredict = [1, 64].map((b) => layersPredictMicros(predictModel, b, layers[0], budget, runs));
+  // Serving compiles dense stacks to direct BLAS calls on the blas engine (src/engine/forward.ts).
+  const forward = backend === 'blas' ? compileDenseForward(predictModel) : undefined;
+  const servedPredict = forward && typeof forward !== 'string' ? [1, 64].map((b) => forwardMicros(forward, b, budget, runs)) : layersPredict;
   const result: EngineBenchResult = {
     backend,
     matmulGflops: matmulGflops(batch, layers[1], layers[2] ?? layers[1], budget, runs),
     trainSgdExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'momentum', learningRate: 0.01, momentum: 0.9 }, budget, runs),
     trainAdamExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'adam', learningRate: 1e-3 }, budget, runs),
-    predictBatch1Micros: predictMicros(predictModel, 1, layers[0], budget, runs),
-    predictBatch64Micros: predictMicros(predictModel, 64, layers[0], budget, runs),
+    predictBatch1Micros: servedPredict[0],
+    predictBatch64Micros: servedPredict[1],
+    layersPredictBatch1Micros: layersPredict[0],
+    layersPredictBatch64Micros: layersPredict[1],
   };
   predictModel.dispose();
   return result;

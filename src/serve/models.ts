@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedBundle, Manifest } from '../bundle/index.js';
-import { softmaxAt } from '../distill/index.js';
+import { softmaxAt, softmaxRowsAt } from '../distill/index.js';
+import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
 import { Batcher, type BatcherOptions } from './batcher.js';
 import type { ModelName } from './config.js';
 import { type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
@@ -38,20 +39,39 @@ function ensembleOptions(manifest: Manifest): EnsembleOptions | string {
   return { solver: combiner.solver as EnsembleOptions['solver'], tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK };
 }
 
-/** Each model's forward pass on a whole batch: [B, inputSize] → one Prediction per row. */
-type Forward = (x: tf.Tensor2D) => Promise<Prediction[]>;
+/** Each model's forward pass on a whole batch: x is [rows, inputSize] row-major → one Prediction per row. */
+type Forward = (x: Float32Array, rows: number) => Promise<Prediction[]>;
 
 function rowsOf(probabilities: Float32Array, n: number): Float32Array[] {
   return Array.from({ length: probabilities.length / n }, (_, b) => probabilities.slice(b * n, (b + 1) * n));
 }
 
+/**
+ * On the blas engine a dense stack skips tfjs: direct BLAS calls cost a fraction of model.predict
+ * at serving batch sizes. Elsewhere the user chose the backend (a GPU, or stock for comparison).
+ */
+function compiledForward(model: tf.LayersModel): DenseForward | undefined {
+  if (engineInfo().backend !== 'blas') return undefined;
+  const forward = compileDenseForward(model);
+  return typeof forward === 'string' ? undefined : forward;
+}
+
 /** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
-function logitsForward(model: tf.LayersModel, numClasses: number): Forward {
+function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number): Forward {
+  const compiled = compiledForward(model);
+  if (compiled) {
+    return async (x, rows) => {
+      const logits = compiled(x, rows);
+      const zRows = rowsOf(logits, numClasses);
+      return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+    };
+  }
   // Requests are flat rows; a convolutional model takes them in its own shape ([B, 28, 28, 1]).
   const shape = model.inputs[0].shape.slice(1) as number[];
-  return async (x) => {
+  return async (x, rows) => {
     const [logits, probs] = tf.tidy(() => {
-      const z = model.predict(shape.length > 1 ? x.reshape([-1, ...shape]) : x) as tf.Tensor2D; // [B, N]
+      const input = tf.tensor2d(x, [rows, inputSize]);
+      const z = model.predict(shape.length > 1 ? input.reshape([-1, ...shape]) : input) as tf.Tensor2D; // [B, N]
       return [z, softmaxAt(z, 1)];
     });
     try {
@@ -64,10 +84,16 @@ function logitsForward(model: tf.LayersModel, numClasses: number): Forward {
   };
 }
 
-function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks): Forward {
-  return async (x) => {
+function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks, inputSize: number): Forward {
+  return async (x, rows) => {
     // One call per batch: one generalist pass, each active specialist once on its rows, one combine.
-    const out = predictEnsemble(models, x, options);
+    const input = tf.tensor2d(x, [rows, inputSize]);
+    let out: ReturnType<typeof predictEnsemble>;
+    try {
+      out = predictEnsemble(models, input, options);
+    } finally {
+      input.dispose();
+    }
     try {
       hooks.onActive?.(out.active);
       const probabilities = rowsOf((await out.probabilities.data()) as Float32Array, models.numClasses);
@@ -102,15 +128,15 @@ export class ModelSet {
     this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
     this.classNames = bundle.manifest.dataset.classNames;
     this.numClasses = this.classNames.length;
-    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses)]]);
-    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses));
+    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses, this.inputSize)]]);
+    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize));
     else this.unavailable.set('student', 'the bundle has no student');
     const combine = ensembleOptions(bundle.manifest);
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
       const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
       this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses };
-      forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks));
+      forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks, this.inputSize));
     }
     for (const [name, forward] of forwards) {
       const run = (items: BatchItem[]) => this.runBatch(forward, items);
@@ -163,7 +189,7 @@ export class ModelSet {
     return batcher;
   }
 
-  /** Concatenates the requests' rows into one [B, inputSize] tensor, runs it, and splits the answer back. */
+  /** Concatenates the requests' rows into one [B, inputSize] batch, runs it, and splits the answer back. */
   private async runBatch(forward: Forward, items: BatchItem[]): Promise<Prediction[][]> {
     const total = items.reduce((sum, item) => sum + item.rows, 0);
     const x = new Float32Array(total * this.inputSize);
@@ -172,13 +198,8 @@ export class ModelSet {
       x.set(item.x, at);
       at += item.x.length;
     }
-    const input = tf.tensor2d(x, [total, this.inputSize]);
-    try {
-      const predictions = await forward(input);
-      let row = 0;
-      return items.map((item) => predictions.slice(row, (row += item.rows)));
-    } finally {
-      input.dispose();
-    }
+    const predictions = await forward(x, total);
+    let row = 0;
+    return items.map((item) => predictions.slice(row, (row += item.rows)));
   }
 }

@@ -1,7 +1,8 @@
 import { rmSync } from 'node:fs';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { initEngine } from '../../src/engine/index.js';
+import { loadBundle } from '../../src/bundle/index.js';
+import { compileDenseForward, initEngine, loadBlas } from '../../src/engine/index.js';
 import * as adapter from '../../src/serve/ensemble-adapter.js';
 import { createApp, type ServeApp } from '../../src/serve/index.js';
 import { json, post } from '../fixtures/serve-client.js';
@@ -83,5 +84,23 @@ describe('dynamic batching', () => {
     const late = await predict(served, 'generalist', rows(1));
     expect(late.status).toBe(504);
     expect(late.body.error).toMatch(/deadline/);
+  });
+});
+
+describe('the student and generalist path', () => {
+  it('serves, through the compiled BLAS forward where it applies, the softmax of the model run by tfjs', async () => {
+    const served = await app({});
+    const bundle = await loadBundle(bundles.tiny);
+    try {
+      const student = bundle.student as tf.LayersModel;
+      if (loadBlas().ok) expect(typeof compileDenseForward(student)).toBe('function');
+      const x = rows(5, TINY_INPUT, 42);
+      const expected = tf.tidy(() => tf.softmax(student.predict(tf.tensor2d(x)) as tf.Tensor).arraySync()) as number[][];
+      const answer = await predict(served, 'student', x);
+      expect(answer.body.predictions).toHaveLength(5);
+      answer.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(expected[r][c], 5)));
+    } finally {
+      bundle.dispose();
+    }
   });
 });
