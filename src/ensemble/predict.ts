@@ -9,6 +9,11 @@ export interface EnsembleModels {
   /** Outputs are the specialist's classes in order, then the dustbin; `dustbinOffset` is added to the dustbin logit. */
   specialists: { id: string; classes: number[]; dustbinOffset: number; model: tf.LayersModel }[];
   numClasses: number;
+  /**
+   * Runs one member on a batch of rows; default `model.apply`. The server passes compiled BLAS
+   * forwards on the blas engine, where tfjs's per-call cost dominates at serving batch sizes.
+   */
+  logitsOf?: (model: tf.LayersModel, x: tf.Tensor2D) => tf.Tensor2D;
 }
 
 export interface EnsembleOptions {
@@ -61,9 +66,10 @@ export function specialistProbabilities(logits: tf.Tensor2D, dustbinOffset: numb
  */
 export function predictEnsemble(models: EnsembleModels, x: tf.Tensor2D, options: EnsembleOptions): EnsembleOutput {
   const index = indexOf(models);
+  const logitsOf = models.logitsOf ?? ((model: tf.LayersModel, rows: tf.Tensor2D) => model.apply(rows, { training: false }) as tf.Tensor2D);
   const owned: tf.Tensor[] = [];
   try {
-    const generalist = tf.tidy(() => tf.softmax(models.generalist.apply(x, { training: false }) as tf.Tensor2D)) as tf.Tensor2D; // [batch, classes]
+    const generalist = tf.tidy(() => tf.softmax(logitsOf(models.generalist, x))) as tf.Tensor2D; // [batch, classes]
     owned.push(generalist);
     const routing = route(index, generalist, { topK: options.topK });
     owned.push(routing.mask);
@@ -73,7 +79,7 @@ export function predictEnsemble(models: EnsembleModels, x: tf.Tensor2D, options:
       const spec = models.specialists[s];
       const probabilities = tf.tidy(() => {
         const subset = rows.length === x.shape[0] ? x : tf.gather(x, tf.tensor1d(rows, 'int32')); // [rows, features]
-        return specialistProbabilities(spec.model.apply(subset, { training: false }) as tf.Tensor2D, spec.dustbinOffset);
+        return specialistProbabilities(logitsOf(spec.model, subset as tf.Tensor2D), spec.dustbinOffset);
       });
       owned.push(probabilities);
       outputs[spec.id] = probabilities;

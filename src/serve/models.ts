@@ -56,6 +56,21 @@ function compiledForward(model: tf.LayersModel): DenseForward | undefined {
   return typeof forward === 'string' ? undefined : forward;
 }
 
+/** The ensemble's members through their compiled forwards where they have one, tfjs otherwise. */
+function compiledLogitsOf(models: tf.LayersModel[]): EnsembleModels['logitsOf'] {
+  const compiled = new Map(models.flatMap((model) => {
+    const forward = compiledForward(model);
+    return forward ? [[model, forward] as const] : [];
+  }));
+  if (compiled.size === 0) return undefined;
+  return (model, x) => {
+    const forward = compiled.get(model);
+    if (!forward) return model.apply(x, { training: false }) as tf.Tensor2D;
+    const rows = x.shape[0];
+    return tf.tensor2d(forward(x.dataSync() as Float32Array, rows), [rows, forward.outputSize]); // [rows, outputs]
+  };
+}
+
 /** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
 function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number): Forward {
   const compiled = compiledForward(model);
@@ -135,7 +150,7 @@ export class ModelSet {
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
       const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
-      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses };
+      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses, logitsOf: compiledLogitsOf([bundle.generalist, ...specialists.map((s) => s.model)]) };
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks, this.inputSize));
     }
     for (const [name, forward] of forwards) {

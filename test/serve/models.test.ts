@@ -103,4 +103,25 @@ describe('the student and generalist path', () => {
       bundle.dispose();
     }
   });
+
+  it('serves the ensemble through compiled member forwards with the same answer as the tfjs path', async () => {
+    const served = await app({});
+    const bundle = await loadBundle(bundles.tiny);
+    try {
+      const combiner = bundle.manifest.combiner!;
+      const models: adapter.EnsembleModels = {
+        generalist: bundle.generalist, numClasses: TINY_CLASSES,
+        specialists: bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id)! })),
+      };
+      const x = rows(6, TINY_INPUT, 7);
+      const input = tf.tensor2d(x);
+      const out = adapter.predictEnsemble(models, input, { solver: combiner.solver as 'em', tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK: combiner.options?.topK ?? 1 });
+      const expected = out.probabilities.arraySync();
+      tf.dispose([input, out.probabilities]);
+      const answer = await predict(served, 'ensemble', x);
+      answer.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(expected[r][c], 5)));
+    } finally {
+      bundle.dispose();
+    }
+  });
 });
