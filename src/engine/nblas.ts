@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { chooseOpenBlasKernels, recordKernelChoice } from './cpu-kernels.js';
 
 /** The slice of the nblas API the engine uses (row-major CBLAS, float32). */
 export interface Blas {
@@ -36,6 +37,7 @@ export function loadBlas(): BlasLoad {
     // createRequire: nblas is CommonJS with a native addon, and a static import would make the
     // whole engine fail to load where the addon is not built.
     const require = createRequire(import.meta.url);
+    recordKernelChoice(chooseOpenBlasKernels());
     const blas = require('nblas') as Blas;
     probe(blas);
     cached = { ok: true, blas };

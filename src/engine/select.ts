@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BLAS_BACKEND, quietCpuBackend, registerBlasBackend } from './blas-backend.js';
+import { openBlasKernels } from './cpu-kernels.js';
 import { loadBlas } from './nblas.js';
 
 export const BACKENDS = ['tensorflow', 'blas', 'wasm', 'cpu'] as const;
@@ -58,7 +59,8 @@ async function tryBlas(): Promise<Attempt> {
   registerBlasBackend(load.blas);
   if (!(await tf.setBackend(BLAS_BACKEND))) return { ok: false, reason: 'blas backend failed to initialise' };
   const threads = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
-  return { ok: true, info: { blasLibrary: 'OpenBLAS (nblas)', threads } };
+  const kernels = openBlasKernels();
+  return { ok: true, info: { blasLibrary: kernels ? `OpenBLAS (nblas), ${kernels.coreType} kernels` : 'OpenBLAS (nblas)', threads } };
 }
 
 async function tryWasm(): Promise<Attempt> {
