@@ -43,7 +43,23 @@ describe('trainModel', () => {
       epochs: 10, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 },
       loss: { temperature: 4, softWeight: 1, hardWeight: 0 },
     }, quiet);
-    expect(Object.keys(result.history[0].terms)).toEqual(['soft']);
+    // kl = soft − T²·H(teacher at T): never negative, and what falls while the floor stays put.
+    expect(Object.keys(result.history[0].terms)).toEqual(['soft', 'kl']);
+    const floor = (() => {
+      let sum = 0;
+      for (let r = 0; r < data.train.n; r++) {
+        const z = Array.from(teacherLogits.subarray(r * data.numClasses, (r + 1) * data.numClasses), (v) => v / 4);
+        const max = Math.max(...z);
+        const norm = Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0)) + max;
+        sum -= z.reduce((a, v) => a + Math.exp(v - norm) * (v - norm), 0);
+      }
+      return (16 * sum) / data.train.n;
+    })();
+    for (const epoch of result.history) {
+      expect(epoch.terms.kl).toBeGreaterThanOrEqual(-1e-3);
+      expect(epoch.terms.soft - epoch.terms.kl).toBeCloseTo(floor, 2);
+    }
+    expect(result.history[result.history.length - 1].terms.kl).toBeLessThan(result.history[0].terms.kl / 2);
     const agree = (a: tf.LayersModel, b: tf.LayersModel) => {
       const pa = predictLogits(a, data.test.x, data.test.n);
       const pb = predictLogits(b, data.test.x, data.test.n);
