@@ -60,7 +60,8 @@ function runDense(blas: Blas, step: DenseStep, x: Float32Array, rows: number, ou
   } else {
     blas.sgemm(blas.NoTrans, blas.NoTrans, rows, step.units, step.inputs, 1, x, step.inputs, step.kernel, step.units, 1, out, step.units);
   }
-  if (step.relu) for (let i = 0; i < size; i++) out[i] = out[i] > 0 ? out[i] : 0;
+  // `< 0`, not `> 0`: a NaN must stay NaN, as in tfjs's relu, rather than pass as a confident 0.
+  if (step.relu) for (let i = 0; i < size; i++) if (out[i] < 0) out[i] = 0;
 }
 
 /**

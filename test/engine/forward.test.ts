@@ -66,6 +66,27 @@ describe.skipIf(!hasBlas)('compileDenseForward', () => {
     expect(forward(new Float32Array(0), 0)).toHaveLength(0);
   });
 
+  it('keeps a non-finite row to itself: rows batched from other requests are untouched', () => {
+    if (typeof forward === 'string') throw new Error(forward);
+    const x = randomInput(3, 19, 5);
+    const clean = forward(x, 3);
+    x[19 + 4] = Number.NaN;
+    x[2 * 19] = Number.POSITIVE_INFINITY;
+    const dirty = forward(x, 3);
+    expect(Array.from(dirty.subarray(0, 7))).toEqual(Array.from(clean.subarray(0, 7)));
+    expect(Array.from(dirty.subarray(7, 14)).some((v) => !Number.isFinite(v))).toBe(true);
+    expect(Array.from(dirty.subarray(14)).some((v) => !Number.isFinite(v))).toBe(true);
+  });
+
+  it('handles a batch far larger than any before it, growing its buffers', () => {
+    if (typeof forward === 'string') throw new Error(forward);
+    const rows = 5000;
+    const x = randomInput(rows, 19, 9);
+    const logits = forward(x, rows);
+    const expected = reference(model, x.subarray((rows - 2) * 19), 2);
+    for (let i = 0; i < 14; i++) expect(logits[(rows - 2) * 7 + i]).toBeCloseTo(expected[i], 4);
+  });
+
   it('rejects an input of the wrong size', () => {
     if (typeof forward === 'string') throw new Error(forward);
     expect(() => forward(new Float32Array(20), 1)).toThrow(/20 values, expected 1 × 19/);
