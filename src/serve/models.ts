@@ -47,21 +47,20 @@ function rowsOf(probabilities: Float32Array, n: number): Float32Array[] {
 }
 
 /**
- * On the blas engine a dense stack skips tfjs: direct BLAS calls cost a fraction of model.predict
- * at serving batch sizes. Elsewhere the user chose the backend (a GPU, or stock for comparison).
+ * Each model's compiled BLAS forward, compiled once per bundle: on the blas engine a dense stack
+ * skips tfjs, whose per-call cost rivals the matrix products at serving batch sizes. Elsewhere the
+ * user chose the backend (a GPU, or stock for comparison) and every model runs through tfjs.
  */
-function compiledForward(model: tf.LayersModel): DenseForward | undefined {
-  if (engineInfo().backend !== 'blas') return undefined;
-  const forward = compileDenseForward(model);
-  return typeof forward === 'string' ? undefined : forward;
+function compileAll(models: tf.LayersModel[]): Map<tf.LayersModel, DenseForward> {
+  if (engineInfo().backend !== 'blas') return new Map();
+  return new Map(models.flatMap((model) => {
+    const forward = compileDenseForward(model);
+    return typeof forward === 'string' ? [] : [[model, forward] as const];
+  }));
 }
 
 /** The ensemble's members through their compiled forwards where they have one, tfjs otherwise. */
-function compiledLogitsOf(models: tf.LayersModel[]): EnsembleModels['logitsOf'] {
-  const compiled = new Map(models.flatMap((model) => {
-    const forward = compiledForward(model);
-    return forward ? [[model, forward] as const] : [];
-  }));
+function compiledLogitsOf(compiled: Map<tf.LayersModel, DenseForward>): EnsembleModels['logitsOf'] {
   if (compiled.size === 0) return undefined;
   return (model, x) => {
     const forward = compiled.get(model);
@@ -72,8 +71,7 @@ function compiledLogitsOf(models: tf.LayersModel[]): EnsembleModels['logitsOf'] 
 }
 
 /** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
-function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number): Forward {
-  const compiled = compiledForward(model);
+function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, compiled: DenseForward | undefined): Forward {
   if (compiled) {
     return async (x, rows) => {
       const logits = compiled(x, rows);
@@ -143,14 +141,15 @@ export class ModelSet {
     this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
     this.classNames = bundle.manifest.dataset.classNames;
     this.numClasses = this.classNames.length;
-    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses, this.inputSize)]]);
-    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize));
+    const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values()]);
+    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist))]]);
+    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, compiled.get(bundle.student)));
     else this.unavailable.set('student', 'the bundle has no student');
     const combine = ensembleOptions(bundle.manifest);
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
       const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
-      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses, logitsOf: compiledLogitsOf([bundle.generalist, ...specialists.map((s) => s.model)]) };
+      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses, logitsOf: compiledLogitsOf(compiled) };
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks, this.inputSize));
     }
     for (const [name, forward] of forwards) {
