@@ -9,8 +9,6 @@ export interface KernelChoice {
   reason: string;
 }
 
-let choice: KernelChoice | undefined;
-
 /** The CPU's feature flags (Linux); empty where /proc/cpuinfo cannot be read. */
 export function cpuFlags(cpuinfo = readCpuinfo()): Set<string> {
   const line = cpuinfo.split('\n').find((l) => l.startsWith('flags'));
@@ -37,13 +35,4 @@ export function chooseOpenBlasKernels(env: NodeJS.ProcessEnv = process.env, flag
   if (!SKYLAKEX_FLAGS.every((flag) => flags.has(flag))) return undefined;
   env.OPENBLAS_CORETYPE = 'SkylakeX';
   return { coreType: 'SkylakeX', reason: 'the CPU has AVX-512; OpenBLAS builds that predate it would pick AVX2 kernels' };
-}
-
-/** The choice made for this process, once nblas has loaded. */
-export function openBlasKernels(): KernelChoice | undefined {
-  return choice;
-}
-
-export function recordKernelChoice(made: KernelChoice | undefined): void {
-  choice = made;
 }

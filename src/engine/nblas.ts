@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { chooseOpenBlasKernels, recordKernelChoice } from './cpu-kernels.js';
+import { chooseOpenBlasKernels, type KernelChoice } from './cpu-kernels.js';
 
 /** The slice of the nblas API the engine uses (row-major CBLAS, float32). */
 export interface Blas {
@@ -18,7 +18,8 @@ export interface Blas {
   Trans: number;
 }
 
-export type BlasLoad = { ok: true; blas: Blas } | { ok: false; reason: string };
+/** `kernels`: the OpenBLAS kernels asked for before loading, when the engine or the user chose them. */
+export type BlasLoad = { ok: true; blas: Blas; kernels: KernelChoice | undefined } | { ok: false; reason: string };
 
 let cached: BlasLoad | undefined;
 
@@ -37,10 +38,10 @@ export function loadBlas(): BlasLoad {
     // createRequire: nblas is CommonJS with a native addon, and a static import would make the
     // whole engine fail to load where the addon is not built.
     const require = createRequire(import.meta.url);
-    recordKernelChoice(chooseOpenBlasKernels());
+    const kernels = chooseOpenBlasKernels();
     const blas = require('nblas') as Blas;
     probe(blas);
-    cached = { ok: true, blas };
+    cached = { ok: true, blas, kernels };
   } catch (error) {
     const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
     cached = {

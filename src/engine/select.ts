@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BLAS_BACKEND, quietCpuBackend, registerBlasBackend } from './blas-backend.js';
-import { openBlasKernels } from './cpu-kernels.js';
 import { loadBlas } from './nblas.js';
 
 export const BACKENDS = ['tensorflow', 'blas', 'wasm', 'cpu'] as const;
@@ -59,8 +58,7 @@ async function tryBlas(): Promise<Attempt> {
   registerBlasBackend(load.blas);
   if (!(await tf.setBackend(BLAS_BACKEND))) return { ok: false, reason: 'blas backend failed to initialise' };
   const threads = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
-  const kernels = openBlasKernels();
-  return { ok: true, info: { blasLibrary: kernels ? `OpenBLAS (nblas), ${kernels.coreType} kernels` : 'OpenBLAS (nblas)', threads } };
+  return { ok: true, info: { blasLibrary: load.kernels ? `OpenBLAS (nblas), ${load.kernels.coreType} kernels` : 'OpenBLAS (nblas)', threads } };
 }
 
 async function tryWasm(): Promise<Attempt> {
