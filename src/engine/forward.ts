@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { reluInPlace } from './kernels/unary.js';
 import { type Blas, loadBlas } from './nblas.js';
 
 /** One dense layer as the forward pass needs it: W is [inputs, units] row-major, as tfjs stores it. */
@@ -60,8 +61,8 @@ function runDense(blas: Blas, step: DenseStep, x: Float32Array, rows: number, ou
   } else {
     blas.sgemm(blas.NoTrans, blas.NoTrans, rows, step.units, step.inputs, 1, x, step.inputs, step.kernel, step.units, 1, out, step.units);
   }
-  // `< 0`, not `> 0`: a NaN must stay NaN, as in tfjs's relu, rather than pass as a confident 0.
-  if (step.relu) for (let i = 0; i < size; i++) if (out[i] < 0) out[i] = 0;
+  // Keeps a NaN as NaN, as tfjs's relu does, rather than passing it on as a confident 0.
+  if (step.relu) reluInPlace(out, size);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { broadcast_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { Blas } from '../nblas.js';
+import { reluInPlace } from './unary.js';
 import { type CpuKernelArgs, type FastKernel, isFloat32, output, sizeOf, valuesOf } from './util.js';
 
 interface Product {
@@ -178,11 +179,7 @@ function applyActivationInPlace(
     case 'linear':
       return;
     case 'relu':
-      // Branch-free for the reason given with the Relu kernel's formula.
-      for (let i = 0; i < out.length; i++) {
-        const x = out[i];
-        out[i] = x === -Infinity ? 0 : (x + Math.abs(x)) * 0.5;
-      }
+      reluInPlace(out);
       return;
     case 'relu6':
       for (let i = 0; i < out.length; i++) out[i] = Math.min(Math.max(0, out[i]), 6);

@@ -28,6 +28,18 @@ export const UNARY_FORMULAS = {
 
 export type UnaryOp = keyof typeof UNARY_FORMULAS;
 
+/**
+ * The Relu formula over the first `length` values, in place: for dense layers that write their
+ * own output buffer (fused matMul, the compiled forward). A branching `if (x < 0) x = 0` made the
+ * compiled forward's two hidden layers at batch 64 cost ~1 ms more than their sgemm calls.
+ */
+export function reluInPlace(values: Float32Array, length = values.length): void {
+  for (let i = 0; i < length; i++) {
+    const x = values[i];
+    values[i] = x === -Infinity ? 0 : (x + Math.abs(x)) * 0.5;
+  }
+}
+
 type Loop = (input: Float32Array, out: Float32Array, alpha: number) => void;
 
 export function unaryKernel(op: UnaryOp): FastKernel {
