@@ -36,3 +36,23 @@ export function chooseOpenBlasKernels(env: NodeJS.ProcessEnv = process.env, flag
   env.OPENBLAS_CORETYPE = 'SkylakeX';
   return { coreType: 'SkylakeX', reason: 'the CPU has AVX-512; OpenBLAS builds that predate it would pick AVX2 kernels' };
 }
+
+/** How many threads OpenBLAS runs, and who decided. */
+export interface ThreadChoice {
+  threads: number;
+  reason: string;
+}
+
+/**
+ * Sets OPENBLAS_NUM_THREADS to `wanted` for an OpenBLAS that has not loaded yet (it reads the
+ * variable once, at load). A user's own OPENBLAS_NUM_THREADS always wins. Serving asks for one:
+ * at serving batch sizes a second thread costs more to wake and join than it saves, and its
+ * spin-wait after each call takes the core the HTTP stack needs (`--cpu-prof` of the quick
+ * bundle's student under load: 22 µs of BLAS per request with 2 threads, 6.5 µs with 1).
+ */
+export function chooseOpenBlasThreads(wanted: number, env: NodeJS.ProcessEnv = process.env): ThreadChoice {
+  const own = Number(env.OPENBLAS_NUM_THREADS);
+  if (Number.isInteger(own) && own > 0) return { threads: own, reason: 'OPENBLAS_NUM_THREADS set by the user' };
+  env.OPENBLAS_NUM_THREADS = String(wanted);
+  return { threads: wanted, reason: 'asked for by the caller' };
+}

@@ -2,7 +2,7 @@ export { BACKEND_ENV, BACKENDS, engineInfo, initEngine, parseBackendChoice } fro
 export type { BackendChoice, BackendName, EngineInfo, EngineOptions } from './select.js';
 export { BLAS_BACKEND, fastKernels } from './blas-backend.js';
 export { compileDenseForward, type DenseForward } from './forward.js';
-export { chooseOpenBlasKernels, cpuFlags, type KernelChoice } from './cpu-kernels.js';
+export { chooseOpenBlasKernels, chooseOpenBlasThreads, cpuFlags, type KernelChoice, type ThreadChoice } from './cpu-kernels.js';
 export { loadBlas } from './nblas.js';
 export { createOptimizer, FusedAdamOptimizer, FusedMomentumOptimizer } from './optimizers.js';
 export type { OptimizerConfig } from './optimizers.js';

@@ -23,6 +23,11 @@ export type BlasLoad = { ok: true; blas: Blas; kernels: KernelChoice | undefined
 
 let cached: BlasLoad | undefined;
 
+/** Whether OpenBLAS has been loaded (or failed to) in this process: its settings are fixed from then on. */
+export function blasLoadAttempted(): boolean {
+  return cached !== undefined;
+}
+
 /**
  * Loads the nblas native addon once. nblas is an optional dependency: its build needs Debian's
  * libopenblas-dev, so a machine without it still installs, and the engine falls back with this reason.

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BLAS_BACKEND, quietCpuBackend, registerBlasBackend } from './blas-backend.js';
-import { loadBlas } from './nblas.js';
+import { chooseOpenBlasThreads } from './cpu-kernels.js';
+import { blasLoadAttempted, loadBlas } from './nblas.js';
 
 export const BACKENDS = ['tensorflow', 'blas', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -23,6 +24,11 @@ export interface EngineOptions {
   backend?: BackendChoice;
   /** Where the choice is announced; tests pass a no-op. */
   log?: (line: string) => void;
+  /**
+   * OpenBLAS threads, when this call is the first to load it and the user has not set
+   * OPENBLAS_NUM_THREADS. Left out, OpenBLAS uses every core (what training wants).
+   */
+  blasThreads?: number;
 }
 
 let current: EngineInfo | undefined;
@@ -102,6 +108,10 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const choice = options.backend ?? parseBackendChoice(process.env[BACKEND_ENV]);
   const log = options.log ?? ((line: string) => console.error(line));
   const order: BackendName[] = choice === 'auto' ? [...BACKENDS] : [choice];
+  if (options.blasThreads !== undefined) {
+    if (blasLoadAttempted()) log(`engine: OpenBLAS already loaded with ${process.env.OPENBLAS_NUM_THREADS ?? 'its default'} threads; ${options.blasThreads} asked for too late`);
+    else chooseOpenBlasThreads(options.blasThreads);
+  }
   const skipped: EngineInfo['skipped'] = [];
   // The stock cpu backend stays registered beside whichever is chosen (tests compare against it).
   quietCpuBackend(tf.findBackend('cpu') as MathBackendCPU);

@@ -42,7 +42,7 @@ async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> 
   try {
     engineInfo();
   } catch {
-    await initEngine({ backend: config.backend, log: (line) => logger.info(line) });
+    await initEngine({ backend: config.backend, blasThreads: config.blasThreads, log: (line) => logger.info(line) });
   }
 }
 

@@ -71,6 +71,11 @@ export const ServeConfigSchema = z.object({
   drainTimeoutMs: Int(0, 600_000).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   backend: z.enum(['auto', ...BACKENDS]).default('auto'),
+  /**
+   * OpenBLAS threads per worker process (OPENBLAS_NUM_THREADS wins when set). One by default:
+   * serving batches are small, and the cores are better spent on HTTP and on more --workers.
+   */
+  blasThreads: Int(1, 256).default(1),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
@@ -104,6 +109,7 @@ const SOURCES = {
   'drain-timeout-ms': [['drainTimeoutMs'], 'SERVE_DRAIN_TIMEOUT_MS'],
   'log-level': [['logLevel'], 'LOG_LEVEL'],
   backend: [['backend'], 'DISTILL_BACKEND'],
+  'blas-threads': [['blasThreads'], 'SERVE_BLAS_THREADS'],
 } as const satisfies Record<string, readonly [readonly string[], string]>;
 
 /**

@@ -4,7 +4,7 @@ import { configFromArgs, parseServeConfig } from '../../src/serve/index.js';
 describe('server config', () => {
   it('fills defaults: loopback, 50/50 student/ensemble, no shadow, no admin token', () => {
     const config = parseServeConfig({ bundleDir: 'models/default' });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, workers: 1, shadow: false });
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, workers: 1, shadow: false, blasThreads: 1 });
     expect(config.adminToken).toBeUndefined();
     expect(config.ab).toEqual([{ variant: 'student', weight: 50 }, { variant: 'ensemble', weight: 50 }]);
     expect(config.batching).toEqual({ maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 256, deadlineMs: 5000 });
@@ -17,6 +17,8 @@ describe('server config', () => {
     expect(config.batching).toMatchObject({ maxBatchSize: 16, maxQueueDelayMs: 0.5 });
     expect(config.ab).toEqual([{ variant: 'student', weight: 90 }, { variant: 'generalist', weight: 10 }]);
     expect(configFromArgs(['--bundle', 'b', '--shadow']).shadow).toBe(true);
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(2);
+    expect(configFromArgs(['--bundle', 'b', '--blas-threads', '4'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(4);
   });
 
   it('rejects bad values naming each field', () => {
@@ -27,5 +29,6 @@ describe('server config', () => {
     expect(() => configFromArgs(['--bundle', 'b', '--admin-token', 'short'])).toThrow(/adminToken: must be at least 16/);
     expect(() => configFromArgs(['--bundle', 'b', '--max-batch-size', '0'])).toThrow(/batching\.maxBatchSize/);
     expect(() => configFromArgs(['--bundel', 'b'])).toThrow(/bundel/);
+    expect(() => configFromArgs(['--bundle', 'b', '--blas-threads', '0'])).toThrow(/blasThreads/);
   });
 });
