@@ -1,7 +1,7 @@
 // The paper's MNIST table, reproduced in one command:
-//   npm run experiment:mnist [-- --quick] [--teacher-epochs 40 --student-epochs 30 --seeds 1,2,3]
+//   npm run experiment:mnist [-- --quick] [--teacher-epochs 40 --student-epochs 30 --seeds 1,2,3] [--out reports/mnist-other]
 // Trained models are kept under runs/experiments/, so an interrupted run resumes where it stopped;
-// the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick).
+// the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick), or --out.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stopOnInterrupt } from '../src/cli/index.js';
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     'student-epochs': { type: 'string' },
     seeds: { type: 'string' },
     backend: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const base = values.quick ? QUICK_PLAN : FULL_PLAN;
@@ -28,5 +29,5 @@ const plan = {
 const engine = await initEngine({ backend: values.backend as never });
 const started = performance.now();
 const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, (line) => console.error(line), stopOnInterrupt());
-const markdown = await writeMnistReport(join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, (performance.now() - started) / 1000);
+const markdown = await writeMnistReport(values.out ?? join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, (performance.now() - started) / 1000);
 console.log(markdown);
