@@ -40,7 +40,11 @@ export interface ServeApp {
 /** The engine is chosen once per process; an app made in a test or a worker picks it if nobody has. */
 async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> {
   try {
-    engineInfo();
+    const info = engineInfo();
+    // `npm start` trains a missing bundle first, and OpenBLAS keeps the threads it loaded with.
+    if (info.backend === 'blas' && info.threads !== config.blasThreads) {
+      logger.info({ threads: info.threads, asked: config.blasThreads }, 'OpenBLAS was loaded earlier in this process; serving with its thread count until restart');
+    }
   } catch {
     await initEngine({ backend: config.backend, blasThreads: config.blasThreads, log: (line) => logger.info(line) });
   }

@@ -17,17 +17,24 @@ export const ModelParam = z.object({
 /** Issues reported per bad row at most: a row of 784 strings needs one line, not 784. */
 const MAX_ISSUES_PER_ROW = 10;
 
+/** What a value is, for an issue message: zod's wording, with non-finite numbers named as such. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return 'a non-finite number';
+  return typeof value;
+}
+
 /**
  * One example: an array of finite numbers, checked in one loop. As z.array(z.number()), zod ran
  * and copied each of the 784 values one by one, the largest JavaScript cost of a predict request
  * (`--cpu-prof` of the server under load); the loop returns the parsed array itself. A bad value
- * still gets zod's issue and path (instances.1.0), so error bodies are unchanged.
+ * still gets a zod issue with its path (instances.1.0) in the 400's details.
  */
 export const InstanceRow = z
   .custom<number[]>()
   .superRefine((row, ctx) => {
     if (!Array.isArray(row)) {
-      ctx.addIssue({ code: 'custom', message: `Invalid input: expected an array of numbers, received ${row === null ? 'null' : typeof row}` });
+      ctx.addIssue({ code: 'custom', message: `Invalid input: expected an array of numbers, received ${kindOf(row)}` });
       return;
     }
     let issues = 0;
@@ -35,7 +42,7 @@ export const InstanceRow = z
       const value: unknown = row[j];
       if (typeof value === 'number' && Number.isFinite(value)) continue;
       issues++;
-      ctx.addIssue({ code: 'custom', path: [j], message: `Invalid input: expected number, received ${value === null ? 'null' : typeof value}` });
+      ctx.addIssue({ code: 'custom', path: [j], message: `Invalid input: expected number, received ${kindOf(value)}` });
     }
   })
   .openapi({ type: 'array', items: { type: 'number' }, description: 'One example: the bundle\'s input size of finite numbers' });

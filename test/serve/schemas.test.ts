@@ -20,13 +20,18 @@ describe('InstanceRow', () => {
   });
 
   it('refuses non-finite numbers, which JSON cannot carry but a direct caller can', () => {
-    expect(InstanceRow.safeParse([1, Number.NaN]).success).toBe(false);
+    expect(InstanceRow.safeParse([1, Number.NaN]).error?.issues[0]).toMatchObject({ path: [1], message: 'Invalid input: expected number, received a non-finite number' });
     expect(InstanceRow.safeParse([Infinity]).success).toBe(false);
+    expect(InstanceRow.safeParse([-Infinity]).success).toBe(false);
   });
 
   it('stops at ten issues per row, so a row of 784 strings gives a readable error', () => {
     const parsed = InstanceRow.safeParse(Array.from({ length: 784 }, () => 'x'));
     expect(parsed.error?.issues).toHaveLength(10);
+  });
+
+  it('leaves an empty row to the bundle check, which knows the input size', () => {
+    expect(InstanceRow.safeParse([]).success).toBe(true);
   });
 
   it('refuses a row that is not an array', () => {
