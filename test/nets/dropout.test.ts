@@ -39,6 +39,24 @@ describe('FastDropout', () => {
     expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
   });
 
+  it('draws its masks from xorshift32 seeded as documented, continuing the stream across calls', () => {
+    // Reference: the generator written the plain way, one float draw in [0, 1) per unit.
+    let state = (11 * 2654435761) >>> 0;
+    const draw = () => {
+      state ^= state << 13;
+      state >>>= 0;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      state >>>= 0;
+      return state / 4294967296;
+    };
+    const layer = new FastDropout({ rate: 0.25, seed: 11 });
+    for (const size of [37, 1000]) {
+      const expected = Array.from({ length: size }, () => (draw() < 0.75 ? Math.fround(1 / 0.75) : 0));
+      expect(Array.from((layer.apply(tf.ones([size]), { training: true }) as tf.Tensor).dataSync())).toEqual(expected);
+    }
+  });
+
   it('rejects rates outside [0, 1)', () => {
     expect(() => new FastDropout({ rate: 1 })).toThrow(/rate/);
   });
