@@ -15,5 +15,5 @@ export { DEFAULT_SYNTHETIC, generateSynthetic, MAX_SYNTHETIC_CLASSES, SyntheticC
 export type { SyntheticConfig } from './synthetic.js';
 export { toTensors } from './tensors.js';
 export type { SplitTensors } from './tensors.js';
-export { dropClasses, jitter, keepClasses, randomFraction } from './transforms.js';
+export { dropClasses, jitter, jitterBatches, keepClasses, randomFraction } from './transforms.js';
 export type { FractionOptions, JitterOptions } from './transforms.js';

@@ -1,6 +1,6 @@
 import { type Split, takeRows } from './dataset.js';
 import { holdOut, range } from './holdout.js';
-import { createRng, randomInt } from './random.js';
+import { createRng, randomInt, type Rng } from './random.js';
 
 /**
  * Transfer-set transforms (Hinton et al. 2015, §3): each returns a new split and leaves its input
@@ -117,4 +117,19 @@ export function jitter(split: Split, options: JitterOptions): Split {
   }
   // Labels and ids are unchanged, and splits are never mutated, so they are shared, not copied.
   return { x, y: split.y, ids: split.ids, n: split.n, features: split.features };
+}
+
+/**
+ * A training loop's `augment` hook that jitters each batch with a fresh seed from the loop's
+ * generator: the same shifts for the same run, whichever process trains it.
+ *
+ * @example
+ *   trainModel(model, set, validation, config, { augment: jitterBatches(mnist.inputShape, 2) });
+ */
+export function jitterBatches(inputShape: readonly number[], maxShift: number): (x: Float32Array, rows: number, rng: Rng) => Float32Array {
+  return (x, rows, rng) => {
+    const features = x.length / rows;
+    const batch = { x, y: new Int32Array(rows), ids: new Int32Array(rows), n: rows, features };
+    return jitter(batch, { inputShape, maxShift, seed: Math.floor(rng() * 2 ** 31) }).x;
+  };
 }

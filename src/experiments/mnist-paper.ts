@@ -1,9 +1,11 @@
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { type Dataset, dropClasses, jitter, keepClasses, randomFraction, type Split } from '../data/index.js';
+import { type Dataset, dropClasses, keepClasses, randomFraction, type Split } from '../data/index.js';
+import { engineInfo } from '../engine/index.js';
 import { evaluateModel, evaluateShifted, grid, predictLogits, type TrainConfigInput, type TrainingSet, tuneBiasShift } from '../distill/index.js';
-import { buildMlp, type MlpConfig } from '../nets/index.js';
-import { meanAndSpread, type RunRecord, trainOnce } from './runner.js';
+import type { MlpConfig } from '../nets/index.js';
+import { RunPool, type RunSpec } from './pool.js';
+import { meanAndSpread, type RunRecord } from './runner.js';
 
 /** Epoch counts and seeds: the lever between fidelity and the 45-minute budget. */
 export interface MnistPaperPlan {
@@ -62,45 +64,89 @@ export interface MnistPaperResult {
 const labelled = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
   ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits });
 
+export interface MnistPaperOptions {
+  log: (line: string) => void;
+  shouldStop?: () => boolean;
+  /** Runs trained at once, in worker processes when more than 1 (see RunPool). */
+  workers?: number;
+}
+
+/** Keeps a promise that is awaited later from counting as unhandled if it fails first. */
+function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 /**
  * The paper's MNIST experiments (§3), row by row, resumable: each trained model lives in
- * `dir/<run>/` and a rerun reloads it. Biases are tuned on the validation split only.
+ * `dir/<run>/` and a rerun reloads it. Biases are tuned on the validation split only. Every run is
+ * started as soon as what it needs exists (the baselines beside the teacher, the students after
+ * it), so with several workers they train side by side; the rows are still built in order.
  */
-export async function runMnistPaper(
-  data: Dataset, dir: string, plan: MnistPaperPlan, log: (line: string) => void, shouldStop: () => boolean = () => false,
-): Promise<MnistPaperResult> {
+export async function runMnistPaper(data: Dataset, dir: string, plan: MnistPaperPlan, options: MnistPaperOptions): Promise<MnistPaperResult> {
+  const pool = new RunPool(dir, { workers: options.workers ?? 1, backend: engineInfo().backend, log: options.log, shouldStop: options.shouldStop ?? (() => false) });
+  try {
+    return await runRows(data, plan, pool);
+  } finally {
+    await pool.close();
+  }
+}
+
+async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Promise<MnistPaperResult> {
   const { train, validation, test } = data;
-  const runs: RunRecord[] = [];
   const rows: Row[] = [];
   const perClassErrors: Record<string, number[]> = {};
-  const once = async (name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, augment?: (x: Float32Array, n: number, rng: () => number) => Float32Array) => {
-    const { model, record } = await trainOnce(dir, name, () => buildMlp(net, train.features, 10), set, labelled(validation), config, { augment, log, setup: net, shouldStop });
-    runs.push(record);
-    return model;
+  const records: Promise<RunRecord>[] = [];
+  const once = (name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, jitter?: RunSpec['jitter']) => {
+    const run = started(pool.train({ name, net, classes: data.numClasses, train: set, validation: labelled(validation), config, jitter }));
+    records.push(started(run.then((r) => r.record)));
+    return started(run.then((r) => r.model));
+  };
+  const seeded = (name: (seed: number) => string, net: (seed: number) => MlpConfig, set: TrainingSet, config: (seed: number) => TrainConfigInput) =>
+    plan.seeds.map((seed) => ({ seed, model: once(name(seed), net(seed), set, config(seed)) }));
+  const testErrors = async (label: string, runs: { seed: number; model: Promise<tf.LayersModel> }[]) => {
+    const errors: number[] = [];
+    for (const run of runs) {
+      const model = await run.model;
+      const evaluation = evaluateModel(model, test.x, test.y);
+      errors.push(evaluation.errors);
+      perClassErrors[`${label} (seed ${run.seed})`] = evaluation.perClassErrors;
+      model.dispose();
+    }
+    return errors;
   };
 
-  const shift = (x: Float32Array, n: number, rng: () => number) =>
-    jitter({ x, y: new Int32Array(n), ids: new Int32Array(n), n, features: train.features }, { inputShape: data.inputShape, maxShift: plan.teacher.jitter, seed: Math.floor(rng() * 2 ** 31) }).x;
-  const teacher = await once('teacher', plan.teacher.net, labelled(train), sgd(plan.teacherEpochs, plan.teacher.learningRate, 1), plan.teacher.jitter > 0 ? shift : undefined);
+  // Everything that needs no teacher starts with it.
+  const jitter = plan.teacher.jitter > 0 ? { inputShape: data.inputShape, maxShift: plan.teacher.jitter } : undefined;
+  const teacherRun = once('teacher', plan.teacher.net, labelled(train), sgd(plan.teacherEpochs, plan.teacher.learningRate, 1), jitter);
+  const baselineRuns = seeded((seed) => `baseline-s${seed}`, SMALL_NET, labelled(train), (seed) => adam(plan.studentEpochs, seed));
+  // 3% of the training data (the paper shows this on speech): soft targets regularise where labels overfit.
+  const few = randomFraction(train, 0.03, { seed: 7 });
+  const fewEpochs = plan.studentEpochs * 4; // 1,650 examples: an epoch is a fraction of a second
+  const hard3Run = plan.quick ? undefined : once('three-percent-hard', SMALL_NET(1), labelled(few), adam(fewEpochs, 1));
+
+  const teacher = await teacherRun;
   const teacherEval = evaluateModel(teacher, test.x, test.y);
   perClassErrors.teacher = teacherEval.perClassErrors;
   const regularisation = `dropout ${plan.teacher.net.inputDropout}/${plan.teacher.net.hiddenDropout} + ±${plan.teacher.jitter} px jitter`;
   rows.push({ run: `teacher 784-1200-1200-10, ${regularisation}`, paper: '67 (dropout + ±2 px jitter)', ours: `${teacherEval.errors}`, errors: teacherEval.errors, detail: { epochs: plan.teacherEpochs } });
   const teacherLogits = predictLogits(teacher, train.x, train.n);
-
-  const seeded = async (label: string, make: (seed: number) => Promise<tf.LayersModel>) => {
-    const errors: number[] = [];
-    for (const seed of plan.seeds) {
-      const model = await make(seed);
-      const evaluation = evaluateModel(model, test.x, test.y);
-      errors.push(evaluation.errors);
-      perClassErrors[`${label} (seed ${seed})`] = evaluation.perClassErrors;
-      model.dispose();
-    }
-    return errors;
+  const distilledRuns = seeded((seed) => `distilled-T${T}-s${seed}`, SMALL_NET, labelled(train, teacherLogits), (seed) => adam(plan.studentEpochs, seed, distillLoss(T)));
+  const transfer = (split: Split) => labelled(split, predictLogits(teacher, split.x, split.n));
+  const later = plan.quick ? undefined : {
+    // No 3s in the transfer set: the student never sees a 3, yet learns them from the teacher's soft targets on other digits.
+    no3: once('no-3s', SMALL_NET(1), transfer(dropClasses(train, [3])), adam(plan.studentEpochs, 1, distillLoss(T))),
+    // Only 7s and 8s: the student must infer every other digit from the teacher's soft targets alone.
+    only78: once('only-7-8', SMALL_NET(1), transfer(keepClasses(train, [7, 8])), adam(plan.studentEpochs, 1, distillLoss(T))),
+    soft3: once('three-percent-soft', SMALL_NET(1), transfer(few), adam(fewEpochs, 1, distillLoss(T))),
+    sweep: plan.temperatures.map((temperature) => ({
+      temperature, model: once(`sweep-30-T${temperature}`, SMALL_NET(1, 30), labelled(train, teacherLogits), adam(plan.sweepEpochs, 1, distillLoss(temperature))),
+    })),
   };
-  const baseline = await seeded('baseline', (seed) => once(`baseline-s${seed}`, SMALL_NET(seed), labelled(train), adam(plan.studentEpochs, seed)));
-  const distilled = await seeded('distilled', (seed) => once(`distilled-T${T}-s${seed}`, SMALL_NET(seed), labelled(train, teacherLogits), adam(plan.studentEpochs, seed, distillLoss(T))));
+  teacher.dispose();
+
+  const baseline = await testErrors('baseline', baselineRuns);
+  const distilled = await testErrors('distilled', distilledRuns);
   const summary = (errors: number[]) => {
     const s = meanAndSpread(errors);
     return errors.length > 1 ? `${s.mean.toFixed(1)} (${s.min}–${s.max})` : `${errors[0]}`;
@@ -115,12 +161,9 @@ export async function runMnistPaper(
   });
   const biasCurves: Record<string, { delta: number; errors: number }[]> = {};
   const temperatureSweep: { temperature: number; errors: number }[] = [];
-  if (plan.quick) return { rows, runs, perClassErrors, temperatureSweep, biasCurves };
+  if (!later) return { rows, runs: await Promise.all(records), perClassErrors, temperatureSweep, biasCurves };
 
-  // No 3s in the transfer set: the student never sees a 3, yet learns them from the teacher's soft targets on other digits.
-  const no3 = dropClasses(train, [3]);
-  const no3Logits = predictLogits(teacher, no3.x, no3.n);
-  const no3Model = await once('no-3s', SMALL_NET(1), labelled(no3, no3Logits), adam(plan.studentEpochs, 1, distillLoss(T)));
+  const no3Model = await later.no3;
   const no3Tuning = tuneBiasShift(predictLogits(no3Model, validation.x, validation.n), validation.y, 10, [3], grid(0, 10, 0.25));
   biasCurves['raise the 3s'] = no3Tuning.curve;
   const testLogits = predictLogits(no3Model, test.x, test.n);
@@ -135,9 +178,7 @@ export async function runMnistPaper(
   });
   no3Model.dispose();
 
-  // Only 7s and 8s: the student must infer every other digit from the teacher's soft targets alone.
-  const only78 = keepClasses(train, [7, 8]);
-  const model78 = await once('only-7-8', SMALL_NET(1), labelled(only78, predictLogits(teacher, only78.x, only78.n)), adam(plan.studentEpochs, 1, distillLoss(T)));
+  const model78 = await later.only78;
   const tuning78 = tuneBiasShift(predictLogits(model78, validation.x, validation.n), validation.y, 10, [7, 8], grid(-12, 0, 0.25));
   biasCurves['lower 7 and 8'] = tuning78.curve;
   const logits78 = predictLogits(model78, test.x, test.n);
@@ -146,11 +187,7 @@ export async function runMnistPaper(
   rows.push({ run: `transfer set of only 7s and 8s, before / after lowering their biases by ${-tuning78.delta}`, paper: '47.3% / 13.2% errors', ours: `${(before78 * 100).toFixed(1)}% / ${(after78 * 100).toFixed(1)}% errors`, detail: { delta: tuning78.delta } });
   model78.dispose();
 
-  // 3% of the training data (the paper shows this on speech): soft targets regularise where labels overfit.
-  const few = randomFraction(train, 0.03, { seed: 7 });
-  const fewEpochs = plan.studentEpochs * 4; // 1,650 examples: an epoch is a fraction of a second
-  const hard3 = await once('three-percent-hard', SMALL_NET(1), labelled(few), adam(fewEpochs, 1));
-  const soft3 = await once('three-percent-soft', SMALL_NET(1), labelled(few, predictLogits(teacher, few.x, few.n)), adam(fewEpochs, 1, distillLoss(T)));
+  const [hard3, soft3] = [await hard3Run!, await later.soft3];
   const hardErrors = evaluateModel(hard3, test.x, test.y).errors;
   const softErrors = evaluateModel(soft3, test.x, test.y).errors;
   rows.push({ run: `3% of the training data (${few.n} examples): hard labels vs soft targets`, paper: 'soft ≫ hard (speech: 44.5% vs 67.3% frame error)', ours: `${hardErrors} vs ${softErrors} errors`, detail: { hardErrors, softErrors } });
@@ -158,15 +195,14 @@ export async function runMnistPaper(
   soft3.dispose();
 
   // Temperature sweep for a 30-units-per-layer student.
-  for (const temperature of plan.temperatures) {
-    const model = await once(`sweep-30-T${temperature}`, SMALL_NET(1, 30), labelled(train, teacherLogits), adam(plan.sweepEpochs, 1, distillLoss(temperature)));
-    temperatureSweep.push({ temperature, errors: evaluateModel(model, test.x, test.y).errors });
+  for (const run of later.sweep) {
+    const model = await run.model;
+    temperatureSweep.push({ temperature: run.temperature, errors: evaluateModel(model, test.x, test.y).errors });
     model.dispose();
   }
   const best = temperatureSweep.reduce((a, b) => (b.errors < a.errors ? b : a));
   rows.push({ run: 'temperature sweep for a 30-units-per-layer student', paper: 'best T around 2.5–4', ours: `best T = ${best.temperature} (${best.errors} errors); ${temperatureSweep.map((s) => `T=${s.temperature}: ${s.errors}`).join(', ')}`, detail: { sweep: temperatureSweep } });
-  teacher.dispose();
-  return { rows, runs, perClassErrors, temperatureSweep, biasCurves };
+  return { rows, runs: await Promise.all(records), perClassErrors, temperatureSweep, biasCurves };
 }
 
 export const experimentDir = (root: string, plan: MnistPaperPlan) => join(root, plan.quick ? 'mnist-quick' : 'mnist');

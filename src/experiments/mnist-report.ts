@@ -4,7 +4,7 @@ import { barSpec, lineSpec, markdownTable, renderSvg, type Series, writeAtomic, 
 import type { MnistPaperPlan, MnistPaperResult } from './mnist-paper.js';
 
 /** summary.json, summary.md and the SVG plots beside them. */
-export async function writeMnistReport(outDir: string, result: MnistPaperResult, plan: MnistPaperPlan, engine: EngineInfo, wallSeconds: number): Promise<string> {
+export async function writeMnistReport(outDir: string, result: MnistPaperResult, plan: MnistPaperPlan, engine: EngineInfo, wallSeconds: number, workers = 1): Promise<string> {
   const curves: Series[] = result.runs
     .filter((r) => !r.name.startsWith('sweep') && !r.name.startsWith('three'))
     .flatMap((r) => r.history.map((h) => ({ series: r.name, x: h.epoch, y: h.validationError * 100 })));
@@ -23,7 +23,9 @@ export async function writeMnistReport(outDir: string, result: MnistPaperResult,
   const markdown = [
     `# MNIST: the paper's §3 experiments${plan.quick ? ' (--quick)' : ''}`,
     '',
-    `Engine: ${engine.backend} (${engine.blasLibrary}, ${engine.threads} threads). Total wall time ${(wallSeconds / 60).toFixed(1)} min ` +
+    `Engine: ${engine.backend} (${engine.blasLibrary}, ${engine.threads} threads)` +
+      (workers > 1 ? `; runs trained ${workers} at a time, each in a worker process sharing the cores out, so their wall times overlap` : '') +
+      `. Total wall time ${(wallSeconds / 60).toFixed(1)} min ` +
       `(training times below include only runs trained in this invocation; reloaded runs keep their original time).`,
     `Teacher ${plan.teacherEpochs} epochs; students ${plan.studentEpochs} epochs, seeds ${plan.seeds.join(', ')}; checkpoints selected on the 5,000-image validation split; biases tuned on validation only.`,
     '',
@@ -37,6 +39,6 @@ export async function writeMnistReport(outDir: string, result: MnistPaperResult,
     '',
   ].join('\n');
   await writeAtomic(join(outDir, 'summary.md'), markdown);
-  await writeJson(join(outDir, 'summary.json'), { plan, engine, wallSeconds, ...result });
+  await writeJson(join(outDir, 'summary.json'), { plan, engine, workers, wallSeconds, ...result });
   return markdown;
 }

@@ -19,6 +19,21 @@ export interface RunRecord {
   history: Pick<EpochRecord, 'epoch' | 'validationError' | 'loss'>[];
 }
 
+/** What a run trained on, as its record stores it: a different string means the run must be retrained. */
+export function runSetup(train: TrainingSet, config: TrainConfigInput, setup: unknown): string {
+  // The teacher's logits are part of what was trained on: a new teacher must retrain the student.
+  const teacher = train.teacherLogits ? createHash('sha256').update(Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength)).digest('hex').slice(0, 16) : null;
+  return JSON.stringify({ config, setup: setup ?? null, examples: train.n, ...(teacher ? { teacher } : {}) });
+}
+
+/** The record of `<dir>/<name>` if that run finished with this setup. */
+export async function trainedRecord(dir: string, name: string, setup: string): Promise<RunRecord | undefined> {
+  const recordPath = join(dir, name, 'record.json');
+  if (!existsSync(recordPath)) return undefined;
+  const record = JSON.parse(await readFile(recordPath, 'utf8')) as RunRecord;
+  return record.setup === setup ? record : undefined;
+}
+
 /**
  * Trains a model once per experiment folder: a finished run is reloaded from `<dir>/<name>/model`,
  * an interrupted one resumes from its checkpoint, so rerunning an experiment only does what is left.
@@ -28,14 +43,9 @@ export async function trainOnce(
   config: TrainConfigInput, options: TrainOptions & { setup?: unknown } = {},
 ): Promise<{ model: tf.LayersModel; record: RunRecord }> {
   const runDir = join(dir, name);
-  const recordPath = join(runDir, 'record.json');
-  // The teacher's logits are part of what was trained on: a new teacher must retrain the student.
-  const teacher = train.teacherLogits ? createHash('sha256').update(Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength)).digest('hex').slice(0, 16) : null;
-  const setup = JSON.stringify({ config, setup: options.setup ?? null, examples: train.n, ...(teacher ? { teacher } : {}) });
-  if (existsSync(recordPath)) {
-    const record = JSON.parse(await readFile(recordPath, 'utf8')) as RunRecord;
-    if (record.setup === setup) return { model: await loadModel(join(runDir, 'model')), record };
-  }
+  const setup = runSetup(train, config, options.setup);
+  const done = await trainedRecord(dir, name, setup);
+  if (done) return { model: await loadModel(join(runDir, 'model')), record: done };
   if (existsSync(join(runDir, 'setup.json')) && (await readFile(join(runDir, 'setup.json'), 'utf8')) !== setup) {
     await rm(runDir, { recursive: true, force: true }); // an older config's checkpoints must not be resumed
   }
@@ -50,7 +60,7 @@ export async function trainOnce(
     history: result.history.map(({ epoch, validationError, loss }) => ({ epoch, validationError, loss })),
   };
   await saveModel(model, join(runDir, 'model'));
-  await writeJson(recordPath, record);
+  await writeJson(join(runDir, 'record.json'), record);
   return { model, record };
 }
 
