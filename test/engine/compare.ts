@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
+import { poisonOutputs } from '../../src/engine/kernels/util.js';
+
+// Our kernels allocate outputs without zeroing them; filled with NaN here, any element a kernel
+// forgets to write shows up in every comparison below.
+poisonOutputs(true);
 
 /** A deterministic generator so a failing shape reproduces. */
 export function seededRandom(seed: number): () => number {

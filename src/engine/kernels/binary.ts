@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, sizeOf, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './util.js';
 
 /** Element formulas as source, as the stock cpu kernels define them, given the operands' source. */
 export const BINARY_FORMULAS = {
@@ -81,7 +81,7 @@ export function binaryKernel(op: BinaryOp): FastKernel {
     if (!isFloat32(a, b)) return null;
     const match = patternOf(a.shape, b.shape);
     if (!match) return null;
-    const out = new Float32Array(sizeOf(match.shape));
+    const out = outputValues(sizeOf(match.shape));
     const { pattern } = match;
     const p = 'period' in pattern ? pattern.period : 'block' in pattern ? pattern.block : 0;
     loops[pattern.kind](valuesOf(backend, a), valuesOf(backend, b), out, p);

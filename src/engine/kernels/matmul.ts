@@ -2,7 +2,7 @@ import { broadcast_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { Blas } from '../nblas.js';
 import { reluInPlace } from './unary.js';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, sizeOf, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './util.js';
 
 interface Product {
   shape: number[];
@@ -35,10 +35,12 @@ function batchProduct(
   const outerB = b.shape.slice(0, -2);
   const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
   const shape = [...outer, m, n];
-  const values = new Float32Array(sizeOf(shape));
+  const values = outputValues(sizeOf(shape));
   // With a prefill (the bias), BLAS accumulates onto it (beta = 1): the addition rides along
-  // inside sgemm instead of costing a separate pass over the output.
-  prefill?.(values, n);
+  // inside sgemm instead of costing a separate pass over the output. Without one, sgemm's
+  // beta = 0 overwrites C; gemv's scales it by 0, which keeps NaN in garbage, so it is zeroed.
+  if (prefill) prefill(values, n);
+  else if (k === 0 || m === 1) values.fill(0);
   const beta = prefill ? 1 : 0;
   if (values.length === 0 || k === 0) return { shape, values, m, n };
 

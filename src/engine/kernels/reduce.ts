@@ -1,5 +1,5 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, sizeOf, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './util.js';
 
 /**
  * A reduction over a contiguous run of axes [first, last] views the input as
@@ -27,7 +27,7 @@ function spanOf(shape: number[], axisAttr: unknown, keepDims: boolean): Span | n
 type Combine = 'sum' | 'max' | 'min';
 
 function reduceSpan(x: Float32Array, { outer, reduced, inner }: Span, combine: Combine): Float32Array {
-  const out = new Float32Array(outer * inner);
+  const out = outputValues(outer * inner);
   if (inner === 1) {
     // Reducing the innermost axis: one running value per row, as the stock kernels do.
     for (let o = 0; o < outer; o++) {
@@ -82,7 +82,7 @@ export function softmaxKernel(): FastKernel {
     if (!isFloat32(logits) || (dim !== -1 && dim !== rank - 1)) return null;
     const x = valuesOf(backend, logits);
     const n = logits.shape[rank - 1];
-    const out = new Float32Array(x.length);
+    const out = outputValues(x.length);
     for (let row = 0; row < x.length; row += n) {
       let max = -Infinity;
       for (let j = 0; j < n; j++) if (x[row + j] > max || x[row + j] !== x[row + j]) max = x[row + j];

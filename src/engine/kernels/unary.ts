@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, valuesOf } from './util.js';
 
 /**
  * Element formulas with the stock cpu kernels' results (x is the input, `alpha` an attribute).
@@ -52,7 +52,7 @@ export function unaryKernel(op: UnaryOp): FastKernel {
     const { x } = inputs as { x: TensorInfo };
     if (!isFloat32(x)) return null;
     const source = valuesOf(backend, x);
-    const out = new Float32Array(source.length);
+    const out = outputValues(source.length);
     loop(source, out, Number(attrs?.alpha ?? 0));
     return output(backend, [...x.shape], out);
   };
