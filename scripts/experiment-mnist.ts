@@ -3,7 +3,7 @@
 // Trained models are kept under runs/experiments/, so an interrupted run resumes where it stopped;
 // the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick), or --out.
 // --workers: runs trained at once in worker processes; default one per core on the CPU engines
-// (the baselines train beside the teacher), 1 on tfjs-node, whose one process already uses every core.
+// (the teacher trains alone on every core first), 1 on tfjs-node, whose one process already uses every core.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

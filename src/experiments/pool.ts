@@ -63,13 +63,15 @@ export function augmentOf(spec: Pick<RunSpec, 'jitter'>) {
 /**
  * Trains an experiment's runs, up to `workers` at a time, each once per experiment folder
  * (`trainOnce`). On the CPU engine most of a training step outside the matrix products is
- * single-threaded JavaScript, so two processes with one OpenBLAS thread each train about 1.7× as
- * many examples per second as one process with two threads. Runs start in the order asked for;
- * the caller decides what may run together by what it awaits.
+ * single-threaded JavaScript, so two processes with one OpenBLAS thread each train the 800-800
+ * students at ~1.8× the examples/s of one process with two threads. The 1200-1200 teacher is
+ * different: beside a student it fell from ~3,400 to ~2,250 examples/s here (its matrices share the
+ * cache and memory bandwidth), so it trains `alone`. Runs start in the order asked for; the caller
+ * decides what may run together by what it awaits.
  */
 export class RunPool {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private free: number;
+  private readonly waiting: { slots: number; start: () => void }[] = [];
   private readonly children = new Set<ChildProcess>();
   private readonly files = new WeakMap<ArrayBufferView, Promise<string>>();
   private fileCount = 0;
@@ -79,6 +81,7 @@ export class RunPool {
 
   constructor(private readonly dir: string, private readonly options: RunPoolOptions) {
     if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new Error(`workers must be a whole number ≥ 1, got ${options.workers}`);
+    this.free = options.workers;
     this.jobDir = join(dir, `.jobs-${process.pid}`);
     if (options.workers > 1) {
       // Workers run in their own process group, so a terminal's Ctrl-C reaches them once, from here:
@@ -93,11 +96,16 @@ export class RunPool {
     }
   }
 
-  /** Trains the run (or reloads it when it is already trained) and returns the model. */
-  async train(spec: RunSpec): Promise<{ model: tf.LayersModel; record: RunRecord }> {
-    await this.acquire();
+  /**
+   * Trains the run (or reloads it when it is already trained) and returns the model. `alone`
+   * trains it in this process with every worker slot held: a run whose matrix products are large
+   * enough to use every core (the MNIST teacher) goes faster alone than beside another run.
+   */
+  async train(spec: RunSpec, { alone = false } = {}): Promise<{ model: tf.LayersModel; record: RunRecord }> {
+    const slots = alone ? this.options.workers : 1;
+    await this.acquire(slots);
     try {
-      if (this.options.workers > 1 && !(await trainedRecord(this.dir, spec.name, runSetup(spec.train, spec.config, spec.net)))) {
+      if (!alone && this.options.workers > 1 && !(await trainedRecord(this.dir, spec.name, runSetup(spec.train, spec.config, spec.net)))) {
         await this.trainInWorker(spec);
       }
       // In-process training, or reloading what the worker saved.
@@ -105,7 +113,7 @@ export class RunPool {
         augment: augmentOf(spec), log: this.options.log, setup: spec.net, shouldStop: this.options.shouldStop,
       });
     } finally {
-      this.release();
+      this.release(slots);
     }
   }
 
@@ -118,19 +126,22 @@ export class RunPool {
     await rm(this.jobDir, { recursive: true, force: true });
   }
 
-  private async acquire(): Promise<void> {
-    if (this.active < this.options.workers) {
-      this.active++;
+  /** Runs start in the order they asked, each once its slots are free. */
+  private async acquire(slots: number): Promise<void> {
+    if (this.waiting.length === 0 && this.free >= slots) {
+      this.free -= slots;
       return;
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    await new Promise<void>((start) => this.waiting.push({ slots, start }));
   }
 
-  /** Hands the slot straight to the next waiting run, so runs start in the order they asked. */
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+  private release(slots: number): void {
+    this.free += slots;
+    while (this.waiting.length > 0 && this.waiting[0].slots <= this.free) {
+      const next = this.waiting.shift()!;
+      this.free -= next.slots;
+      next.start();
+    }
   }
 
   private async trainInWorker(spec: RunSpec): Promise<void> {

@@ -73,6 +73,18 @@ describe('RunPool', () => {
     expect(existsSync(join(root, 'bad', 'bad', 'record.json'))).toBe(false);
   }, 30_000);
 
+  it('trains an `alone` run by itself: runs asked for after it wait, then share the workers', async () => {
+    const lines: string[] = [];
+    const pool = new RunPool(join(root, 'alone'), { ...quiet, workers: 2, log: (line) => lines.push(line) });
+    const spec = (name: string): RunSpec => ({ name, net: net([8]), classes: 10, train: asSet(data.train), validation: asSet(data.validation), config: adam(2) });
+    const runs = [pool.train(spec('first'), { alone: true }), pool.train(spec('second')), pool.train(spec('third'))];
+    for (const { model } of await Promise.all(runs)) model.dispose();
+    await pool.close();
+    const at = (name: string) => lines.map((l, i) => (l.startsWith(`${name} epoch`) ? i : -1)).filter((i) => i >= 0);
+    expect(at('first')).toHaveLength(2);
+    expect(Math.max(...at('first'))).toBeLessThan(Math.min(...at('second'), ...at('third')));
+  }, 60_000);
+
   it('refuses a worker count that is not a whole number ≥ 1', () => {
     expect(() => new RunPool(root, { ...quiet, workers: 0 })).toThrow(/workers must be a whole number/);
     expect(() => new RunPool(root, { ...quiet, workers: Number.NaN })).toThrow(/workers/);
