@@ -24,7 +24,7 @@ export async function writeMnistReport(outDir: string, result: MnistPaperResult,
     `# MNIST: the paper's §3 experiments${plan.quick ? ' (--quick)' : ''}`,
     '',
     `Engine: ${engine.backend} (${engine.blasLibrary}, ${engine.threads} threads)` +
-      (workers > 1 ? `; runs trained ${workers} at a time, each in a worker process sharing the cores out, so their wall times overlap` : '') +
+      (workers > 1 ? `; the teacher trained alone on them, the other runs ${workers} at a time in worker processes sharing the cores out, so their wall times overlap` : '') +
       `. Total wall time ${(wallSeconds / 60).toFixed(1)} min ` +
       `(training times below include only runs trained in this invocation; reloaded runs keep their original time).`,
     `Teacher ${plan.teacherEpochs} epochs; students ${plan.studentEpochs} epochs, seeds ${plan.seeds.join(', ')}; checkpoints selected on the 5,000-image validation split; biases tuned on validation only.`,

@@ -62,12 +62,12 @@ export function augmentOf(spec: Pick<RunSpec, 'jitter'>) {
 
 /**
  * Trains an experiment's runs, up to `workers` at a time, each once per experiment folder
- * (`trainOnce`). On the CPU engine most of a training step outside the matrix products is
- * single-threaded JavaScript, so two processes with one OpenBLAS thread each train the 800-800
- * students at ~1.8× the examples/s of one process with two threads. The 1200-1200 teacher is
- * different: beside a student it fell from ~3,400 to ~2,250 examples/s here (its matrices share the
- * cache and memory bandwidth), so it trains `alone`. Runs start in the order asked for; the caller
- * decides what may run together by what it awaits.
+ * (`trainOnce`). On the CPU engine much of a training step outside the matrix products is
+ * single-threaded JavaScript: here two 800-800 students side by side, one OpenBLAS thread each,
+ * trained ~6,700 examples/s each, one alone on two threads ~7,500–9,600. The 1200-1200 teacher is
+ * different: beside a student it fell from ~3,400 to ~2,250 examples/s (its larger matrices
+ * probably contend for cache and memory bandwidth), so it trains `alone`. Runs start in the order
+ * asked for; the caller decides what may run together by what it awaits.
  */
 export class RunPool {
   private free: number;
