@@ -75,6 +75,7 @@ export class RunPool {
   private readonly children = new Set<ChildProcess>();
   private readonly files = new WeakMap<ArrayBufferView, Promise<string>>();
   private fileCount = 0;
+  private closed = false;
   private readonly jobDir: string;
   private readonly stopWatch: NodeJS.Timeout | undefined;
   private readonly killChildren = () => { for (const child of this.children) child.kill('SIGKILL'); };
@@ -119,6 +120,7 @@ export class RunPool {
 
   /** Stops unfinished workers (they checkpoint first) and removes the job files. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.stopWatch);
     process.off('exit', this.killChildren);
     const exits = [...this.children].map((child) => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGINT'); }));
@@ -145,14 +147,23 @@ export class RunPool {
   }
 
   private async trainInWorker(spec: RunSpec): Promise<void> {
-    if (this.options.shouldStop()) throw new Error(`${spec.name} not started: stopping`);
+    // A run still queued when the experiment failed or stopped must not start a worker nobody waits
+    // for; close() may come while its files are being written (and removes them), so check after too.
+    const notStarted = () => new Error(`${spec.name} not started: the pool is ${this.closed ? 'closed' : 'stopping'}`);
+    if (this.closed || this.options.shouldStop()) throw notStarted();
     const { train, validation, ...rest } = spec;
-    const job: WorkerJob = {
-      ...rest, dir: this.dir, backend: this.options.backend, blasThreads: this.options.blasThreads ?? Math.max(1, Math.floor(availableParallelism() / this.options.workers)),
-      train: await this.store(train), validation: await this.store(validation),
-    };
     const jobPath = join(this.jobDir, `${spec.name}.json`);
-    await writeJson(jobPath, job);
+    try {
+      const job: WorkerJob = {
+        ...rest, dir: this.dir, backend: this.options.backend, blasThreads: this.options.blasThreads ?? Math.max(1, Math.floor(availableParallelism() / this.options.workers)),
+        train: await this.store(train), validation: await this.store(validation),
+      };
+      await writeJson(jobPath, job);
+    } catch (error) {
+      if (this.closed) throw notStarted();
+      throw error;
+    }
+    if (this.closed || this.options.shouldStop()) throw notStarted();
     await new Promise<void>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, jobPath], { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
       this.children.add(child);

@@ -15,6 +15,7 @@ const asSet = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
   ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits });
 const net = (hidden: number[], seed = 1) => ({ kind: 'mlp' as const, hidden, inputDropout: 0.1, hiddenDropout: 0.2, maxNorm: 0, seed });
 const adam = (epochs: number, loss?: RunSpec['config']['loss']) => ({ epochs, batchSize: 32, optimizer: { kind: 'adam' as const, learningRate: 0.01 }, seed: 2, loss });
+const tiny = (name: string): RunSpec => ({ name, net: net([8]), classes: 10, train: asSet(data.train), validation: asSet(data.validation), config: adam(2) });
 const root = mkdtempSync(join(tmpdir(), 'run-pool-'));
 const quiet = { log: () => {}, shouldStop: () => false, backend: 'blas' as const };
 
@@ -76,14 +77,24 @@ describe('RunPool', () => {
   it('trains an `alone` run by itself: runs asked for after it wait, then share the workers', async () => {
     const lines: string[] = [];
     const pool = new RunPool(join(root, 'alone'), { ...quiet, workers: 2, log: (line) => lines.push(line) });
-    const spec = (name: string): RunSpec => ({ name, net: net([8]), classes: 10, train: asSet(data.train), validation: asSet(data.validation), config: adam(2) });
-    const runs = [pool.train(spec('first'), { alone: true }), pool.train(spec('second')), pool.train(spec('third'))];
+    const runs = [pool.train(tiny('first'), { alone: true }), pool.train(tiny('second')), pool.train(tiny('third'))];
     for (const { model } of await Promise.all(runs)) model.dispose();
     await pool.close();
     const at = (name: string) => lines.map((l, i) => (l.startsWith(`${name} epoch`) ? i : -1)).filter((i) => i >= 0);
     expect(at('first')).toHaveLength(2);
     expect(Math.max(...at('first'))).toBeLessThan(Math.min(...at('second'), ...at('third')));
   }, 60_000);
+
+  it('starts no worker for a run still queued when the run before it fails', async () => {
+    const pool = new RunPool(join(root, 'failed'), { ...quiet, workers: 2 });
+    const broken = pool.train({ ...tiny('broken'), jitter: { inputShape: [5, 5], maxShift: 1 } }, { alone: true });
+    const queued = pool.train(tiny('queued'));
+    queued.catch(() => {});
+    await expect(broken).rejects.toThrow(/jitter: inputShape/);
+    await pool.close();
+    await expect(queued).rejects.toThrow(/queued not started: the pool is closed/);
+    expect(existsSync(join(root, 'failed', 'queued', 'record.json'))).toBe(false);
+  }, 30_000);
 
   it('refuses a worker count that is not a whole number ≥ 1', () => {
     expect(() => new RunPool(root, { ...quiet, workers: 0 })).toThrow(/workers must be a whole number/);
