@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, dropClasses, generateSynthetic, jitter, keepClasses, randomFraction, type Split } from '../../src/data/index.js';
+import { classCounts, createRng, dropClasses, generateSynthetic, jitter, jitterBatches, keepClasses, randomFraction, type Split } from '../../src/data/index.js';
 
 const data = generateSynthetic({ superclasses: 2, finePerSuperclass: 5, inputSize: 8, trainPerClass: 50, validationPerClass: 1, testPerClass: 1, seed: 9 });
 const train = data.train;
@@ -106,5 +106,25 @@ describe('jitter', () => {
     expect(shifts(still, 6, 3, 3).every(([dy, dx]) => dy === 0 && dx === 0)).toBe(true);
     expect(() => jitter(train, { inputShape: [8], seed: 1 })).toThrow(/does not describe images/);
     expect(() => jitter(train, { inputShape: [2, 2], seed: 1 })).toThrow(/does not describe images of 8 features/);
+  });
+});
+
+describe('jitterBatches', () => {
+  it('moves each image of a batch by at most maxShift, the same way for the same generator', () => {
+    // Three 5×5 images, each one lit pixel in the centre.
+    const batch = new Float32Array(3 * 25);
+    for (let i = 0; i < 3; i++) batch[i * 25 + 12] = i + 1;
+    const augment = jitterBatches([5, 5], 1);
+    const once = augment(batch, 3, createRng(4));
+    expect(Array.from(augment(batch, 3, createRng(4)))).toEqual(Array.from(once));
+    for (let i = 0; i < 3; i++) {
+      const lit = [...once.subarray(i * 25, (i + 1) * 25)].flatMap((v, p) => (v !== 0 ? [[p, v]] : []));
+      expect(lit).toHaveLength(1);
+      const [p, v] = lit[0];
+      expect(v).toBe(i + 1);
+      expect(Math.abs(Math.floor(p / 5) - 2)).toBeLessThanOrEqual(1);
+      expect(Math.abs((p % 5) - 2)).toBeLessThanOrEqual(1);
+    }
+    expect(batch[12]).toBe(1); // the batch itself is left alone
   });
 });
