@@ -55,9 +55,14 @@ export interface RunPoolOptions {
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
 
-/** The `augment` hook a spec asks for. */
-export function augmentOf(spec: Pick<RunSpec, 'jitter'>) {
-  return spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined;
+/**
+ * `trainOnce` on a spec, as this process and a worker both call it: the run's setup string (what
+ * decides whether a saved run is reused) must come out the same in both.
+ */
+export function trainSpec(dir: string, spec: RunSpec, { log, shouldStop }: Pick<RunPoolOptions, 'log' | 'shouldStop'>) {
+  return trainOnce(dir, spec.name, () => buildMlp(spec.net, spec.train.features, spec.classes), spec.train, spec.validation, spec.config, {
+    augment: spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined, log, setup: spec.net, shouldStop,
+  });
 }
 
 /**
@@ -110,9 +115,7 @@ export class RunPool {
         await this.trainInWorker(spec);
       }
       // In-process training, or reloading what the worker saved.
-      return await trainOnce(this.dir, spec.name, () => buildMlp(spec.net, spec.train.features, spec.classes), spec.train, spec.validation, spec.config, {
-        augment: augmentOf(spec), log: this.options.log, setup: spec.net, shouldStop: this.options.shouldStop,
-      });
+      return await trainSpec(this.dir, spec, this.options);
     } finally {
       this.release(slots);
     }

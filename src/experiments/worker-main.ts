@@ -4,9 +4,7 @@ import { readFileSync } from 'node:fs';
 import { stopOnInterrupt } from '../cli/index.js';
 import type { TrainingSet } from '../distill/index.js';
 import { initEngine } from '../engine/index.js';
-import { buildMlp } from '../nets/index.js';
-import { augmentOf, type StoredSet, type WorkerJob } from './pool.js';
-import { trainOnce } from './runner.js';
+import { type StoredSet, trainSpec, type WorkerJob } from './pool.js';
 
 function readArray<T extends Float32Array | Int32Array>(path: string, Kind: new (buffer: ArrayBuffer) => T): T {
   const bytes = readFileSync(path);
@@ -25,10 +23,8 @@ const job = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerJob;
 const shouldStop = stopOnInterrupt();
 try {
   await initEngine({ backend: job.backend, blasThreads: job.blasThreads, log: () => {} });
-  const train = readSet(job.train);
-  const { model } = await trainOnce(job.dir, job.name, () => buildMlp(job.net, train.features, job.classes), train, readSet(job.validation), job.config, {
-    augment: augmentOf(job), log: (line) => console.error(line), setup: job.net, shouldStop,
-  });
+  const spec = { ...job, train: readSet(job.train), validation: readSet(job.validation) };
+  const { model } = await trainSpec(job.dir, spec, { log: (line) => console.error(line), shouldStop });
   model.dispose();
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
