@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BLAS_BACKEND, quietCpuBackend, registerBlasBackend } from './blas-backend.js';
 import { chooseOpenBlasThreads } from './cpu-kernels.js';
+import { type HeapChoice, keepFreedMemory } from './heap.js';
 import { blasLoadAttempted, loadBlas } from './nblas.js';
 
 export const BACKENDS = ['tensorflow', 'blas', 'wasm', 'cpu'] as const;
@@ -18,6 +19,8 @@ export interface EngineInfo {
   skipped: { backend: BackendName; reason: string }[];
   /** The tfjs-node package that provided `tensorflow`, when it did. */
   tensorflowPackage?: string;
+  /** Whether freed kernel outputs stay mapped in the process (see keepFreedMemory), and why not. */
+  heap: HeapChoice;
 }
 
 export interface EngineOptions {
@@ -36,7 +39,7 @@ let current: EngineInfo | undefined;
 /** The environment variable that forces a backend, as `--backend` does on the command line. */
 export const BACKEND_ENV = 'DISTILL_BACKEND';
 
-type Attempt = { ok: true; info: Omit<EngineInfo, 'skipped' | 'backend'> } | { ok: false; reason: string };
+type Attempt = { ok: true; info: Omit<EngineInfo, 'skipped' | 'backend' | 'heap'> } | { ok: false; reason: string };
 
 const TENSORFLOW_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
 
@@ -113,12 +116,14 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     else chooseOpenBlasThreads(options.blasThreads);
   }
   const skipped: EngineInfo['skipped'] = [];
+  const heap = keepFreedMemory();
+  if (!heap.kept) log(`engine: freed memory goes back to the kernel (${heap.reason}); kernels will page-fault more`);
   // The stock cpu backend stays registered beside whichever is chosen (tests compare against it).
   quietCpuBackend(tf.findBackend('cpu') as MathBackendCPU);
   for (const backend of order) {
     const attempt = await ATTEMPTS[backend]();
     if (attempt.ok) {
-      current = { backend, skipped, ...attempt.info };
+      current = { backend, skipped, heap, ...attempt.info };
       for (const skip of skipped) log(`engine: skipped ${skip.backend}: ${skip.reason}`);
       log(`engine: using ${backend} (${current.blasLibrary}, ${current.threads} thread${current.threads === 1 ? '' : 's'})`);
       return current;

@@ -1,0 +1,22 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const fixture = fileURLToPath(new URL('../fixtures/heap-churn.ts', import.meta.url));
+
+function churn(mode: 'keep' | 'default'): { choice?: { kept: boolean; reason: string }; faultsPerRound: number; pagesPerRound: number } {
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode], { encoding: 'utf8', timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`heap-churn ${mode} failed: ${result.stderr}`);
+  return JSON.parse(result.stdout.trim().split('\n').pop()!);
+}
+
+describe.runIf(process.platform === 'linux')('keepFreedMemory', () => {
+  it('stops freed kernel-sized arrays from faulting back in on the next allocation', () => {
+    const kept = churn('keep');
+    expect(kept.choice).toMatchObject({ kept: true });
+    // The reference: glibc's default hands these blocks back, so nearly every page faults again.
+    const plain = churn('default');
+    expect(plain.faultsPerRound).toBeGreaterThan(0.5 * plain.pagesPerRound);
+    expect(kept.faultsPerRound).toBeLessThan(0.1 * kept.pagesPerRound);
+  });
+});
