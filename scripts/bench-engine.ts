@@ -1,17 +1,18 @@
 // Engine benchmark: the paper's MNIST teacher (784-1200-1200-10) trained and served on each
 // available backend, beside the PyTorch peer run in the same invocation.
-//   npm run bench:engine [-- --backends blas,wasm,cpu --runs 5 --budget 1 --no-peer]
+//   npm run bench:engine [-- --backends blas,wasm,cpu --runs 5 --budget 1 --threads 1 --no-peer]
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { benchEngine, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
-import { BACKENDS, loadBlas } from '../src/engine/index.js';
+import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
 import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
 
 const Args = z.object({
   backends: z.string().transform((s) => s.split(',').map((b) => z.enum(BACKENDS).parse(b))),
   runs: z.coerce.number().int().min(1),
   budget: z.coerce.number().positive(),
+  threads: z.coerce.number().int().min(1),
   peer: z.boolean(),
   out: z.string(),
 });
@@ -21,12 +22,15 @@ const { values } = parseArgs({
     backends: { type: 'string', default: 'blas,wasm,cpu' },
     runs: { type: 'string', default: '5' },
     budget: { type: 'string', default: '1' }, // seconds per timed run
+    threads: { type: 'string', default: '1' }, // OpenBLAS and PyTorch threads: the peer's figure is for one
     'no-peer': { type: 'boolean', default: false },
     out: { type: 'string', default: 'reports/bench/engine' },
   },
 });
 const args = Args.parse({ ...values, peer: !values['no-peer'] });
 
+// Before anything loads OpenBLAS, which reads its thread count once.
+const { threads } = chooseOpenBlasThreads(args.threads);
 const results: EngineBenchResult[] = [];
 for (const backend of args.backends) {
   if (backend === 'blas' && !loadBlas().ok) {
@@ -42,7 +46,7 @@ for (const backend of args.backends) {
 }
 
 const peerScript = fileURLToPath(new URL('../../shared/peers/torch_mlp.py', import.meta.url));
-const peer = args.peer ? runTorchPeer(peerScript, 1) : { skipped: '--no-peer' };
+const peer = args.peer ? runTorchPeer(peerScript, threads) : { skipped: '--no-peer' };
 const blas = results.find((r) => r.backend === 'blas');
 const profile = blas ? await profileTrainingStep() : undefined;
 
@@ -61,7 +65,7 @@ const table = markdownTable(
 const lines = [
   '# Engine benchmark: 784-1200-1200-10, batch 128',
   '',
-  `Median of ${args.runs} runs (3 for wasm and cpu); ${new Date().toISOString().slice(0, 10)}.`,
+  `Median of ${args.runs} runs (3 for wasm and cpu), ${threads} thread${threads === 1 ? '' : 's'} for OpenBLAS and PyTorch; ${new Date().toISOString().slice(0, 10)}.`,
   '',
   table,
   '',
@@ -80,7 +84,8 @@ for (const stock of results.filter((r) => r.backend !== 'blas')) {
 }
 if (profile) {
   lines.push('', `One momentum-SGD step on blas: ${profile.stepMs.toFixed(1)} ms, of which BLAS calls ${profile.sgemmMs.toFixed(1)} ms ` +
-    `(${(profile.sgemmShare * 100).toFixed(0)}%), everything else ${(profile.stepMs - profile.sgemmMs).toFixed(1)} ms.`, '',
+    `(${(profile.sgemmShare * 100).toFixed(0)}%), everything else ${(profile.stepMs - profile.sgemmMs).toFixed(1)} ms; ` +
+    `${profile.pageFaultsPerStep.toFixed(0)} page faults per step.`, '',
   markdownTable(['kernel (tf.profile, one step)', 'ms'], profile.kernels.map((k) => [k.name, k.ms])));
 }
 const markdown = `${lines.join('\n')}\n`;

@@ -119,6 +119,8 @@ export interface StepProfile {
   stepMs: number;
   sgemmMs: number;
   sgemmShare: number;
+  /** Minor page faults per step: fresh kernel outputs faulting in, which keepFreedMemory avoids. */
+  pageFaultsPerStep: number;
   kernels: { name: string; ms: number }[];
 }
 
@@ -135,7 +137,8 @@ export async function profileTrainingStep(layers = TEACHER_LAYERS, batch = 128, 
   const x = tf.randomNormal([batch, layers[0]]);
   const y = tf.oneHot(tf.randomUniform([batch], 0, layers[layers.length - 1], 'int32'), layers[layers.length - 1]);
   const step = trainingStep(model, optimizer, x, y);
-  for (let i = 0; i < 3; i++) step();
+  // Enough steps for the heap to reach its steady size: its first growth page-faults once.
+  for (let i = 0; i < 10; i++) step();
 
   const blas = load.blas as unknown as Record<string, (...args: unknown[]) => void>;
   const originals = { sgemm: blas.sgemm, sgemv: blas.sgemv };
@@ -147,6 +150,7 @@ export async function profileTrainingStep(layers = TEACHER_LAYERS, batch = 128, 
       blasNs += process.hrtime.bigint() - start;
     };
   }
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const start = process.hrtime.bigint();
   try {
     for (let i = 0; i < steps; i++) step();
@@ -154,6 +158,7 @@ export async function profileTrainingStep(layers = TEACHER_LAYERS, batch = 128, 
     Object.assign(blas, originals);
   }
   const stepMs = Number(process.hrtime.bigint() - start) / 1e6 / steps;
+  const pageFaultsPerStep = (process.resourceUsage().minorPageFault - faultsBefore) / steps;
   const sgemmMs = Number(blasNs) / 1e6 / steps;
 
   const profile = await tf.profile(() => step());
@@ -166,6 +171,7 @@ export async function profileTrainingStep(layers = TEACHER_LAYERS, batch = 128, 
     stepMs,
     sgemmMs,
     sgemmShare: sgemmMs / stepMs,
+    pageFaultsPerStep,
     kernels: [...byKernel].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms).slice(0, 8),
   };
 }

@@ -3,7 +3,7 @@ export type { BackendChoice, BackendName, EngineInfo, EngineOptions } from './se
 export { BLAS_BACKEND, fastKernels } from './blas-backend.js';
 export { compileDenseForward, type DenseForward } from './forward.js';
 export { chooseOpenBlasKernels, chooseOpenBlasThreads, cpuFlags, type KernelChoice, type ThreadChoice } from './cpu-kernels.js';
-export { keepFreedMemory, type HeapChoice } from './heap.js';
+export { type HeapChoice, keepFreedMemory, YOUNG_GENERATION_FLAG, youngGenerationSized } from './heap.js';
 export { loadBlas } from './nblas.js';
 export { createOptimizer, FusedAdamOptimizer, FusedMomentumOptimizer } from './optimizers.js';
 export type { OptimizerConfig } from './optimizers.js';

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BLAS_BACKEND, quietCpuBackend, registerBlasBackend } from './blas-backend.js';
 import { chooseOpenBlasThreads } from './cpu-kernels.js';
-import { type HeapChoice, keepFreedMemory } from './heap.js';
+import { type HeapChoice, keepFreedMemory, YOUNG_GENERATION_FLAG, youngGenerationSized } from './heap.js';
 import { blasLoadAttempted, loadBlas } from './nblas.js';
 
 export const BACKENDS = ['tensorflow', 'blas', 'wasm', 'cpu'] as const;
@@ -118,6 +118,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const skipped: EngineInfo['skipped'] = [];
   const heap = keepFreedMemory();
   if (!heap.kept) log(`engine: freed memory goes back to the kernel (${heap.reason}); kernels will page-fault more`);
+  if (!youngGenerationSized()) log(`engine: node started without ${YOUNG_GENERATION_FLAG} (npm scripts pass it through .npmrc); training runs slower in GC`);
   // The stock cpu backend stays registered beside whichever is chosen (tests compare against it).
   quietCpuBackend(tf.findBackend('cpu') as MathBackendCPU);
   for (const backend of order) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
 import { jitterBatches } from '../data/index.js';
 import type { TrainConfigInput, TrainingSet } from '../distill/index.js';
-import type { BackendName } from '../engine/index.js';
+import { type BackendName, YOUNG_GENERATION_FLAG } from '../engine/index.js';
 import { buildMlp, type MlpConfig } from '../nets/index.js';
 import { writeAtomic, writeJson } from '../report/index.js';
 import { type RunRecord, runSetup, trainedRecord, trainOnce } from './runner.js';
@@ -168,7 +168,7 @@ export class RunPool {
     }
     if (this.closed || this.options.shouldStop()) throw notStarted();
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, jobPath], { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
+      const child = spawn(process.execPath, [YOUNG_GENERATION_FLAG, '--import', 'tsx', WORKER_MAIN, jobPath], { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
       this.children.add(child);
       const tail: string[] = [];
       createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { youngGenerationSized } from '../../src/engine/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/heap-churn.ts', import.meta.url));
 
@@ -18,5 +19,13 @@ describe.runIf(process.platform === 'linux')('keepFreedMemory', () => {
     const plain = churn('default');
     expect(plain.faultsPerRound).toBeGreaterThan(0.5 * plain.pagesPerRound);
     expect(kept.faultsPerRound).toBeLessThan(0.1 * kept.pagesPerRound);
+  });
+});
+
+describe('youngGenerationSized', () => {
+  it('finds the semi-space flag on the command line or in NODE_OPTIONS, and only there', () => {
+    expect(youngGenerationSized(['--max-semi-space-size=64'], '')).toBe(true);
+    expect(youngGenerationSized([], '--enable-source-maps --max-semi-space-size=32')).toBe(true);
+    expect(youngGenerationSized(['--import', 'tsx'], '--max-old-space-size=4096')).toBe(false);
   });
 });
