@@ -33,6 +33,12 @@ const plan = {
 const engine = await initEngine({ backend: values.backend as never });
 const workers = values.workers ? Number(values.workers) : engine.backend === 'tensorflow' ? 1 : availableParallelism();
 const started = performance.now();
-const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, { log: (line) => console.error(line), shouldStop: stopOnInterrupt(), workers });
+const shouldStop = stopOnInterrupt();
+const result = await runMnistPaper(loadMnist(), experimentDir('runs/experiments', plan), plan, { log: (line) => console.error(line), shouldStop, workers })
+  .catch((error: Error) => {
+    if (!shouldStop()) throw error;
+    console.error(error.message); // Ctrl-C: checkpoints are saved, and a rerun resumes from them
+    process.exit(130);
+  });
 const markdown = await writeMnistReport(values.out ?? join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, (performance.now() - started) / 1000, workers);
 console.log(markdown);
