@@ -26,7 +26,7 @@ function readCpuinfo(): string {
 /**
  * Debian's OpenBLAS 0.3.21 predates Zen 4: it detects it as Haswell and runs AVX2 kernels, at about
  * half the sgemm throughput the CPU's AVX-512 units give (`npm run bench:engine` on 2026-12-02:
- * teacher training 4,508 examples/s with AVX2 kernels, 6,869 with OPENBLAS_CORETYPE=SkylakeX;
+ * teacher training at one thread 5,192 examples/s with AVX2 kernels, 7,030 with OPENBLAS_CORETYPE=SkylakeX;
  * reports/bench/). Where every flag SkylakeX's kernels need is present, ask for those kernels;
  * OpenBLAS reads OPENBLAS_CORETYPE once, when it loads, so this must run before nblas is required.
  * A user's own OPENBLAS_CORETYPE always wins.
