@@ -35,8 +35,9 @@ interface Koffi {
  * tfjs gives every kernel output a fresh array, so a training step frees and reallocates tens of
  * megabytes. By default glibc serves blocks this size with mmap, or trims them off the heap when
  * they are freed, and every page of the next allocation faults back in: ~1,900 page faults per
- * step of the MNIST teacher, half the step on this VM (25 ms with this call, 50–60 ms without;
- * `npm run bench:engine`). With the heap kept, the next array reuses pages already mapped.
+ * step of the MNIST teacher, half the step on this VM (an exploratory A/B at one thread: 25 ms with
+ * this call, 50–60 ms without; `npm run bench:engine` reports the faults per step). With the heap
+ * kept, the next array reuses pages already mapped.
  * The cost is that the process's resident size stays at its peak, up to 1 GiB of it free.
  *
  * Called by initEngine, once per process. mallopt is reached through koffi (an FFI with prebuilt
