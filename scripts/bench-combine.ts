@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { parseFlags } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { benchCombine, type CombineBenchRow, SOLVER_NAMES, timeAdaptive } from '../src/ensemble/index.js';
 import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
@@ -23,7 +24,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'reports/bench/combine' },
   },
 });
-const args = Args.parse(values);
+const args = parseFlags(Args, values);
 const engine = await initEngine();
 const timing = { runs: args.runs, budget: args.budget };
 const BATCHES = [1, 64];

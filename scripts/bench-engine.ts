@@ -5,11 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { benchEngine, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
+import { parseFlags } from '../src/cli/index.js';
 import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
 import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
 
 const Args = z.object({
-  backends: z.string().transform((s) => s.split(',').map((b) => z.enum(BACKENDS).parse(b))),
+  backends: z.string().transform((s) => s.split(',')).pipe(z.array(z.enum(BACKENDS))),
   runs: z.coerce.number().int().min(1),
   budget: z.coerce.number().positive(),
   threads: z.coerce.number().int().min(1),
@@ -27,7 +28,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'reports/bench/engine' },
   },
 });
-const args = Args.parse({ ...values, peer: !values['no-peer'] });
+const args = parseFlags(Args, { ...values, peer: !values['no-peer'] });
 
 // Before anything loads OpenBLAS, which reads its thread count once.
 const { threads } = chooseOpenBlasThreads(args.threads);

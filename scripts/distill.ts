@@ -3,7 +3,7 @@
 //   npm run distill -- --teacher-bundle models/default --ensemble …   (teacher = generalist + specialists, combined)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetOption, numberList, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
+import { datasetOption, numberList, parseFlags, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { evaluateModel, predictLogits, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -25,6 +25,8 @@ const { values } = parseArgs({
   },
 });
 if (!values.teacher === !values['teacher-bundle']) throw new Error('give exactly one of --teacher <model dir> or --teacher-bundle <bundle dir>');
+// Flags first: a typo must not cost the teacher's pass over the transfer set.
+const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
 await initEngine({ backend: values.backend as never });
 const data = loadDataset(datasetOption(values.dataset!));
 // Soft targets once per run: the teacher's logits on the whole transfer set.
@@ -40,7 +42,7 @@ const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), seed:
 const model = buildMlp(net, data.train.features, data.numClasses);
 const set = (s: typeof data.train, logits?: Float32Array) => ({ x: s.x, n: s.n, features: s.features, labels: s.y, teacherLogits: logits });
 const result = await trainModel(model, set(data.train, teacherLogits), set(data.validation), {
-  ...trainConfigFrom(TrainingFlags.parse(values)),
+  ...trainConfig,
   loss: { temperature: Number(values.temperature), softWeight: 1, hardWeight: Number(values['hard-weight']), softKind: values['logit-matching'] ? 'logits' : 'soft' },
 }, { name: 'student', checkpointDir: join(values.out!, 'checkpoint'), resume: values.resume, shouldStop: stopOnInterrupt() });
 if (result.interrupted) process.exit(130);

@@ -3,7 +3,7 @@
 // A checkpoint is written every epoch; --resume continues a killed run; Ctrl-C checkpoints and exits.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetOption, numberList, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
+import { datasetOption, numberList, parseFlags, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
 import { jitter, loadDataset } from '../src/data/index.js';
 import { evaluateModel, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'runs/generalist' },
   },
 });
+const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
 await initEngine({ backend: values.backend as never });
 const data = loadDataset(datasetOption(values.dataset!));
 const [inputDropout, hiddenDropout] = numberList(values.dropout, 'dropout') ?? [0, 0];
@@ -27,7 +28,7 @@ const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), input
 const model = buildMlp(net, data.train.features, data.numClasses);
 const maxShift = Number(values.jitter);
 const set = (s: typeof data.train) => ({ x: s.x, n: s.n, features: s.features, labels: s.y });
-const result = await trainModel(model, set(data.train), set(data.validation), trainConfigFrom(TrainingFlags.parse(values)), {
+const result = await trainModel(model, set(data.train), set(data.validation), trainConfig, {
   name: 'generalist',
   checkpointDir: join(values.out!, 'checkpoint'),
   resume: values.resume,

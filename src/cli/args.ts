@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { DatasetConfigSchema, type DatasetConfig } from '../data/index.js';
 
+/**
+ * Validates a script's flags with their zod schema. A bad flag ends the process with every problem
+ * named by its flag (`--threads: Invalid input: expected number, received NaN`) and exit code 2,
+ * not a ZodError stack trace; `exit` is replaceable for tests.
+ *
+ * @example
+ *   const args = parseFlags(Args, values); // before any work, so a typo costs nothing
+ */
+export function parseFlags<S extends z.ZodType>(
+  schema: S, values: unknown, exit: (message: string) => never = (message) => { console.error(message); process.exit(2); },
+): z.infer<S> {
+  const parsed = schema.safeParse(values);
+  if (parsed.success) return parsed.data;
+  return exit(parsed.error.issues.map((issue) => `--${issue.path.join('.') || '(flags)'}: ${issue.message}`).join('\n'));
+}
+
 /** "1200,1200" → [1200, 1200]; an empty string → []. */
 export function numberList(value: string | undefined, name: string): number[] | undefined {
   if (value === undefined) return undefined;

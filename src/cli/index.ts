@@ -1,1 +1,1 @@
-export { datasetOption, numberList, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from './args.js';
+export { datasetOption, numberList, parseFlags, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from './args.js';

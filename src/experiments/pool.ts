@@ -68,7 +68,8 @@ export function trainSpec(dir: string, spec: RunSpec, { log, shouldStop }: Pick<
 /**
  * Trains an experiment's runs, up to `workers` at a time, each once per experiment folder
  * (`trainOnce`). On the CPU engine much of a training step outside the matrix products is
- * single-threaded JavaScript: here two 800-800 students side by side, one OpenBLAS thread each,
+ * single-threaded JavaScript: here (measured before the engine kept its heap, so the absolute
+ * figures are lower than today's) two 800-800 students side by side, one OpenBLAS thread each,
  * trained ~6,700 examples/s each, one alone on two threads ~7,500–9,600. The 1200-1200 teacher is
  * different: beside a student it fell from ~3,400 to ~2,250 examples/s (its larger matrices
  * probably contend for cache and memory bandwidth), so it trains `alone`. Runs start in the order

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { parseFlags, TrainingFlags } from '../../src/cli/index.js';
+
+const Flags = z.object({ threads: z.coerce.number().int().min(1), out: z.string() });
+const failing = (message: string): never => { throw new Error(message); };
+
+describe('parseFlags', () => {
+  it('returns the typed values when every flag is valid', () => {
+    expect(parseFlags(Flags, { threads: '2', out: 'reports/x' }, failing)).toEqual({ threads: 2, out: 'reports/x' });
+  });
+
+  it('names each bad flag instead of throwing a ZodError', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ threads: 'abc', out: 'x' }, /^--threads: .*NaN/i], // malformed
+      [{ threads: 'NaN', out: 'x' }, /^--threads: /], // non-finite
+      [{ threads: 'Infinity', out: 'x' }, /^--threads: /],
+      [{ threads: '0', out: 'x' }, /^--threads: .*>=1/], // out of range
+      [{ threads: '1.5', out: 'x' }, /^--threads: .*expected int/],
+      [{ threads: '2' }, /^--out: /], // missing
+    ];
+    for (const [values, pattern] of cases) expect(() => parseFlags(Flags, values, failing)).toThrow(pattern);
+  });
+
+  it('reports every problem at once, one line per flag', () => {
+    expect(() => parseFlags(Flags, {}, failing)).toThrow(/^--threads: .*\n--out: /);
+  });
+
+  it('refuses empty and huge training flags with the flag named', () => {
+    const valid = { epochs: '20', 'batch-size': '128', lr: '0.05', optimizer: 'momentum', schedule: 'cosine', patience: '0', seed: '1' };
+    expect(parseFlags(TrainingFlags, valid, failing).epochs).toBe(20);
+    expect(() => parseFlags(TrainingFlags, { ...valid, lr: '' }, failing)).toThrow(/^--lr: /); // '' coerces to 0, not positive
+    expect(() => parseFlags(TrainingFlags, { ...valid, epochs: '1e400' }, failing)).toThrow(/^--epochs: /); // Infinity
+    expect(() => parseFlags(TrainingFlags, { ...valid, optimizer: 'sgd' }, failing)).toThrow(/^--optimizer: /);
+  });
+});
