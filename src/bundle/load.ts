@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { useExactMaxNorm } from '../nets/index.js';
 import { summarizeModel } from './architecture.js';
 import { modelEntries, parseManifest } from './check.js';
 import { BundleError, fieldPath } from './errors.js';
@@ -101,6 +102,7 @@ async function loadModel(contents: Map<string, Uint8Array>, folder: string): Pro
   };
   const artifacts = await decodeArtifacts(contents.get(file) ?? new Uint8Array(), folder, read);
   try {
+    useExactMaxNorm();
     return await tf.loadLayersModel(fromArtifacts(artifacts));
   } catch (error) {
     throw new BundleError('INVALID_MODEL', file, undefined, `tfjs cannot build it: ${(error as Error).message}`, { cause: error });

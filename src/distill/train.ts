@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createRng, type Rng } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
+import { enforceConstraints } from '../nets/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { learningRateAt, TrainConfig, type TrainConfigInput } from './config.js';
 import { argmaxRows, predictLogits } from './evaluate.js';
@@ -221,6 +222,8 @@ export async function trainModel(
         }
         return values;
       });
+      // tfjs applies layer constraints only when a weight is written, which minimize() never does.
+      enforceConstraints(model);
       for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
       seen += rows.length;
       progress.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate: Math.round(seen / ((performance.now() - epochStart) / 1000)) });

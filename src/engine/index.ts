@@ -5,5 +5,5 @@ export { compileDenseForward, type DenseForward } from './forward.js';
 export { chooseOpenBlasKernels, chooseOpenBlasThreads, cpuFlags, type KernelChoice, type ThreadChoice } from './cpu-kernels.js';
 export { type HeapChoice, keepFreedMemory, YOUNG_GENERATION_FLAG, youngGenerationSized } from './heap.js';
 export { loadBlas } from './nblas.js';
-export { createOptimizer, FusedAdamOptimizer, FusedMomentumOptimizer } from './optimizers.js';
+export { createOptimizer, FusedAdamOptimizer, FusedMomentumOptimizer, updateInPlace } from './optimizers.js';
 export type { OptimizerConfig } from './optimizers.js';

@@ -36,6 +36,18 @@ function inPlaceBackend(): { backend: MathBackendCPU; blas: Blas } | null {
   return load.ok ? { backend: tf.backend() as MathBackendCPU, blas: load.blas } : null;
 }
 
+/**
+ * Runs `update` on the variable's own Float32Array on the blas backend (a weight projection after
+ * an optimizer step, without the full-size temporaries tensor ops would allocate). Returns false,
+ * doing nothing, on any other backend: the caller then takes the tensor-op path.
+ */
+export function updateInPlace(variable: tf.Variable, update: (values: Float32Array) => void): boolean {
+  const inPlace = inPlaceBackend();
+  if (!inPlace) return false;
+  update(exclusiveValues(inPlace.backend, variable));
+  return true;
+}
+
 function zerosVariable(like: tf.Variable): tf.Variable {
   return tf.tidy(() => tf.zerosLike(like).variable(false));
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { UnitNormCap, useExactMaxNorm } from './constraint.js';
 import { FastDropout } from './dropout.js';
 
 /** A multilayer perceptron with ReLU hidden layers and a linear (logit) output layer. */
@@ -39,7 +40,8 @@ export const DEFAULT_STUDENT_MLP: MlpConfig = {
 export function buildMlp(config: MlpConfig, inputSize: number, numClasses: number): tf.Sequential {
   const parsed = MlpConfig.parse(config);
   const model = tf.sequential({ name: 'mlp' });
-  const constraint = parsed.maxNorm > 0 ? tf.constraints.maxNorm({ maxValue: parsed.maxNorm, axis: 0 }) : undefined;
+  if (parsed.maxNorm > 0) useExactMaxNorm();
+  const constraint = parsed.maxNorm > 0 ? new UnitNormCap({ maxValue: parsed.maxNorm }) : undefined;
   const init = (layer: number) => tf.initializers.heNormal({ seed: parsed.seed * 1000 + layer });
   if (parsed.inputDropout > 0) {
     model.add(new FastDropout({ rate: parsed.inputDropout, inputShape: [inputSize], name: 'input_dropout', seed: parsed.seed * 1000 + 500 }));

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import { fileSystem } from '../bundle/index.js';
+import { useExactMaxNorm } from '../nets/index.js';
 
 /** A trained model in a run folder, in the TF.js Layers format the bundle uses. */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
@@ -9,5 +10,6 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
 }
 
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  useExactMaxNorm();
   return tf.loadLayersModel(fileSystem(dir));
 }
