@@ -8,6 +8,11 @@ export const OptimizerSchema = z.discriminatedUnion('kind', [
     /** 0.9 is the usual choice for ReLU MLPs trained with SGD. */
     momentum: z.number().min(0).max(0.999).default(0.9),
     nesterov: z.boolean().default(false),
+    /**
+     * Momentum rises linearly from `from` to `momentum` over the first `epochs` (then stays): the
+     * dropout papers' schedule (0.5 → 0.99), which keeps the large early gradients from being amplified.
+     */
+    ramp: z.object({ from: z.number().min(0).max(0.999), epochs: z.number().int().positive() }).optional(),
   }),
   z.object({
     kind: z.literal('adam'),
@@ -50,6 +55,15 @@ export const TrainConfig = z.object({
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;
 export type TrainConfigInput = z.input<typeof TrainConfig>;
+
+/** The momentum of epoch `epoch` (0-based) under the optimizer's ramp; undefined for Adam. */
+export function momentumAt(config: TrainConfig, epoch: number): number | undefined {
+  const optimizer = config.optimizer;
+  if (optimizer.kind !== 'momentum') return undefined;
+  if (!optimizer.ramp) return optimizer.momentum;
+  const progress = Math.min(1, epoch / optimizer.ramp.epochs);
+  return optimizer.ramp.from + (optimizer.momentum - optimizer.ramp.from) * progress;
+}
 
 export function learningRateAt(config: TrainConfig, epoch: number): number {
   const lr0 = config.optimizer.learningRate;

@@ -1,6 +1,6 @@
 export { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { CheckpointContent } from './checkpoint.js';
-export { learningRateAt, LossSchema, OptimizerSchema, ScheduleSchema, TrainConfig } from './config.js';
+export { learningRateAt, LossSchema, momentumAt, OptimizerSchema, ScheduleSchema, TrainConfig } from './config.js';
 export type { TrainConfigInput } from './config.js';
 export { argmaxRows, evaluateModel, predictLogits, scorePredictions } from './evaluate.js';
 export type { Evaluation } from './evaluate.js';

@@ -3,7 +3,7 @@ import { createRng, type Rng } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { learningRateAt, TrainConfig, type TrainConfigInput } from './config.js';
+import { learningRateAt, momentumAt, TrainConfig, type TrainConfigInput } from './config.js';
 import { argmaxRows, predictLogits } from './evaluate.js';
 import { hardLabelLoss, logitMatchingLoss, type LossTerms, softTargetLoss, weightedSum } from './losses.js';
 import { epochProgress, formatDuration } from './progress.js';
@@ -24,9 +24,13 @@ export interface TrainingSet {
 export interface EpochRecord {
   epoch: number;
   learningRate: number;
+  /** The momentum-SGD coefficient of this epoch (absent for Adam). */
+  momentum?: number;
   loss: number;
   terms: Record<string, number>;
   validationError: number;
+  /** Error on TrainOptions.monitor, when one was given. */
+  monitorError?: number;
   seconds: number;
   examplesPerSecond: number;
 }
@@ -52,6 +56,11 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Label shown on the progress bar and epoch lines. */
   name?: string;
+  /**
+   * A set scored after every epoch (`monitorError`) and never used to choose anything: a test split
+   * whose curve a report plots beside the validation one.
+   */
+  monitor?: TrainingSet;
   /** Stops at the next batch boundary (after checkpointing) when it returns true; Ctrl-C sets it in scripts. */
   shouldStop?: () => boolean;
 }
@@ -174,6 +183,8 @@ export async function trainModel(
     const epochStart = performance.now();
     const lr = learningRateAt(config, epoch);
     setLearningRate(optimizer, lr);
+    const momentum = momentumAt(config, epoch);
+    if (momentum !== undefined) (optimizer as tf.MomentumOptimizer).setMomentum(momentum);
     // One generator per epoch, derived from the seed: a resumed epoch replays the same order.
     const rng = createRng(config.seed * 100003 + epoch);
     const order = options.sampler ? options.sampler(epoch, rng) : shuffled(train.n, rng);
@@ -222,6 +233,10 @@ export async function trainModel(
         }
         return values;
       });
+      if (!Number.isFinite(values.total)) {
+        // Diverged: every later step would be NaN too, and the epoch would still be logged as trained.
+        throw new Error(`${name}: the loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} (lr ${lr.toPrecision(3)}); lower the learning rate or add a momentum ramp`);
+      }
       // tfjs applies layer constraints only when a weight is written, which minimize() never does.
       enforceConstraints(model);
       for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
@@ -232,9 +247,11 @@ export async function trainModel(
     if (interrupted) break;
 
     const valError = validationError(model, validation);
+    const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
     const seconds = (performance.now() - epochStart) / 1000;
     const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
-    history.push({ epoch: epoch + 1, learningRate: lr, loss: total, terms, validationError: valError, seconds, examplesPerSecond: seen / seconds });
+    history.push({ epoch: epoch + 1, learningRate: lr, ...(momentum !== undefined ? { momentum } : {}), loss: total, terms, validationError: valError,
+      ...(monitorError !== undefined ? { monitorError } : {}), seconds, examplesPerSecond: seen / seconds });
     if (valError < best.error || best.epoch < 0) {
       tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
       best = { epoch: epoch + 1, error: valError, weights: snapshot(model) };
@@ -244,7 +261,7 @@ export async function trainModel(
     const remaining = (config.epochs - epoch - 1) * seconds;
     const termText = Object.entries(terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
     log(`${name} epoch ${epoch + 1}/${config.epochs}  loss ${total.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
-      `val err ${(valError * 100).toFixed(2)}%  lr ${lr.toPrecision(3)}  ${seconds.toFixed(1)}s  ` +
+      `val err ${(valError * 100).toFixed(2)}%  lr ${lr.toPrecision(3)}${momentum !== undefined ? ` m ${momentum.toFixed(3)}` : ''}  ${seconds.toFixed(1)}s  ` +
       `${Math.round(seen / seconds)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`);
     await save(epoch + 1, 0);
   }

@@ -22,6 +22,8 @@ export interface RunSpec {
   config: TrainConfigInput;
   /** ±maxShift px jitter on every batch, for images of this shape. */
   jitter?: { inputShape: number[]; maxShift: number };
+  /** Scored every epoch for the report's curves, never for selection (TrainOptions.monitor). */
+  monitor?: TrainingSet;
 }
 
 /** A training set whose arrays a worker reads from files (raw little-endian float32 / int32). */
@@ -34,12 +36,13 @@ export interface StoredSet {
 }
 
 /** What a worker process reads: one RunSpec, its arrays in files, and the engine to train on. */
-export interface WorkerJob extends Omit<RunSpec, 'train' | 'validation'> {
+export interface WorkerJob extends Omit<RunSpec, 'train' | 'validation' | 'monitor'> {
   dir: string;
   backend: BackendName;
   blasThreads: number;
   train: StoredSet;
   validation: StoredSet;
+  monitor?: StoredSet;
 }
 
 export interface RunPoolOptions {
@@ -61,7 +64,7 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
  */
 export function trainSpec(dir: string, spec: RunSpec, { log, shouldStop }: Pick<RunPoolOptions, 'log' | 'shouldStop'>) {
   return trainOnce(dir, spec.name, () => buildMlp(spec.net, spec.train.features, spec.classes), spec.train, spec.validation, spec.config, {
-    augment: spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined, log, setup: spec.net, shouldStop,
+    augment: spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined, log, setup: spec.net, shouldStop, monitor: spec.monitor,
   });
 }
 
@@ -155,12 +158,12 @@ export class RunPool {
     // for; close() may come while its files are being written (and removes them), so check after too.
     const notStarted = () => new Error(`${spec.name} not started: the pool is ${this.closed ? 'closed' : 'stopping'}`);
     if (this.closed || this.options.shouldStop()) throw notStarted();
-    const { train, validation, ...rest } = spec;
+    const { train, validation, monitor, ...rest } = spec;
     const jobPath = join(this.jobDir, `${spec.name}.json`);
     try {
       const job: WorkerJob = {
         ...rest, dir: this.dir, backend: this.options.backend, blasThreads: this.options.blasThreads ?? Math.max(1, Math.floor(availableParallelism() / this.options.workers)),
-        train: await this.store(train), validation: await this.store(validation),
+        train: await this.store(train), validation: await this.store(validation), ...(monitor ? { monitor: await this.store(monitor) } : {}),
       };
       await writeJson(jobPath, job);
     } catch (error) {

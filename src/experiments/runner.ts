@@ -16,7 +16,8 @@ export interface RunRecord {
   bestEpoch: number;
   seconds: number;
   examplesPerSecond: number;
-  history: Pick<EpochRecord, 'epoch' | 'validationError' | 'loss'>[];
+  /** Every epoch as trained: loss, each loss term (kl included), learning rate, momentum, validation error. */
+  history: EpochRecord[];
 }
 
 /** What a run trained on, as its record stores it: a different string means the run must be retrained. */
@@ -57,7 +58,7 @@ export async function trainOnce(
   const record: RunRecord = {
     name, setup, epochs: result.history.length, bestEpoch: result.bestEpoch, seconds: result.seconds,
     examplesPerSecond: last?.examplesPerSecond ?? 0,
-    history: result.history.map(({ epoch, validationError, loss }) => ({ epoch, validationError, loss })),
+    history: result.history,
   };
   await saveModel(model, join(runDir, 'model'));
   await writeJson(join(runDir, 'record.json'), record);
@@ -68,4 +69,16 @@ export function meanAndSpread(values: number[]): { mean: number; min: number; ma
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1));
   return { mean, min: Math.min(...values), max: Math.max(...values), sd };
+}
+
+/**
+ * Adds this invocation's wall time to `<dir>/invocations.json` and returns every invocation's so far:
+ * an experiment resumed after an interruption reports the time all its parts took, not the last one's.
+ */
+export async function recordInvocation(dir: string, seconds: number): Promise<number[]> {
+  const path = join(dir, 'invocations.json');
+  const earlier = existsSync(path) ? (JSON.parse(await readFile(path, 'utf8')) as number[]) : [];
+  const all = [...earlier, seconds];
+  await writeJson(path, all);
+  return all;
 }

@@ -23,7 +23,7 @@ const job = JSON.parse(readFileSync(process.argv[2], 'utf8')) as WorkerJob;
 const shouldStop = stopOnInterrupt();
 try {
   await initEngine({ backend: job.backend, blasThreads: job.blasThreads, log: () => {} });
-  const spec = { ...job, train: readSet(job.train), validation: readSet(job.validation) };
+  const spec = { ...job, train: readSet(job.train), validation: readSet(job.validation), monitor: job.monitor ? readSet(job.monitor) : undefined };
   const { model } = await trainSpec(job.dir, spec, { log: (line) => console.error(line), shouldStop });
   model.dispose();
 } catch (error) {

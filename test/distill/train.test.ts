@@ -115,4 +115,32 @@ describe('trainModel', () => {
     await expect(trainModel(model, asSet(data.train), asSet(data.validation),
       { epochs: 0, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet)).rejects.toThrow();
   });
+  it('fails at the first non-finite loss instead of training on NaN weights', async () => {
+    const model = buildMlp(small, 16, data.numClasses);
+    await expect(trainModel(model, asSet(data.train), asSet(data.validation),
+      { epochs: 3, batchSize: 32, optimizer: { kind: 'momentum', learningRate: 1e8, momentum: 0.9 } }, quiet))
+      .rejects.toThrow(/train: the loss became (NaN|Infinity) at epoch 1, batch \d+ \(lr 1\.00e\+8\)/);
+  });
+
+  it('follows the momentum ramp epoch by epoch, records it, and scores the monitor set without selecting on it', async () => {
+    const run = async (ramp?: { from: number; epochs: number }) => {
+      const model = buildMlp(small, 16, data.numClasses);
+      const result = await trainModel(model, asSet(data.train), asSet(data.validation),
+        { epochs: 3, batchSize: 32, optimizer: { kind: 'momentum', learningRate: 0.05, momentum: 0.9, ramp } }, { ...quiet, monitor: asSet(data.test) });
+      const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
+      model.dispose();
+      return { result, weights };
+    };
+    const plain = await run();
+    const flat = await run({ from: 0.9, epochs: 2 }); // a ramp that starts where it ends changes nothing
+    const ramped = await run({ from: 0, epochs: 2 });
+    expect(ramped.result.history.map((h) => h.momentum)).toEqual([0, 0.45, 0.9]);
+    expect(flat.weights).toEqual(plain.weights);
+    expect(ramped.weights).not.toEqual(plain.weights);
+    for (const epoch of plain.result.history) {
+      expect(epoch.monitorError).toBeGreaterThanOrEqual(0);
+      expect(epoch.monitorError).toBeLessThanOrEqual(1);
+    }
+    expect(plain.result.history.map((h) => h.monitorError)).not.toEqual(plain.result.history.map((h) => h.validationError));
+  });
 });

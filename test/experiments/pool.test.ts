@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSynthetic, type Split } from '../../src/data/index.js';
 import { predictLogits, type TrainingSet } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { FULL_PLAN, type MnistPaperPlan, runMnistPaper } from '../../src/experiments/index.js';
+import { type MnistPaperPlan, PAPER_PRESET, paperPlan, runMnistPaper, withEpochs } from '../../src/experiments/index.js';
 import { RunPool, type RunSpec } from '../../src/experiments/pool.js';
+import { readPipelineConfig } from '../../src/pipeline/index.js';
 
 // 10 classes of 16 features, read as 4×4 images where a run jitters them.
 const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 2, inputSize: 16, trainPerClass: 30, validationPerClass: 8, testPerClass: 8, seed: 5 });
@@ -104,17 +105,23 @@ describe('RunPool', () => {
 
 describe('runMnistPaper', () => {
   // The full plan's rows on tiny data: every run, both in this process and two at a time in workers.
-  const plan: MnistPaperPlan = {
-    ...FULL_PLAN, teacherEpochs: 2, teacher: { net: net([32]), jitter: 0, learningRate: 0.05 },
-    studentEpochs: 1, seeds: [1, 2], sweepEpochs: 1, temperatures: [1, 4],
-  };
+  let plan: MnistPaperPlan;
+  beforeAll(async () => {
+    const full = paperPlan(await readPipelineConfig(PAPER_PRESET), false);
+    plan = {
+      ...full, seeds: [1, 2],
+      teacher: { net: net([32]), train: withEpochs(full.teacher.train, 2), jitter: 0 },
+      student: { net: { ...full.student.net, hidden: [16, 16] }, train: withEpochs(full.student.train, 1) },
+      sweep: { units: 30, epochs: 1, temperatures: [1, 4], seeds: [1] },
+    };
+  });
 
   it('builds the same table whether its runs train here or side by side in workers', async () => {
     const here = await runMnistPaper(data, join(root, 'paper-here'), plan, { log: () => {}, workers: 1 });
     const away = await runMnistPaper(data, join(root, 'paper-away'), plan, { log: () => {}, workers: 2 });
     expect(away.runs.map((r) => r.name)).toEqual([
       'teacher', 'baseline-s1', 'baseline-s2', 'three-percent-hard', 'distilled-T20-s1', 'distilled-T20-s2',
-      'no-3s', 'only-7-8', 'three-percent-soft', 'sweep-30-T1', 'sweep-30-T4',
+      'no-3s', 'only-7-8', 'three-percent-soft', 'sweep-30-T1-s1', 'sweep-30-T4-s1',
     ]);
     expect(away.runs.map((r) => r.name)).toEqual(here.runs.map((r) => r.name));
     expect(away.rows.map((r) => r.run)).toEqual(here.rows.map((r) => r.run));
