@@ -13,8 +13,17 @@ export interface BatcherHooks {
   onDepth?: (depth: number) => void;
 }
 
-/** Runs one batch: one output per item, in order. Rejecting fails every item of the batch. */
-export type RunBatch<I, O> = (items: I[]) => Promise<O[]>;
+/** One item's own failure inside a batch that otherwise ran: only that item's request fails. */
+export class ItemFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Runs one batch: one output per item, in order, or an ItemFailure for an item that failed alone.
+ * Rejecting fails every item of the batch, so a runner that can tell whose fault a failure is
+ * should answer per item instead.
+ */
+export type RunBatch<I, O> = (items: I[]) => Promise<(O | ItemFailure)[]>;
 
 interface Entry<I, O> {
   item: I;
@@ -153,7 +162,11 @@ export class Batcher<I, O> {
     this.hooks.onBatch?.(rows);
     try {
       const outputs = await this.run(batch.map((entry) => entry.item));
-      batch.forEach((entry, i) => this.settle(entry, () => outputs[i]));
+      batch.forEach((entry, i) => this.settle(entry, () => {
+        const output = outputs[i];
+        if (output instanceof ItemFailure) throw output.error;
+        return output;
+      }));
     } catch (error) {
       batch.forEach((entry) => this.settle(entry, () => { throw error; }));
     } finally {

@@ -21,7 +21,12 @@ const isApiCause = (cause: unknown): cause is ApiErrorCause =>
  *   fail(413, 'too many instances', { max: 256, got: 1000 });
  */
 export function fail(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): never {
-  throw new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
+  throw apiError(status, error, details, headers);
+}
+
+/** The error `fail` throws, for code that hands it on instead (one request's failure inside a batch). */
+export function apiError(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): HTTPException {
+  return new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
 }
 
 /** Zod issues as `[{ path: 'instances.3.7', message }]`: the path is what a client needs to fix its request. */

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedBundle, Manifest } from '../bundle/index.js';
 import { softmaxAt, softmaxRowsAt } from '../distill/index.js';
 import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
-import { Batcher, type BatcherOptions } from './batcher.js';
+import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
 import type { ModelName } from './config.js';
+import { apiError } from './errors.js';
 import { type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
 
 /** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */
@@ -133,6 +134,8 @@ export class ModelSet {
   /** Models this bundle can serve, and why the others cannot. */
   readonly unavailable = new Map<ModelName, string>();
   private readonly batchers = new Map<ModelName, Batcher<BatchItem, Prediction[]>>();
+  /** The generalist's forward, which tells whether a failed request's own rows overflow the models. */
+  private readonly generalistForward: Forward;
   private readonly ensembleModels: EnsembleModels | undefined;
 
   constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}) {
@@ -142,7 +145,8 @@ export class ModelSet {
     this.classNames = bundle.manifest.dataset.classNames;
     this.numClasses = this.classNames.length;
     const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values()]);
-    const forwards = new Map<ModelName, Forward>([['generalist', logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist))]]);
+    this.generalistForward = logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist));
+    const forwards = new Map<ModelName, Forward>([['generalist', this.generalistForward]]);
     if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, compiled.get(bundle.student)));
     else this.unavailable.set('student', 'the bundle has no student');
     const combine = ensembleOptions(bundle.manifest);
@@ -203,17 +207,56 @@ export class ModelSet {
     return batcher;
   }
 
-  /** Concatenates the requests' rows into one [B, inputSize] batch, runs it, and splits the answer back. */
-  private async runBatch(forward: Forward, items: BatchItem[]): Promise<Prediction[][]> {
-    const total = items.reduce((sum, item) => sum + item.rows, 0);
-    const x = new Float32Array(total * this.inputSize);
-    let at = 0;
-    for (const item of items) {
-      x.set(item.x, at);
-      at += item.x.length;
+  /**
+   * Concatenates the requests' rows into one [B, inputSize] batch, runs it, and splits the answer
+   * back. A request whose rows make a model non-finite (finite float32 inputs can still overflow a
+   * forward pass) gets its own 422; when the whole batch throws, each request runs alone, so the
+   * failure lands on the request that caused it and its batch-mates are answered as usual.
+   */
+  private async runBatch(forward: Forward, items: BatchItem[]): Promise<(Prediction[] | ItemFailure)[]> {
+    let predictions: Prediction[];
+    try {
+      predictions = await forward(concatRows(items, this.inputSize), items.reduce((sum, item) => sum + item.rows, 0));
+    } catch (error) {
+      if (items.length === 1) return [new ItemFailure((await this.nonFiniteFailure(items[0])) ?? error)];
+      const alone: (Prediction[] | ItemFailure)[] = [];
+      for (const item of items) alone.push(...(await this.runBatch(forward, [item])));
+      return alone;
     }
-    const predictions = await forward(x, total);
     let row = 0;
-    return items.map((item) => predictions.slice(row, (row += item.rows)));
+    return items.map((item) => {
+      const answer = predictions.slice(row, (row += item.rows));
+      const bad = answer.findIndex((p) => !allFinite(p.probabilities));
+      return bad < 0 ? answer : new ItemFailure(nonFiniteError(bad));
+    });
+  }
+
+  /** The 422 for a request whose failure is its own rows overflowing the generalist, else undefined. */
+  private async nonFiniteFailure(item: BatchItem): Promise<unknown> {
+    try {
+      const bad = (await this.generalistForward(item.x, item.rows)).findIndex((p) => !allFinite(p.logits ?? p.probabilities));
+      return bad < 0 ? undefined : nonFiniteError(bad);
+    } catch {
+      return undefined;
+    }
   }
 }
+
+function concatRows(items: BatchItem[], inputSize: number): Float32Array {
+  const x = new Float32Array(items.reduce((sum, item) => sum + item.rows, 0) * inputSize);
+  let at = 0;
+  for (const item of items) {
+    x.set(item.x, at);
+    at += item.x.length;
+  }
+  return x;
+}
+
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+const nonFiniteError = (instance: number) => apiError(422, `instance ${instance} makes the model's output non-finite`, [{
+  path: `instances.${instance}`, message: 'its values are so far outside the range the model was trained on that the forward pass overflows',
+}]);

@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
-import { Batcher, type BatcherOptions } from '../../src/serve/batcher.js';
+import { Batcher, type BatcherOptions, ItemFailure } from '../../src/serve/batcher.js';
 
 const OPTIONS: BatcherOptions = { maxBatchSize: 8, maxQueueDelayMs: 20, maxQueueSize: 4 };
 const far = () => performance.now() + 60_000;
@@ -81,6 +81,12 @@ describe('Batcher', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
     expect(await batcher.submit(3, far())).toBe(3);
+  });
+
+  it('fails only the request whose output is an ItemFailure; its batch-mates get their answers', async () => {
+    const batcher = new Batcher<number, number>('picky', async (items) => items.map((v) => (v < 0 ? new ItemFailure(new Error(`bad ${v}`)) : v * 10)), () => 1, OPTIONS);
+    const results = await Promise.allSettled([batcher.submit(1, far()), batcher.submit(-2, far()), batcher.submit(3, far())]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'bad -2', 30]);
   });
 
   it('declines shadow work once the queue is half full, so it never causes a 503', async () => {

@@ -87,6 +87,33 @@ describe('dynamic batching', () => {
   });
 });
 
+describe('a request whose rows overflow the models', () => {
+  // 1e38 is a finite float32, so it passes validation, but the first layer's products overflow.
+  const poison = () => [Array.from({ length: TINY_INPUT }, (_, i) => (i % 2 ? 1e38 : -1e38))];
+
+  // Whether ±1e38 overflows a model to NaN or saturates to a finite answer depends on each model's
+  // weights and on the summation order of the batch's matrix product; a finite answer is a valid one.
+  // What must never happen: a 500, a non-finite probability, or a batch-mate failing.
+  it('answers it alone (422, or a finite answer) on every path; the requests batched with it are answered', async () => {
+    const served = await app({ batching: { maxQueueDelayMs: 50, maxBatchSize: 256 } });
+    const innocent = Array.from({ length: 30 }, (_, i) => rows(2, TINY_INPUT, 100 + i));
+    const statuses: number[] = [];
+    for (const model of ['ensemble', 'generalist', 'student']) {
+      const answers = await Promise.all([...innocent.slice(0, 15), poison(), ...innocent.slice(15)].map((x) => predict(served, model, x)));
+      const bad = answers.splice(15, 1)[0];
+      statuses.push(bad.status);
+      if (bad.status === 422) expect(bad.body.error).toMatch(/instance 0 makes the model's output non-finite/);
+      else answers.push(bad);
+      for (const answer of answers) {
+        expect(answer.status).toBe(200);
+        for (const p of answer.body.predictions) for (const t of p.topK) expect(Number.isFinite(t.probability)).toBe(true);
+      }
+      expect((await predict(served, model, innocent[0])).status).toBe(200); // and the model serves on
+    }
+    expect(statuses).toContain(422); // the tiny generalist overflows on this row, alone and in the ensemble
+  });
+});
+
 describe('the student and generalist path', () => {
   it('serves, through the compiled BLAS forward where it applies, the softmax of the model run by tfjs', async () => {
     const served = await app({});
