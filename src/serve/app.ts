@@ -37,6 +37,13 @@ export interface ServeApp {
   shutdown(): Promise<boolean>;
 }
 
+/** A bundle that loaded and checked but answers nonsense (NaN weights): it is never swapped in. */
+export class CanaryError extends Error {
+  constructor(message: string, readonly problems: string[]) {
+    super(message);
+  }
+}
+
 /** The engine is chosen once per process; an app made in a test or a worker picks it if nobody has. */
 async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> {
   try {
@@ -74,6 +81,11 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
       set.dispose();
       const reasons = missing.map((variant) => `${variant}: ${set.unavailable.get(variant)}`).join('; ');
       throw new Error(`${bundleDir} cannot serve every A/B arm (${reasons}): change --ab or the bundle`);
+    }
+    const problems = await set.canary();
+    if (problems.length > 0) {
+      set.dispose();
+      throw new CanaryError(`${bundleDir} failed its canary prediction: ${problems.join('; ')}`, problems);
     }
     return set;
   };

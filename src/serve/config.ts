@@ -65,6 +65,11 @@ export const ServeConfigSchema = z.object({
   shadow: Flag.default(false),
   batching: BatchingSchema.prefault({}),
   limits: LimitsSchema.prefault({}),
+  /**
+   * Folder that reload may load bundles from (symlinks resolved); default the folder holding
+   * bundleDir. A token holder still cannot point the server at arbitrary files.
+   */
+  bundleRoot: z.string().min(1).optional(),
   /** Bearer token for POST /v1/admin/reload; without one, reload is disabled. */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** SIGTERM waits this long for in-flight requests before closing anyway. */
@@ -106,6 +111,7 @@ const SOURCES = {
   'max-instances': [['limits', 'maxInstances'], 'SERVE_MAX_INSTANCES'],
   // A token on the command line shows in `ps`; the environment variable is the safer way.
   'admin-token': [['adminToken'], 'SERVE_ADMIN_TOKEN'],
+  'bundle-root': [['bundleRoot'], 'SERVE_BUNDLE_ROOT'],
   'drain-timeout-ms': [['drainTimeoutMs'], 'SERVE_DRAIN_TIMEOUT_MS'],
   'log-level': [['logLevel'], 'LOG_LEVEL'],
   backend: [['backend'], 'DISTILL_BACKEND'],

@@ -134,6 +134,7 @@ export class ModelSet {
   /** Models this bundle can serve, and why the others cannot. */
   readonly unavailable = new Map<ModelName, string>();
   private readonly batchers = new Map<ModelName, Batcher<BatchItem, Prediction[]>>();
+  private readonly forwards = new Map<ModelName, Forward>();
   /** The generalist's forward, which tells whether a failed request's own rows overflow the models. */
   private readonly generalistForward: Forward;
   private readonly ensembleModels: EnsembleModels | undefined;
@@ -157,6 +158,7 @@ export class ModelSet {
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks, this.inputSize));
     }
     for (const [name, forward] of forwards) {
+      this.forwards.set(name, forward);
       const run = (items: BatchItem[]) => this.runBatch(forward, items);
       this.batchers.set(name, new Batcher(name, run, (item) => item.rows, options, {
         onBatch: (rows) => hooks.onBatch?.(name, rows),
@@ -191,6 +193,27 @@ export class ModelSet {
     } finally {
       x.dispose();
     }
+  }
+
+  /**
+   * Runs every served model once on an all-zeros row, outside the batchers, and says what is wrong
+   * with its answer: a bundle whose checksums match can still hold NaN weights, and it must fail
+   * before it serves, not on every request after. Empty when every answer is a distribution.
+   */
+  async canary(): Promise<string[]> {
+    const problems: string[] = [];
+    for (const [name, forward] of this.forwards) {
+      try {
+        const [answer] = await forward(new Float32Array(this.inputSize), 1);
+        const p = answer.probabilities;
+        const sum = p.reduce((a, b) => a + b, 0);
+        if (p.length !== this.numClasses) problems.push(`${name}: ${p.length} probabilities for ${this.numClasses} classes`);
+        else if (!allFinite(p) || p.some((v) => v < 0) || Math.abs(sum - 1) > 1e-3) problems.push(`${name}: its answer is not a distribution (sum ${sum})`);
+      } catch (error) {
+        problems.push(`${name}: ${(error as Error).message}`);
+      }
+    }
+    return problems;
   }
 
   async idle(): Promise<void> {

@@ -1,4 +1,7 @@
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initEngine } from '../../../src/engine/index.js';
@@ -72,6 +75,40 @@ describe('POST /v1/admin/reload', () => {
     expect((await reload({ bundle: `${bundles.root}/missing` })).status).toBe(422);
     expect(await inputSize()).toBe(TINY_INPUT);
     expect((await json(post(served.app, '/v1/models/student/predict', { instances: rows(1) }))).status).toBe(200);
+  });
+
+  it('refuses a bundle whose checksums match but whose weights are NaN: its canary prediction fails, the old one serves', async () => {
+    const nan = join(bundles.root, 'nan-weights');
+    cpSync(bundles.tiny, nan, { recursive: true });
+    const weights = join(nan, 'student', 'weights.bin');
+    writeFileSync(weights, Buffer.from(new Float32Array(readFileSync(weights).byteLength / 4).fill(Number.NaN).buffer));
+    const manifest = JSON.parse(readFileSync(join(nan, 'manifest.json'), 'utf8'));
+    manifest.files['student/weights.bin'].sha256 = createHash('sha256').update(readFileSync(weights)).digest('hex');
+    writeFileSync(join(nan, 'manifest.json'), JSON.stringify(manifest));
+    const failed = await reload({ bundle: nan });
+    expect(failed.status).toBe(422);
+    expect(failed.body.details).toMatchObject({ code: 'CANARY_FAILED', problems: [expect.stringMatching(/^student: its answer is not a distribution/)] });
+    expect((await json(post(served.app, '/v1/models/student/predict', { instances: rows(1) }))).status).toBe(200);
+  });
+
+  it('refuses bundles outside the bundle root, symlinks included, and never echoes file content', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'outside-'));
+    try {
+      cpSync(bundles.tiny, join(outside, 'copy'), { recursive: true });
+      writeFileSync(join(outside, 'copy', 'manifest.json'), 'root:x:0:0:root:/root:/bin/bash');
+      expect((await reload({ bundle: join(outside, 'copy') })).status).toBe(403);
+      symlinkSync(join(outside, 'copy'), join(bundles.root, 'link-out'));
+      const linked = await reload({ bundle: join(bundles.root, 'link-out') });
+      expect(linked.status).toBe(403);
+      expect((await reload({ bundle: '/etc' })).status).toBe(403);
+      // Inside the root, a manifest that is not JSON is named, not quoted.
+      cpSync(join(outside, 'copy'), join(bundles.root, 'garbled'), { recursive: true });
+      const garbled = await reload({ bundle: join(bundles.root, 'garbled') });
+      expect(garbled.status).toBe(422);
+      expect(JSON.stringify(garbled.body)).not.toMatch(/root:x|[0-9a-f]{64}/);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('reloads the serving folder when no bundle is named, one reload at a time', async () => {
