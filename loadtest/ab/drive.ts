@@ -17,7 +17,7 @@ const VariantReport = z.object({
 export const AbReportBody = z.object({ shadow: z.boolean(), variants: z.record(z.string(), VariantReport) });
 export type AbReportBody = z.infer<typeof AbReportBody>;
 
-const AbAnswer = PredictAnswer.extend({ variant: z.string(), requestId: z.string() });
+const AbAnswer = PredictAnswer.extend({ variant: z.string(), receipt: z.string() });
 
 /** What the report's counters moved by during the drive, per variant. */
 export interface LedgerCounts {
@@ -84,19 +84,19 @@ export async function driveAb(url: string, split: Split, examples: number, optio
   const before = await report(url);
   const variants = Object.keys(before.variants);
   const servedBy: string[] = new Array(n);
-  const requestIds: string[] = new Array(n);
+  const receipts: string[] = new Array(n);
   const classes = new Int32Array(n).fill(-1);
   await pool(n, options.concurrency, options.deadlineMs, async (i) => {
     const response = await postJson(`${url}/v1/ab/predict`, { instances: [row(split, i)] }, { 'x-ab-key': `ab-${i}` });
     if (response.status !== 200) throw new Error(`/v1/ab/predict, test row ${i}: ${describe(response)}`);
     const answer = AbAnswer.parse(response.body);
     servedBy[i] = answer.variant;
-    requestIds[i] = answer.requestId;
+    receipts[i] = answer.receipt;
     classes[i] = answer.predictions[0].class;
   });
   if (before.shadow) await shadowsSettled(url, before, n * (variants.length - 1));
   await pool(n, options.concurrency, options.deadlineMs, async (i) => {
-    const response = await postJson(`${url}/v1/ab/feedback`, { requestId: requestIds[i], label: split.y[i] });
+    const response = await postJson(`${url}/v1/ab/feedback`, { receipt: receipts[i], label: split.y[i] });
     if (response.status !== 200) throw new Error(`/v1/ab/feedback, test row ${i}: ${describe(response)}`);
   });
   const after = await report(url);

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
 import { engineInfo, initEngine } from '../engine/index.js';
 import { AbLedger } from './ab/ledger.js';
+import { ReceiptSigner } from './ab/receipt.js';
 import { AbSplit } from './ab/split.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import type { AppEnv, ServeContext } from './context.js';
@@ -92,7 +93,8 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
 
   const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
   const lifecycle = new Lifecycle();
-  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants), loadModels };
+  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants),
+    receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), loadModels };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.use(requestId(), observe(metrics, lifecycle, logger));

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import type { ServeConfig } from './config.js';
 import { onStopSignals } from './lifecycle.js';
@@ -29,7 +30,9 @@ function exited(worker: Worker): Promise<void> {
 export async function startCluster(config: ServeConfig, { signals }: { signals: boolean }): Promise<ServerHandle> {
   const logger = createLogger(config.logLevel);
   serveClusterMetrics();
-  const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
+  // Feedback may reach any worker: they must all check receipts with one key.
+  const shared = { ...config, abSecret: config.abSecret ?? randomBytes(32).toString('hex') };
+  const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(shared) });
   let stopping = false;
   let listening = false;
   const restarts: number[] = [];

@@ -61,6 +61,13 @@ export const ServeConfigSchema = z.object({
   /** Processes behind one port (node:cluster); each loads its own copy of the bundle. */
   workers: Int(1, 64).default(1),
   ab: AbSplitSchema.default([{ variant: 'student', weight: 50 }, { variant: 'ensemble', weight: 50 }]),
+  /**
+   * Key that signs A/B receipts; every worker and replica that may receive feedback needs the same
+   * one (the cluster primary makes one for its workers when none is given). At least 32 characters.
+   */
+  abSecret: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** How long an A/B answer's receipt is accepted as feedback; scored answers are remembered as long. */
+  abReceiptTtlMs: Int(1000, 7 * 24 * 3600 * 1000).default(3600 * 1000),
   /** Run the other A/B variants too, after answering, and record their agreement with the served one. */
   shadow: Flag.default(false),
   batching: BatchingSchema.prefault({}),
@@ -103,6 +110,9 @@ const SOURCES = {
   workers: [['workers'], 'SERVE_WORKERS'],
   ab: [['ab'], 'SERVE_AB'],
   shadow: [['shadow'], 'SERVE_SHADOW'],
+  // Like the admin token, a secret belongs in the environment, not on the command line.
+  'ab-secret': [['abSecret'], 'SERVE_AB_SECRET'],
+  'ab-receipt-ttl-ms': [['abReceiptTtlMs'], 'SERVE_AB_RECEIPT_TTL_MS'],
   'max-batch-size': [['batching', 'maxBatchSize'], 'SERVE_MAX_BATCH_SIZE'],
   'max-queue-delay-ms': [['batching', 'maxQueueDelayMs'], 'SERVE_MAX_QUEUE_DELAY_MS'],
   'max-queue-size': [['batching', 'maxQueueSize'], 'SERVE_MAX_QUEUE_SIZE'],

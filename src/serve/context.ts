@@ -1,6 +1,7 @@
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { AbLedger } from './ab/ledger.js';
+import type { ReceiptSigner } from './ab/receipt.js';
 import type { AbSplit } from './ab/split.js';
 import type { ModelName, ServeConfig } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -17,6 +18,7 @@ export interface ServeContext {
   registry: ModelRegistry;
   split: AbSplit;
   ledger: AbLedger;
+  receipts: ReceiptSigner;
   /** Loads and checks a bundle into a ModelSet without putting it in service. */
   loadModels: (bundleDir: string) => Promise<ModelSet>;
 }

@@ -108,12 +108,15 @@ export const PredictResponse = z
   })
   .openapi('PredictResponse');
 
-export const AbPredictResponse = PredictResponse.extend({ variant: z.enum(MODEL_NAMES) }).openapi('AbPredictResponse');
+export const AbPredictResponse = PredictResponse.extend({
+  variant: z.enum(MODEL_NAMES),
+  receipt: z.string().openapi({ description: 'Signed record of this answer (variant, classes, expiry); send it back with the true labels to POST /v1/ab/feedback' }),
+}).openapi('AbPredictResponse');
 
 const Label = z.union([z.int().nonnegative(), z.string().min(1)]);
 export const FeedbackRequest = z
   .object({
-    requestId: z.string().min(1).max(200),
+    receipt: z.string().min(1).max(4096).openapi({ description: 'The receipt of the A/B answer being scored, as it was received' }),
     label: z.union([Label, z.array(Label).min(1)]).openapi({ description: 'True class (index or name), or one per instance' }),
   })
   .openapi('FeedbackRequest');

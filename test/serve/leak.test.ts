@@ -16,7 +16,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(bundles.root, { recursive: true, force: true }));
 
 /** One request of each kind, valid and not, cycling through every endpoint. */
-function requestFor(served: ServeApp, i: number, requestIds: string[]): Promise<Response> {
+function requestFor(served: ServeApp, i: number, receipts: string[]): Promise<Response> {
   const x = rows(1 + (i % 3), TINY_INPUT, i);
   const models = ['student', 'generalist', 'ensemble'];
   const model = models[i % 3];
@@ -30,7 +30,7 @@ function requestFor(served: ServeApp, i: number, requestIds: string[]): Promise<
     () => post(served.app, `/v1/models/${model}/predict`, { instances: rows(40) }),
     () => served.app.request(`/v1/models/${model}/predict`, { method: 'POST', body: 'x' }),
     () => post(served.app, '/v1/ab/predict', { instances: x }, { 'x-ab-key': `k${i % 17}` }),
-    () => post(served.app, '/v1/ab/feedback', { requestId: requestIds[i % Math.max(1, requestIds.length)] ?? 'none', label: 0 }),
+    () => post(served.app, '/v1/ab/feedback', { receipt: receipts[i % Math.max(1, receipts.length)] ?? 'none', label: 0 }),
     () => served.app.request('/v1/ab/report'),
     () => post(served.app, `/v2/models/${model}/infer`, v2(x.flat())),
     () => post(served.app, `/v2/models/${model}/infer`, v2(x)),
@@ -53,24 +53,22 @@ describe('tensor hygiene', () => {
     expect(warm.status).toBe(200);
     const baseline = tf.memory().numTensors;
     const statuses = new Map<number, number>();
-    const requestIds: string[] = [];
-    // A few A/B answers taken one at a time, so feedback has request ids to label (and relabel: 409)
+    const receipts: string[] = [];
+    // A few A/B answers taken one at a time, so feedback has receipts to label (and relabel: 409)
     // however many of the concurrent A/B requests the tiny queue turns away.
     for (let k = 0; k < 3; k++) {
       const res = await post(served.app, '/v1/ab/predict', { instances: rows(1) }, { 'x-ab-key': `seed${k}` });
       expect(res.status).toBe(200);
-      requestIds.push(res.headers.get('x-request-id')!);
-      await res.arrayBuffer();
+      receipts.push(((await res.json()) as { receipt: string }).receipt);
     }
     const total = 3200;
     const wave = 40;
     for (let start = 0; start < total; start += wave) {
-      const responses = await Promise.all(Array.from({ length: wave }, (_, k) => requestFor(served, start + k, requestIds)));
+      const responses = await Promise.all(Array.from({ length: wave }, (_, k) => requestFor(served, start + k, receipts)));
       for (const res of responses) {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const id = res.headers.get('x-model-variant') ? res.headers.get('x-request-id') : null;
-        if (id && res.status === 200) requestIds.push(id);
-        await res.arrayBuffer();
+        const body = (await res.json().catch(() => ({}))) as { receipt?: string };
+        if (res.status === 200 && body.receipt) receipts.push(body.receipt);
       }
       if (start === total / 2) {
         const reloaded = await served.app.request('/v1/admin/reload', { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${TOKEN}` }, body: '{}' });

@@ -1,4 +1,5 @@
 import type { ModelName } from '../config.js';
+import type { Receipt } from './receipt.js';
 
 /** Latencies kept per variant for the percentiles: the most recent ones, so the report tracks the present. */
 const LATENCY_WINDOW = 10_000;
@@ -8,10 +9,8 @@ const REMEMBERED = 50_000;
 const KL_EPSILON = 1e-12;
 
 interface Answer {
-  served: ModelName;
-  /** Top-1 class per instance, per variant that answered (served or shadow). */
-  classes: Partial<Record<ModelName, number[]>>;
-  labelled: boolean;
+  /** Top-1 class per instance of each shadow variant that ran on it. */
+  shadowClasses: Partial<Record<ModelName, number[]>>;
 }
 
 interface VariantStats {
@@ -48,6 +47,8 @@ function percentile(sorted: Float64Array, p: number): number | null {
 export class AbLedger {
   private readonly stats = new Map<ModelName, VariantStats>();
   private readonly answers = new Map<string, Answer>();
+  /** Answer ids already scored, with their receipts' expiry: a replay within it is refused, after it the receipt is. */
+  private readonly scored = new Map<string, number>();
 
   constructor(variants: readonly ModelName[]) {
     for (const variant of variants) {
@@ -55,16 +56,16 @@ export class AbLedger {
     }
   }
 
-  served(requestId: string, variant: ModelName, classes: number[], latencyMs: number): void {
-    const stats = this.variant(variant);
+  served(answer: Receipt, latencyMs: number): void {
+    const stats = this.variant(answer.variant);
     stats.requests++;
     stats.latencies[stats.latencyCount++ % LATENCY_WINDOW] = latencyMs;
     if (this.answers.size >= REMEMBERED) this.answers.delete(this.answers.keys().next().value as string);
-    this.answers.set(requestId, { served: variant, classes: { [variant]: classes }, labelled: false });
+    this.answers.set(answer.answerId, { shadowClasses: {} });
   }
 
   /** The shadow's answer beside the served one: agreement of top-1 and KL(served ‖ shadow) per instance. */
-  shadowed(requestId: string, served: { variant: ModelName; probabilities: Float32Array[] }, shadow: { variant: ModelName; probabilities: Float32Array[] }): void {
+  shadowed(answerId: string, served: { variant: ModelName; probabilities: Float32Array[] }, shadow: { variant: ModelName; probabilities: Float32Array[] }): void {
     const top = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
     const record = (this.variant(served.variant).shadow[shadow.variant] ??= { compared: 0, agreed: 0, klSum: 0 });
     const classes = shadow.probabilities.map(top);
@@ -73,27 +74,36 @@ export class AbLedger {
       if (top(p) === classes[i]) record.agreed++;
       record.klSum += klDivergence(p, shadow.probabilities[i]);
     });
-    const answer = this.answers.get(requestId);
-    if (answer && !answer.labelled) answer.classes[shadow.variant] = classes;
+    const answer = this.answers.get(answerId);
+    if (answer && !this.scored.has(answerId)) answer.shadowClasses[shadow.variant] = classes;
   }
 
   /**
-   * Ground truth for an earlier answer. 'unknown' when the request id was never served here or
-   * has been forgotten, 'duplicate' when it was labelled already (counting twice would skew accuracy).
+   * Ground truth for an answer whose receipt checked out: the served variant is scored from the
+   * receipt (any process can), shadow variants from this process's memory when it ran them.
+   * 'duplicate' when the answer was scored already: counting twice would skew accuracy.
    */
-  feedback(requestId: string, labels: number[]): 'ok' | 'unknown' | 'duplicate' | 'length' {
-    const answer = this.answers.get(requestId);
-    if (!answer) return 'unknown';
-    if (answer.labelled) return 'duplicate';
-    const served = answer.classes[answer.served] as number[];
-    if (labels.length !== served.length) return 'length';
-    answer.labelled = true;
-    for (const [variant, classes] of Object.entries(answer.classes) as [ModelName, number[]][]) {
+  feedback(receipt: Receipt, labels: number[], now = Date.now()): 'ok' | 'duplicate' | 'length' {
+    this.forgetExpired(now);
+    if (this.scored.has(receipt.answerId)) return 'duplicate';
+    if (labels.length !== receipt.classes.length) return 'length';
+    this.scored.set(receipt.answerId, receipt.expiresAt);
+    const shadows = this.answers.get(receipt.answerId)?.shadowClasses ?? {};
+    this.answers.delete(receipt.answerId);
+    for (const [variant, classes] of [[receipt.variant, receipt.classes], ...Object.entries(shadows)] as [ModelName, number[]][]) {
       const stats = this.variant(variant);
       stats.labelled += labels.length;
       stats.correct += classes.filter((c, i) => c === labels[i]).length;
     }
     return 'ok';
+  }
+
+  /** Scored ids whose receipts have expired can go: the signer refuses those receipts itself. */
+  private forgetExpired(now: number): void {
+    for (const [answerId, expiresAt] of this.scored) {
+      if (expiresAt > now) break; // insertion order is expiry order: receipts live equally long
+      this.scored.delete(answerId);
+    }
   }
 
   report(): Partial<Record<ModelName, VariantReport>> {

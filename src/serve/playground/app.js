@@ -147,7 +147,7 @@ async function sendToAb() {
     const answer = await postJson('/v1/ab/predict', { instances: [Array.from(state.x)] }, { 'x-ab-key': key });
     let line = `A/B sent this to the ${answer.variant}: ${answer.predictions[0].label}`;
     if (state.example) {
-      await postJson('/v1/ab/feedback', { requestId: answer.requestId, label: state.example.class });
+      await postJson('/v1/ab/feedback', { receipt: answer.receipt, label: state.example.class });
       line += ` (true class ${state.example.label}, recorded as feedback)`;
     }
     $('ab-result').textContent = line;

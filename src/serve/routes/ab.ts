@@ -24,7 +24,7 @@ function labelIndices(set: ModelSet, label: number | string | (number | string)[
  * how far each is from it. Shadow work only takes queue room that real traffic is not using
  * (Batcher.offer), and holds its own lease so a reload cannot free the models under it.
  */
-function shadowRun(ctx: ServeContext, lease: Lease, requestId: string, served: ModelName, outcome: PredictOutcome): void {
+function shadowRun(ctx: ServeContext, lease: Lease, answerId: string, served: ModelName, outcome: PredictOutcome): void {
   const others = ctx.split.others(served).filter((variant) => lease.set.has(variant));
   const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
   const runs = others.map((shadow) => {
@@ -36,12 +36,12 @@ function shadowRun(ctx: ServeContext, lease: Lease, requestId: string, served: M
     }
     return pending.then(
       (raw) => {
-        ctx.ledger.shadowed(requestId, { variant: served, probabilities: outcome.raw.map((p) => p.probabilities) }, { variant: shadow, probabilities: raw.map((p) => p.probabilities) });
+        ctx.ledger.shadowed(answerId, { variant: served, probabilities: outcome.raw.map((p) => p.probabilities) }, { variant: shadow, probabilities: raw.map((p) => p.probabilities) });
         ctx.metrics.shadow.inc({ ...labels, outcome: 'compared' });
       },
       (error: unknown) => {
         ctx.metrics.shadow.inc({ ...labels, outcome: 'failed' });
-        ctx.logger.warn({ err: error, requestId, served, shadow }, 'shadow run failed');
+        ctx.logger.warn({ err: error, answerId, served, shadow }, 'shadow run failed');
       },
     );
   });
@@ -71,9 +71,10 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
     try {
       const outcome = await predictWith(lease.set, variant, instances, topK, started + ctx.config.batching.deadlineMs);
       const requestId = c.get('requestId');
-      ctx.ledger.served(requestId, variant, outcome.predictions.map((p) => p.class), performance.now() - started);
-      if (ctx.config.shadow) shadowRun(ctx, ctx.registry.share(lease), requestId, variant, outcome);
-      return c.json({ model: variant, variant, bundle: lease.set.manifest.name, requestId, predictions: outcome.predictions }, 200);
+      const { receipt, answer } = ctx.receipts.issue(variant, outcome.predictions.map((p) => p.class));
+      ctx.ledger.served(answer, performance.now() - started);
+      if (ctx.config.shadow) shadowRun(ctx, ctx.registry.share(lease), answer.answerId, variant, outcome);
+      return c.json({ model: variant, variant, bundle: lease.set.manifest.name, requestId, receipt, predictions: outcome.predictions }, 200);
     } finally {
       lease.release();
     }
@@ -81,21 +82,24 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
 
   const feedback = createRoute({
     method: 'post', path: '/v1/ab/feedback', middleware: [draining, body] as const,
-    summary: 'Record the true label(s) of an earlier A/B answer, by its request id',
+    summary: 'Record the true label(s) of an earlier A/B answer, by the receipt that answer carried',
     request: { body: { content: { 'application/json': { schema: FeedbackRequest } }, required: true } },
     responses: {
       200: json(FeedbackResponse, 'Recorded'),
-      404: json(ErrorBody, 'No A/B answer with that request id (never served here, or forgotten)'),
+      403: json(ErrorBody, 'The receipt was not issued by this service (forged or altered)'),
       409: json(ErrorBody, 'That answer already has feedback'),
+      410: json(ErrorBody, 'The receipt has expired'),
       ...ERROR_RESPONSES,
     },
   });
   app.openapi(feedback, async function abFeedback(c) {
-    const { requestId, label } = c.req.valid('json');
+    const { receipt: given, label } = c.req.valid('json');
+    const receipt = ctx.receipts.open(given);
+    if (receipt === 'forged') fail(403, 'this receipt was not issued by this service', [{ path: 'receipt', message: 'send back the receipt of an A/B answer unchanged' }]);
+    if (receipt === 'expired') fail(410, 'this receipt has expired', { ttlMs: ctx.config.abReceiptTtlMs });
     const labels = labelIndices(ctx.registry.current, label);
-    const verdict = ctx.ledger.feedback(requestId, labels);
-    if (verdict === 'unknown') fail(404, 'no A/B answer with that request id', { requestId });
-    if (verdict === 'duplicate') fail(409, 'that answer already has feedback', { requestId });
+    const verdict = ctx.ledger.feedback(receipt, labels);
+    if (verdict === 'duplicate') fail(409, 'that answer already has feedback', { answerId: receipt.answerId });
     if (verdict === 'length') fail(400, 'give one label, or one per instance of the answer', { labels: labels.length });
     return c.json({ recorded: labels.length }, 200);
   });

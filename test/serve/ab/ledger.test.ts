@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { AbLedger, klDivergence } from '../../../src/serve/ab/ledger.js';
 
 const p = (...values: number[]) => Float32Array.from(values);
+const FAR = Date.now() + 3600_000;
+const answer = (answerId: string, variant: 'student' | 'ensemble', classes: number[], expiresAt = FAR) => ({ answerId, variant, classes, expiresAt });
 
 describe('AbLedger', () => {
   it('reports request counts and latency percentiles per variant', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
-    for (let ms = 1; ms <= 100; ms++) ledger.served(`r${ms}`, 'student', [0], ms);
+    for (let ms = 1; ms <= 100; ms++) ledger.served(answer(`r${ms}`, 'student', [0]), ms);
     const report = ledger.report();
     expect(report.student).toMatchObject({ requests: 100, latencyMs: { p50: 50, p90: 90, p99: 99 } });
     expect(report.ensemble).toMatchObject({ requests: 0, latencyMs: { p50: null, p90: null, p99: null }, feedback: { labelled: 0, accuracy: null } });
@@ -14,7 +16,7 @@ describe('AbLedger', () => {
 
   it('records shadow agreement and KL(served ‖ shadow) per instance', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
-    ledger.served('r1', 'student', [0, 1], 3);
+    ledger.served(answer('r1', 'student', [0, 1]), 3);
     ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
     const shadow = ledger.report().student!.shadow.ensemble!;
     expect(shadow.compared).toBe(2);
@@ -22,18 +24,31 @@ describe('AbLedger', () => {
     expect(shadow.meanKl).toBeCloseTo(klDivergence(p(0.2, 0.8), p(0.6, 0.4)) / 2, 6);
   });
 
-  it('scores feedback for the served and the shadow answer, once per request', () => {
+  it('scores feedback for the served and the shadow answer, once per answer', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
-    ledger.served('r1', 'student', [0, 1], 3);
+    const r1 = answer('r1', 'student', [0, 1]);
+    ledger.served(r1, 3);
     ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
-    expect(ledger.feedback('r1', [0, 1])).toBe('ok');
-    expect(ledger.feedback('r1', [0, 1])).toBe('duplicate');
-    expect(ledger.feedback('nope', [0])).toBe('unknown');
-    ledger.served('r2', 'ensemble', [1], 3);
-    expect(ledger.feedback('r2', [1, 1])).toBe('length');
+    expect(ledger.feedback(r1, [0, 1])).toBe('ok');
+    expect(ledger.feedback(r1, [0, 1])).toBe('duplicate');
+    const r2 = answer('r2', 'ensemble', [1]);
+    ledger.served(r2, 3);
+    expect(ledger.feedback(r2, [1, 1])).toBe('length');
+    // Served by another worker or replica: scored from the receipt alone.
+    expect(ledger.feedback(answer('elsewhere', 'student', [1]), [0])).toBe('ok');
     const report = ledger.report();
-    expect(report.student!.feedback).toEqual({ labelled: 2, accuracy: 1 });
+    expect(report.student!.feedback).toEqual({ labelled: 3, accuracy: 2 / 3 });
     expect(report.ensemble!.feedback).toEqual({ labelled: 2, accuracy: 0.5 });
+  });
+
+  it('forgets scored answers once their receipts have expired, and only then', () => {
+    const ledger = new AbLedger(['student', 'ensemble']);
+    const now = Date.now();
+    const soon = answer('soon', 'student', [0], now + 1000);
+    expect(ledger.feedback(soon, [0], now)).toBe('ok');
+    expect(ledger.feedback(soon, [0], now + 999)).toBe('duplicate');
+    expect(ledger.feedback(answer('later', 'student', [0], now + 5000), [0], now + 1001)).toBe('ok');
+    expect(ledger.feedback(soon, [0], now + 1001)).toBe('ok'); // the signer refuses an expired receipt before this
   });
 
   it('KL is zero for equal distributions and finite when the shadow rules a class out', () => {

@@ -6,7 +6,7 @@ import { initEngine } from '../../../src/engine/index.js';
 import { createApp, type ServeApp } from '../../../src/serve/index.js';
 import { draft } from '../../bundle/helpers.js';
 import { json, post } from '../../fixtures/serve-client.js';
-import { buildServeBundles, rows, type ServeBundles } from '../../fixtures/serve-bundle.js';
+import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES } from '../../fixtures/serve-bundle.js';
 
 let bundles: ServeBundles;
 let served: ServeApp;
@@ -24,7 +24,7 @@ afterAll(async () => {
   rmSync(bundles.root, { recursive: true, force: true });
 });
 
-type AbBody = { variant: string; model: string; requestId: string; predictions: { class: number; label: string }[] };
+type AbBody = { variant: string; model: string; requestId: string; receipt: string; predictions: { class: number; label: string }[] };
 type Report = { arms: unknown[]; shadow: boolean; variants: Record<string, { requests: number; latencyMs: Record<string, number | null>; shadow: Record<string, { compared: number; agreement: number; meanKl: number }>; feedback: { labelled: number; accuracy: number | null } }> };
 const abPredict = (app: ServeApp, key?: string, n = 1) => json<AbBody>(post(app.app, '/v1/ab/predict', { instances: rows(n) }, key ? { 'x-ab-key': key } : {}));
 const report = async (app: ServeApp) => (await json<Report>(app.app.request('/v1/ab/report'))).body;
@@ -78,20 +78,57 @@ describe('A/B', () => {
     await vi.waitFor(async () => {
       expect(Object.values((await report(served)).variants).some((v) => Object.values(v.shadow).length > 0)).toBe(true);
     });
-    const ok = await json(post(served.app, '/v1/ab/feedback', { requestId: first.body.requestId, label: truth }));
+    const feedback = (body: unknown) => json(post(served.app, '/v1/ab/feedback', body));
+    const ok = await feedback({ receipt: first.body.receipt, label: truth });
     expect(ok).toMatchObject({ status: 200, body: { recorded: 2 } });
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: first.body.requestId, label: truth }))).status).toBe(409);
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: 'never-served', label: 0 }))).status).toBe(404);
+    expect((await feedback({ receipt: first.body.receipt, label: truth })).status).toBe(409);
+    expect((await feedback({ receipt: 'never.issued', label: 0 })).status).toBe(403);
     const one = await abPredict(served, 'by-name');
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: one.body.requestId, label: one.body.predictions[0].label }))).status).toBe(200);
+    expect((await feedback({ receipt: one.body.receipt, label: one.body.predictions[0].label })).status).toBe(200);
     const two = await abPredict(served, 'bad-labels', 2);
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: two.body.requestId, label: 'no-such-class' }))).status).toBe(400);
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: two.body.requestId, label: 0 }))).status).toBe(400);
-    expect((await json(post(served.app, '/v1/ab/feedback', { requestId: two.body.requestId, label: [99, 0] }))).status).toBe(400);
-    expect((await json(post(served.app, '/v1/ab/feedback', { label: 0 }))).status).toBe(400);
+    expect((await feedback({ receipt: two.body.receipt, label: 'no-such-class' })).status).toBe(400);
+    expect((await feedback({ receipt: two.body.receipt, label: 0 })).status).toBe(400);
+    expect((await feedback({ receipt: two.body.receipt, label: [99, 0] })).status).toBe(400);
+    expect((await feedback({ label: 0 })).status).toBe(400);
+    expect((await feedback({ requestId: two.body.requestId, label: [0, 0] })).status).toBe(400); // the request id scores nothing
     const { variants } = await report(served);
     expect(variants[first.body.variant].feedback.accuracy).not.toBeNull();
     expect(variants[first.body.variant].feedback.labelled).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses forged, altered and foreign receipts: no client can score an answer it was not given', async () => {
+    const labelled = () => report(served).then((r) => Object.values(r.variants).reduce((sum, v) => sum + v.feedback.labelled, 0));
+    const start = await labelled();
+    const answer = await abPredict(served, 'forger', 1);
+    const [payload, signature] = answer.body.receipt.split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const wrong = Buffer.from(JSON.stringify([claims[0], claims[1], [(claims[2][0] + 1) % TINY_CLASSES], claims[3]])).toString('base64url');
+    const feedback = (receipt: string) => json(post(served.app, '/v1/ab/feedback', { receipt, label: 0 }));
+    expect((await feedback(`${wrong}.${signature}`)).status).toBe(403); // classes altered: the signature no longer matches
+    expect((await feedback(`${payload}.${'A'.repeat(signature.length)}`)).status).toBe(403);
+    expect((await feedback(`${payload}.${signature}.extra`)).status).toBe(403);
+    const other = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'student:50,ensemble:50' });
+    const foreign = await json<{ receipt: string }>(post(other.app, '/v1/ab/predict', { instances: rows(1) }));
+    await other.shutdown();
+    expect((await feedback(foreign.body.receipt)).status).toBe(403); // another key: another service's answer
+    expect(await labelled()).toBe(start);
+  });
+
+  it('accepts a receipt at any process that shares the key, once, and refuses it after it expires', async () => {
+    const secret = 'a-shared-secret-of-at-least-32-characters';
+    const [a, b] = await Promise.all([1, 2].map(() => createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'student:50,ensemble:50', abSecret: secret, abReceiptTtlMs: 1000 })));
+    try {
+      const answer = await json<{ receipt: string; predictions: { class: number }[]; variant: string }>(post(a.app, '/v1/ab/predict', { instances: rows(1) }));
+      const truth = answer.body.predictions[0].class;
+      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(200);
+      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(409);
+      expect((await report(b)).variants[answer.body.variant].feedback).toEqual({ labelled: 1, accuracy: 1 });
+      const late = await json<{ receipt: string }>(post(a.app, '/v1/ab/predict', { instances: rows(1) }));
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await json(post(a.app, '/v1/ab/feedback', { receipt: late.body.receipt, label: 0 }))).status).toBe(410);
+    } finally {
+      await Promise.all([a.shutdown(), b.shutdown()]);
+    }
   });
 
   it('reports latency percentiles per variant', async () => {
