@@ -102,6 +102,11 @@ export async function readJson<S extends z.ZodType>(c: Context, schema: S): Prom
   } catch {
     fail(400, 'Malformed JSON in request body');
   }
+  return parseJson(json, schema);
+}
+
+/** `json` checked against `schema`: 400 naming each bad field, as readJson answers. */
+export function parseJson<S extends z.ZodType>(json: unknown, schema: S): z.infer<S> {
   const parsed = schema.safeParse(json);
   if (!parsed.success) rejectInvalid('json', parsed.error);
   return parsed.data;

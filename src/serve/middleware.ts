@@ -36,14 +36,19 @@ export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Log
 
 // ── Routes that take a body ────────────────────────────────────────────────────────────────────
 
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+export const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
  * For routes that take a JSON body (`optional`: or none at all): 415 unless the Content-Type says JSON (checked first, so a
  * large body of the wrong type is refused unread), then 413 past `maxBytes`. hono's bodyLimit
  * counts the bytes as they stream in, so a chunked body without Content-Length cannot slip past it.
  */
-export const jsonBody = (maxBytes: number, { optional = false } = {}): MiddlewareHandler => {
+/**
+ * Body size limits, and the JSON media type unless `anyType`: the v2 protocol's clients (tritonclient
+ * among them) post JSON with no Content-Type or curl's form default, and Triton reads it as JSON; the
+ * route then answers 415 only if the body does not parse.
+ */
+export const jsonBody = (maxBytes: number, { optional = false, anyType = false } = {}): MiddlewareHandler => {
   const limit = bodyLimit({
     maxSize: maxBytes,
     onError: () => fail(413, 'request body too large', { maxBytes }),
@@ -53,7 +58,7 @@ export const jsonBody = (maxBytes: number, { optional = false } = {}): Middlewar
     // An optional body may be left out (POST /v1/admin/reload with no options). Without a type,
     // only an empty body gets past the route's own media-type gate (415 otherwise).
     if (optional && !type) return limit(c, next);
-    if (!type || !JSON_TYPE.test(type)) fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    if (!anyType && (!type || !JSON_TYPE.test(type))) fail(415, 'Content-Type must be application/json', { got: type ?? null });
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       // The check hono's bodyLimit makes for a sized body, made without touching the body stream:

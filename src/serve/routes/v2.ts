@@ -1,21 +1,26 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
-import { fail, readJson } from '../errors.js';
-import { jsonBody, refuseWhileDraining } from '../middleware.js';
+import { fail, parseJson, readJson } from '../errors.js';
+import { JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet, Prediction } from '../models.js';
 import { topClasses } from '../predictions.js';
 
 // Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }
 // shape, whose `error` string is what the protocol asks for.
 
+/** The one input every model here takes, as its metadata names it. */
+const INPUT_NAME = 'input';
+
 const InferInput = z.object({
   name: z.string().min(1),
   shape: z.array(z.int().nonnegative()).length(2, 'must be [batch, input size]'),
   datatype: z.literal('FP32', 'must be FP32'),
   /** Flat row-major, or nested one array per row, as the protocol allows. */
-  data: z.union([z.array(z.number()), z.array(z.array(z.number()))]),
+  data: z.union([z.array(z.number()), z.array(z.array(z.number()))], {
+    error: 'must be FP32 numbers: one flat row-major array, or one array per row',
+  }),
   parameters: z.record(z.string(), z.unknown()).optional(),
 });
 
@@ -28,7 +33,11 @@ const InferRequest = z.object({
 
 const OUTPUTS = ['probabilities', 'class', 'generalist_class', 'active_specialists'] as const;
 
-function modelOf(name: string, set: ModelSet): ModelName {
+/** The one version each model has; the protocol's versioned URLs name it. */
+const VERSION = '1';
+
+function modelOf(name: string, set: ModelSet, version?: string): ModelName {
+  if (version !== undefined && version !== VERSION) fail(404, `model ${name} has no version "${version}"`, { versions: [VERSION] });
   if (!(MODEL_NAMES as readonly string[]).includes(name)) fail(404, `unknown model "${name}"`, { models: MODEL_NAMES });
   const model = name as ModelName;
   if (!set.has(model)) fail(404, `model ${model} is not served from this bundle`, { reason: set.unavailable.get(model) ?? null });
@@ -41,11 +50,12 @@ function metadata(set: ModelSet, model: ModelName) {
     { name: 'class', datatype: 'INT32', shape: [-1] },
     ...(model === 'ensemble' ? [{ name: 'generalist_class', datatype: 'INT32', shape: [-1] }, { name: 'active_specialists', datatype: 'BYTES', shape: [-1] }] : []),
   ];
-  return { name: model, versions: ['1'], platform: 'tfjs_layers', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, set.inputSize] }], outputs };
+  return { name: model, versions: [VERSION], platform: 'tfjs_layers', inputs: [{ name: INPUT_NAME, datatype: 'FP32', shape: [-1, set.inputSize] }], outputs };
 }
 
 /** The one input as flat rows, after the checks the schema cannot make (they depend on the bundle). */
 function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: number): { x: Float32Array; rows: number } {
+  if (input.name !== INPUT_NAME) fail(400, `unknown input "${input.name}": the model's input is "${INPUT_NAME}"`, [{ path: 'inputs.0.name', message: `must be "${INPUT_NAME}"` }]);
   const [rows, width] = input.shape;
   if (width !== set.inputSize) fail(400, `input shape [${rows}, ${width}] does not fit the model`, { expected: [-1, set.inputSize] });
   if (rows < 1) fail(400, 'input has no rows', { shape: input.shape });
@@ -61,12 +71,25 @@ function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: 
   return { x, rows };
 }
 
-/** The outputs a request asked for (all by default), checked before any work is done. */
+/** The outputs a request asked for (all when it names none, as Triton does), checked before any work is done. */
 function outputNames(model: ModelName, wanted: string[] | undefined): (typeof OUTPUTS)[number][] {
   const available: readonly string[] = model === 'ensemble' ? OUTPUTS : OUTPUTS.slice(0, 2);
-  const unknown = wanted?.find((name) => !available.includes(name));
-  if (unknown) fail(400, `unknown output "${unknown}"`, { outputs: available });
-  return (wanted ?? available) as (typeof OUTPUTS)[number][];
+  const unknown = wanted?.findIndex((name) => !available.includes(name)) ?? -1;
+  if (unknown >= 0) fail(400, `unknown output "${wanted![unknown]}"`, [{ path: `outputs.${unknown}.name`, message: `one of ${available.join(', ')}` }]);
+  return (wanted?.length ? wanted : available) as (typeof OUTPUTS)[number][];
+}
+
+/** The body as JSON whatever its Content-Type (see jsonBody's anyType); 415 when it is neither JSON nor labelled so. */
+async function inferRequest(c: Context<AppEnv>): Promise<z.infer<typeof InferRequest>> {
+  const type = c.req.header('content-type');
+  if (!type || JSON_TYPE.test(type)) return readJson(c, InferRequest);
+  let json: unknown;
+  try {
+    json = JSON.parse(await c.req.text());
+  } catch {
+    fail(415, 'the body is not JSON (and its Content-Type does not say JSON)', { got: type, accepted: 'application/json' });
+  }
+  return parseJson(json, InferRequest);
 }
 
 function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)[number][]) {
@@ -93,29 +116,32 @@ export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
     if (!ctx.lifecycle.isReady) fail(503, 'not ready', { draining: ctx.lifecycle.isDraining });
     return c.json({ ready: true });
   });
-  app.get('/v2/models/:name', function modelMetadata(c) {
-    const set = ctx.registry.current;
-    return c.json(metadata(set, modelOf(c.req.param('name'), set)));
-  });
-  app.get('/v2/models/:name/ready', function modelReady(c) {
-    const model = modelOf(c.req.param('name'), ctx.registry.current);
-    if (!ctx.lifecycle.isReady) fail(503, 'not ready', { model, draining: ctx.lifecycle.isDraining });
-    return c.json({ name: model, ready: true });
-  });
-  app.post('/v2/models/:name/infer', refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes), async function infer(c) {
-    const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
-    const lease = ctx.registry.acquire();
-    try {
-      const model = modelOf(c.req.param('name'), lease.set);
-      c.set('model', model);
-      const body = await readJson(c, InferRequest);
-      const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances);
-      const names = outputNames(model, body.outputs?.map((o) => o.name));
-      const raw = await lease.set.predict(model, item, deadlineAt);
-      return c.json({ model_name: model, model_version: '1', id: body.id ?? c.get('requestId'), outputs: outputTensors(raw, lease.set, names) });
-    } finally {
-      lease.release();
-    }
-  });
+  // Each route also under /versions/{version}, which tritonclient uses whenever a version is given.
+  for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    app.get(prefix, function modelMetadata(c) {
+      const set = ctx.registry.current;
+      return c.json(metadata(set, modelOf(c.req.param('name') ?? '', set, c.req.param('version'))));
+    });
+    app.get(`${prefix}/ready`, function modelReady(c) {
+      const model = modelOf(c.req.param('name') ?? '', ctx.registry.current, c.req.param('version'));
+      if (!ctx.lifecycle.isReady) fail(503, 'not ready', { model, draining: ctx.lifecycle.isDraining });
+      return c.json({ name: model, ready: true });
+    });
+    app.post(`${prefix}/infer`, refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes, { anyType: true }), async function infer(c) {
+      const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
+      const lease = ctx.registry.acquire();
+      try {
+        const model = modelOf(c.req.param('name') ?? '', lease.set, c.req.param('version'));
+        c.set('model', model);
+        const body = await inferRequest(c);
+        const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances);
+        const names = outputNames(model, body.outputs?.map((o) => o.name));
+        const raw = await lease.set.predict(model, item, deadlineAt);
+        return c.json({ model_name: model, model_version: VERSION, id: body.id ?? c.get('requestId'), outputs: outputTensors(raw, lease.set, names) });
+      } finally {
+        lease.release();
+      }
+    });
+  }
   return app;
 }

@@ -75,9 +75,40 @@ describe('Open Inference Protocol v2', () => {
     expect(res.body.error).toEqual(expect.any(String));
   });
 
-  it('rejects malformed JSON, the wrong content type and unknown models', async () => {
+  it('rejects malformed JSON, a body that is not JSON under another content type, and unknown models', async () => {
     expect((await json(post(served.app, '/v2/models/student/infer', '{"inputs":'))).status).toBe(400);
     expect((await json(post(served.app, '/v2/models/student/infer', 'x', { 'content-type': 'text/csv' }))).status).toBe(415);
     expect((await infer('oracle', input(rows(1), [1, TINY_INPUT]))).status).toBe(404);
+  });
+
+  it('reads a JSON body whatever its Content-Type, or with none, as Triton does', async () => {
+    const body = JSON.stringify(input(rows(1), [1, TINY_INPUT]));
+    for (const headers of [{}, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain' }] as Record<string, string>[]) {
+      const res = await json<InferBody>(served.app.request('/v2/models/student/infer', { method: 'POST', body, headers }));
+      expect(res.status, JSON.stringify(headers)).toBe(200);
+      expect(res.body.outputs[1].shape).toEqual([1]);
+    }
+  });
+
+  it('serves the versioned URLs of version 1, and 404 for any other version', async () => {
+    expect(await json(served.app.request('/v2/models/student/versions/1'))).toMatchObject({ status: 200, body: { name: 'student', versions: ['1'] } });
+    expect(await json(served.app.request('/v2/models/student/versions/1/ready'))).toMatchObject({ status: 200, body: { ready: true } });
+    const answer = await json<InferBody & { model_version: string }>(post(served.app, '/v2/models/ensemble/versions/1/infer', input(rows(2))));
+    expect(answer).toMatchObject({ status: 200, body: { model_name: 'ensemble', model_version: '1' } });
+    expect((await json(served.app.request('/v2/models/student/versions/2'))).status).toBe(404);
+    expect((await json(served.app.request('/v2/models/student/versions/2/ready'))).status).toBe(404);
+    expect((await json(post(served.app, '/v2/models/student/versions/2/infer', input(rows(1), [1, TINY_INPUT])))).status).toBe(404);
+  });
+
+  it('refuses an input the model does not have, answers every output for an empty outputs list, and names what is wrong', async () => {
+    const misnamed = await infer('student', { inputs: [{ ...input(rows(1), [1, TINY_INPUT]).inputs[0], name: 'pixels' }] });
+    expect(misnamed.status).toBe(400);
+    expect(misnamed.body.error).toMatch(/unknown input "pixels": the model's input is "input"/);
+    const all = await infer('ensemble', { ...input(rows(2)), outputs: [] });
+    expect(all.body.outputs.map((o) => o.name)).toEqual(['probabilities', 'class', 'generalist_class', 'active_specialists']);
+    const strings = await json<{ details: { path: string; message: string }[] }>(post(served.app, '/v2/models/student/infer', input(['x', 'y'], [1, 2])));
+    expect(strings.body.details[0]).toMatchObject({ path: 'inputs.0.data', message: expect.stringMatching(/FP32 numbers/) });
+    const unknown = await json<{ details: { path: string }[] }>(post(served.app, '/v2/models/student/infer', { ...input(rows(2)), outputs: [{ name: 'class' }, { name: 'logits' }] }));
+    expect(unknown).toMatchObject({ status: 400, body: { details: [{ path: 'outputs.1.name' }] } });
   });
 });
