@@ -39,14 +39,12 @@ export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Log
 export const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * For routes that take a JSON body (`optional`: or none at all): 415 unless the Content-Type says JSON (checked first, so a
- * large body of the wrong type is refused unread), then 413 past `maxBytes`. hono's bodyLimit
- * counts the bytes as they stream in, so a chunked body without Content-Length cannot slip past it.
- */
-/**
- * Body size limits, and the JSON media type unless `anyType`: the v2 protocol's clients (tritonclient
- * among them) post JSON with no Content-Type or curl's form default, and Triton reads it as JSON; the
- * route then answers 415 only if the body does not parse.
+ * For routes that take a JSON body (`optional`: or none at all): 415 unless the Content-Type says
+ * JSON (checked first, so a large body of the wrong type is refused unread), then 413 past
+ * `maxBytes`. hono's bodyLimit counts the bytes as they stream in, so a chunked body without
+ * Content-Length cannot slip past it. `anyType` skips the media-type check: the v2 protocol's
+ * clients (tritonclient among them) post JSON with no Content-Type or curl's form default, and
+ * Triton reads it as JSON; the route then answers 415 only if the body does not parse.
  */
 export const jsonBody = (maxBytes: number, { optional = false, anyType = false } = {}): MiddlewareHandler => {
   const limit = bodyLimit({
