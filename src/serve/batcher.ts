@@ -11,6 +11,10 @@ export interface BatcherHooks {
   onBatch?: (rows: number) => void;
   /** Requests waiting, after every change. */
   onDepth?: (depth: number) => void;
+  /** Seconds each request of a batch waited in the queue, as the batch starts. */
+  onQueued?: (seconds: number) => void;
+  /** Seconds a batch spent in the model (its run), once it finishes or fails. */
+  onRun?: (seconds: number) => void;
 }
 
 /** One item's own failure inside a batch that otherwise ran: only that item's request fails. */
@@ -160,8 +164,10 @@ export class Batcher<I, O> {
     this.hooks.onDepth?.(this.queue.length);
     this.running = true;
     this.hooks.onBatch?.(rows);
+    const startedAt = performance.now();
+    for (const entry of batch) this.hooks.onQueued?.((startedAt - entry.enqueuedAt) / 1000);
     try {
-      const outputs = await this.run(batch.map((entry) => entry.item));
+      const outputs = await this.run(batch.map((entry) => entry.item)).finally(() => this.hooks.onRun?.((performance.now() - startedAt) / 1000));
       batch.forEach((entry, i) => this.settle(entry, () => {
         const output = outputs[i];
         if (output instanceof ItemFailure) throw output.error;

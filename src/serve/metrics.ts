@@ -7,6 +7,7 @@ import type { ModelSetHooks } from './models.js';
 /** Model and variant labels for requests that name none (health, metrics, 404s). */
 export const NONE = 'none';
 
+const DEFAULT_GAUGES_NAMED_AS_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
 
@@ -19,7 +20,10 @@ export class ServeMetrics {
   readonly registry = new Registry();
   readonly requests = new Counter({ name: 'serve_requests_total', help: 'Requests answered, by route pattern, model, A/B variant and status', labelNames: ['endpoint', 'model', 'variant', 'code'] as const, registers: [this.registry] });
   readonly errors = new Counter({ name: 'serve_errors_total', help: 'Requests answered with status >= 400', labelNames: ['endpoint', 'model', 'variant', 'code'] as const, registers: [this.registry] });
-  readonly latency = new Histogram({ name: 'serve_request_duration_seconds', help: 'Arrival to response, seconds', labelNames: ['endpoint', 'model', 'variant'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  // By status too: a fast 400 or 503 must not pass for a fast answer.
+  readonly latency = new Histogram({ name: 'serve_request_duration_seconds', help: 'Arrival to response, seconds', labelNames: ['endpoint', 'model', 'variant', 'code'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly queued = new Histogram({ name: 'serve_queue_duration_seconds', help: 'Time a request waited in its model queue before its batch ran, seconds', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  readonly modelTime = new Histogram({ name: 'serve_model_duration_seconds', help: 'Time one batch spent in the model, seconds', labelNames: ['model'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly batchSize = new Histogram({ name: 'serve_batch_size', help: 'Instances per model call after dynamic batching', labelNames: ['model'] as const, buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'serve_queue_depth', help: 'Requests waiting for a batch, per model', labelNames: ['model'] as const, registers: [this.registry] });
   readonly activations = new Counter({ name: 'serve_specialist_activations_total', help: 'Examples each specialist ran on', labelNames: ['specialist'] as const, registers: [this.registry] });
@@ -31,6 +35,9 @@ export class ServeMetrics {
     // Read at scrape time: the number that a leak makes grow.
     new Gauge({ name: 'serve_tfjs_tensors', help: 'Live tfjs tensors', registers: [this.registry], collect() { this.set(tf.memory().numTensors); } });
     collectDefaultMetrics({ register: this.registry });
+    // Gauges may not end in _total (promtool check metrics fails on them); prom-client exports the
+    // same counts as nodejs_active_{handles,requests,resources} too, which stay.
+    for (const name of DEFAULT_GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     if (cluster.isWorker) {
       // Constructing one installs prom-client's worker-side listener for the primary's requests.
       new AggregatorRegistry();
@@ -43,6 +50,8 @@ export class ServeMetrics {
     return {
       onBatch: (model: ModelName, rows: number) => this.batchSize.observe({ model }, rows),
       onDepth: (model: ModelName, depth: number) => this.queueDepth.set({ model }, depth),
+      onQueued: (model: ModelName, seconds: number) => this.queued.observe({ model }, seconds),
+      onRun: (model: ModelName, seconds: number) => this.modelTime.observe({ model }, seconds),
       onActive: (active: string[][]) => {
         for (const set of active) {
           this.activePerExample.observe(set.length);
@@ -53,10 +62,10 @@ export class ServeMetrics {
   }
 
   observe(labels: { endpoint: string; model: string; variant: string; code: number }, seconds: number): void {
-    const { code, ...rest } = labels;
-    this.requests.inc({ ...rest, code: String(code) });
-    if (code >= 400) this.errors.inc({ ...rest, code: String(code) });
-    this.latency.observe(rest, seconds);
+    const labelled = { ...labels, code: String(labels.code) };
+    this.requests.inc(labelled);
+    if (labels.code >= 400) this.errors.inc(labelled);
+    this.latency.observe(labelled, seconds);
   }
 }
 

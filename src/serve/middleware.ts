@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
+import { MODEL_NAMES } from './config.js';
 import type { AppEnv } from './context.js';
 import { fail } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -28,11 +29,20 @@ export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Log
       metrics.inflight.dec();
       const seconds = (performance.now() - started) / 1000;
       // The last matched route is the handler's pattern; '/*' when only middleware matched (404).
-      const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? NONE, variant: c.get('variant') ?? NONE, code: c.res.status };
+      const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? modelInPath(c.req.path), variant: c.get('variant') ?? NONE, code: c.res.status };
       metrics.observe(labels, seconds);
       logger.info({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model, variant: labels.variant }, 'request');
     }
   };
+
+/**
+ * The model a path names (/v1/models/{m}/…, /v2/models/{m}/…), for requests refused before their
+ * handler ran (400, 413, 415): they still belong to that model's series. Unknown names stay 'none'.
+ */
+function modelInPath(path: string): string {
+  const name = /^\/v[12]\/models\/([^/]+)/.exec(path)?.[1];
+  return name && (MODEL_NAMES as readonly string[]).includes(name) ? name : NONE;
+}
 
 // ── Routes that take a body ────────────────────────────────────────────────────────────────────
 

@@ -24,6 +24,8 @@ export interface BatchItem {
 export interface ModelSetHooks {
   onBatch?: (model: ModelName, rows: number) => void;
   onDepth?: (model: ModelName, depth: number) => void;
+  onQueued?: (model: ModelName, seconds: number) => void;
+  onRun?: (model: ModelName, seconds: number) => void;
   /** Per example of an ensemble batch, the specialists that ran on it. */
   onActive?: (active: string[][]) => void;
 }
@@ -135,6 +137,7 @@ export class ModelSet {
   readonly unavailable = new Map<ModelName, string>();
   private readonly batchers = new Map<ModelName, Batcher<BatchItem, Prediction[]>>();
   private readonly forwards = new Map<ModelName, Forward>();
+  private inCanary = false;
   /** The generalist's forward, which tells whether a failed request's own rows overflow the models. */
   private readonly generalistForward: Forward;
   private readonly ensembleModels: EnsembleModels | undefined;
@@ -155,7 +158,9 @@ export class ModelSet {
     else {
       const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
       this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses, logitsOf: compiledLogitsOf(compiled) };
-      forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, hooks, this.inputSize));
+      // The canary's own row is not traffic: it must not show in the activation metrics.
+      const onActive = (active: string[][]) => { if (!this.inCanary) hooks.onActive?.(active); };
+      forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, { onActive }, this.inputSize));
     }
     for (const [name, forward] of forwards) {
       this.forwards.set(name, forward);
@@ -163,6 +168,8 @@ export class ModelSet {
       this.batchers.set(name, new Batcher(name, run, (item) => item.rows, options, {
         onBatch: (rows) => hooks.onBatch?.(name, rows),
         onDepth: (depth) => hooks.onDepth?.(name, depth),
+        onQueued: (seconds) => hooks.onQueued?.(name, seconds),
+        onRun: (seconds) => hooks.onRun?.(name, seconds),
       }));
     }
   }
@@ -202,6 +209,7 @@ export class ModelSet {
    */
   async canary(): Promise<string[]> {
     const problems: string[] = [];
+    this.inCanary = true;
     for (const [name, forward] of this.forwards) {
       try {
         const [answer] = await forward(new Float32Array(this.inputSize), 1);
@@ -213,6 +221,7 @@ export class ModelSet {
         problems.push(`${name}: ${(error as Error).message}`);
       }
     }
+    this.inCanary = false;
     return problems;
   }
 

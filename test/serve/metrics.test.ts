@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
@@ -31,7 +32,10 @@ describe('GET /metrics', () => {
       /serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 1/,
       /serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="generalist",variant="none",code="400"\} 1/,
       /serve_requests_total\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble",code="200"\} 1/,
-      /serve_request_duration_seconds_count\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble"\} 1/,
+      /serve_request_duration_seconds_count\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble",code="200"\} 1/,
+      /serve_request_duration_seconds_count\{endpoint="\/v1\/models\/:model\/predict",model="generalist",variant="none",code="400"\} 1/,
+      /serve_queue_duration_seconds_count\{model="student"\} 1/,
+      /serve_model_duration_seconds_count\{model="ensemble"\} 1/,
       /serve_batch_size_sum\{model="student"\} 3/,
       /serve_queue_depth\{model="ensemble"\} 0/,
       /serve_specialist_activations_total\{specialist="s\d"\} \d/,
@@ -41,6 +45,23 @@ describe('GET /metrics', () => {
       /process_resident_memory_bytes/,
     ];
     for (const pattern of expected) expect(text).toMatch(pattern);
+  });
+
+  it('labels requests refused before their handler with the model their path names', async () => {
+    await served.app.request('/v1/models/student/predict', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
+    await served.app.request('/v2/models/oracle/infer', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const text = await (await served.app.request('/metrics')).text();
+    expect(text).toMatch(/serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="415"\} 1/);
+    expect(text).toMatch(/serve_errors_total\{endpoint="[^"]*",model="none",variant="none",code="404"\} 1/);
+  });
+
+  // Prometheus' own linter, where it is installed (CI installs it: Debian's prometheus package).
+  it.runIf(spawnSync('promtool', ['--version']).status === 0)('passes promtool check metrics', async () => {
+    await post(served.app, '/v1/models/ensemble/predict', { instances: rows(2) });
+    const text = await (await served.app.request('/metrics')).text();
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe('');
+    expect(check.status).toBe(0);
   });
 
   it('labels unmatched routes with a bounded endpoint', async () => {
