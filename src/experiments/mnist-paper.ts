@@ -43,7 +43,10 @@ export function withEpochs(train: TrainConfigInput, epochs: number): TrainConfig
 export function paperPlan(preset: PipelineConfig, quick: boolean): MnistPaperPlan {
   const teacher = { net: preset.generalist.net, train: preset.generalist.train, jitter: preset.generalist.jitter };
   const student = { net: preset.student.net, train: preset.student.train };
-  if (!quick) return { teacher, student, seeds: [1, 2, 3], quick, sweep: { units: 30, epochs: 50, temperatures: [1, 2, 2.5, 3, 4, 8, 20], seeds: [1, 2, 3] } };
+  // The optimizer plot's second curve: momentum SGD as the dropout papers train, ramped so the first
+  // steps on the teacher's large logits do not diverge (lr 0.2 and 0.3 without a ramp did).
+  const comparison = { kind: 'momentum' as const, learningRate: 0.1, momentum: 0.9, ramp: { from: 0.5, epochs: 5 } };
+  if (!quick) return { teacher, student, seeds: [1, 2, 3], quick, sweep: { units: 30, epochs: 50, temperatures: [1, 2, 2.5, 3, 4, 8, 20], seeds: [1, 2, 3] }, comparison };
   return {
     // Dropout and jitter pay off only over many epochs; six epochs need a lighter hand.
     teacher: { net: { ...teacher.net, inputDropout: 0, hiddenDropout: 0.25 }, train: withEpochs(teacher.train, 6), jitter: 1 },
