@@ -1,10 +1,11 @@
+import { stat } from 'node:fs/promises';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { requestId } from 'hono/request-id';
 import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
 import { engineInfo, initEngine } from '../engine/index.js';
 import { AbLedger } from './ab/ledger.js';
 import { ReceiptSigner } from './ab/receipt.js';
+import { scoredAnswers } from './ab/scored.js';
 import { AbSplit } from './ab/split.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import type { AppEnv, ServeContext } from './context.js';
@@ -12,8 +13,8 @@ import { errorHandler, notFoundHandler, validationHook } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { metricsText, ServeMetrics } from './metrics.js';
-import { observe } from './middleware.js';
-import { ModelSet } from './models.js';
+import { observe, serverRequestId } from './middleware.js';
+import { CanaryError, ModelSet } from './models.js';
 import { ModelRegistry } from './registry.js';
 import { abRoutes } from './routes/ab.js';
 import { adminRoutes } from './routes/admin.js';
@@ -36,13 +37,6 @@ export interface ServeApp {
    * models freed. True when nothing was cut short.
    */
   shutdown(): Promise<boolean>;
-}
-
-/** A bundle that loaded and checked but answers nonsense (NaN weights): it is never swapped in. */
-export class CanaryError extends Error {
-  constructor(message: string, readonly problems: string[]) {
-    super(message);
-  }
 }
 
 /** The engine is chosen once per process; an app made in a test or a worker picks it if nobody has. */
@@ -91,13 +85,16 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
     return set;
   };
 
+  if (config.bundleRoot && !(await stat(config.bundleRoot).catch(() => undefined))?.isDirectory()) {
+    throw new Error(`--bundle-root ${config.bundleRoot} is not a folder: reload could load nothing`);
+  }
   const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
   const lifecycle = new Lifecycle();
   const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants),
-    receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), loadModels };
+    receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.use(requestId(), observe(metrics, lifecycle, logger));
+  app.use(serverRequestId(), observe(metrics, lifecycle, logger));
   app.route('/', predictRoutes(context));
   app.route('/', abRoutes(context));
   app.route('/', adminRoutes(context));

@@ -3,6 +3,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { ServeConfig } from './config.js';
 import { onStopSignals } from './lifecycle.js';
 import { createLogger } from './logger.js';
+import { serveClusterClaims } from './ab/scored.js';
 import { serveClusterMetrics } from './metrics.js';
 import type { ServerHandle } from './server.js';
 
@@ -30,6 +31,7 @@ function exited(worker: Worker): Promise<void> {
 export async function startCluster(config: ServeConfig, { signals }: { signals: boolean }): Promise<ServerHandle> {
   const logger = createLogger(config.logLevel);
   serveClusterMetrics();
+  serveClusterClaims();
   // Feedback may reach any worker: they must all check receipts with one key.
   const shared = { ...config, abSecret: config.abSecret ?? randomBytes(32).toString('hex') };
   const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(shared) });

@@ -66,8 +66,8 @@ export const ServeConfigSchema = z.object({
    * one (the cluster primary makes one for its workers when none is given). At least 32 characters.
    */
   abSecret: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** How long an A/B answer's receipt is accepted as feedback; scored answers are remembered as long. */
-  abReceiptTtlMs: Int(1000, 7 * 24 * 3600 * 1000).default(3600 * 1000),
+  /** How long an A/B answer's receipt is accepted as feedback; scored answer ids are remembered as long (memory: feedback rate × TTL). */
+  abReceiptTtlMs: Int(1000, 24 * 3600 * 1000).default(3600 * 1000),
   /** Run the other A/B variants too, after answering, and record their agreement with the served one. */
   shadow: Flag.default(false),
   batching: BatchingSchema.prefault({}),

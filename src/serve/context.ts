@@ -2,6 +2,7 @@ import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { AbLedger } from './ab/ledger.js';
 import type { ReceiptSigner } from './ab/receipt.js';
+import type { ScoredAnswers } from './ab/scored.js';
 import type { AbSplit } from './ab/split.js';
 import type { ModelName, ServeConfig } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -19,6 +20,8 @@ export interface ServeContext {
   split: AbSplit;
   ledger: AbLedger;
   receipts: ReceiptSigner;
+  /** Answers already scored: across the cluster's workers when there are several. */
+  scored: ScoredAnswers;
   /** Loads and checks a bundle into a ModelSet without putting it in service. */
   loadModels: (bundleDir: string) => Promise<ModelSet>;
 }

@@ -21,12 +21,7 @@ const isApiCause = (cause: unknown): cause is ApiErrorCause =>
  *   fail(413, 'too many instances', { max: 256, got: 1000 });
  */
 export function fail(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): never {
-  throw apiError(status, error, details, headers);
-}
-
-/** The error `fail` throws, for code that hands it on instead (one request's failure inside a batch). */
-export function apiError(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): HTTPException {
-  return new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
+  throw new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
 }
 
 /** Zod issues as `[{ path: 'instances.3.7', message }]`: the path is what a client needs to fix its request. */
@@ -90,23 +85,18 @@ export function validationHook(result: { target: string; success: boolean; error
 
 /**
  * The JSON body checked against `schema`, for routes outside OpenAPIHono (the v2 protocol):
- * 400 for JSON that does not parse, then the schema's verdict.
+ * `unparsable` for a body that is not JSON (default 400), then the schema's verdict.
  *
  * @example
  *   const body = await readJson(c, InferRequest);
  */
-export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodType>(c: Context, schema: S, unparsable: () => never = () => fail(400, 'Malformed JSON in request body')): Promise<z.infer<S>> {
   let json: unknown;
   try {
     json = await c.req.json();
   } catch {
-    fail(400, 'Malformed JSON in request body');
+    unparsable();
   }
-  return parseJson(json, schema);
-}
-
-/** `json` checked against `schema`: 400 naming each bad field, as readJson answers. */
-export function parseJson<S extends z.ZodType>(json: unknown, schema: S): z.infer<S> {
   const parsed = schema.safeParse(json);
   if (!parsed.success) rejectInvalid('json', parsed.error);
   return parsed.data;

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
@@ -31,7 +31,7 @@ export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Log
       // The last matched route is the handler's pattern; '/*' when only middleware matched (404).
       const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? modelInPath(c.req.path), variant: c.get('variant') ?? NONE, code: c.res.status };
       metrics.observe(labels, seconds);
-      logger.info({ requestId: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model, variant: labels.variant }, 'request');
+      logger.info({ requestId: c.get('requestId'), clientRequestId: c.req.header('x-request-id'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model, variant: labels.variant }, 'request');
     }
   };
 
@@ -43,6 +43,19 @@ function modelInPath(path: string): string {
   const name = /^\/v[12]\/models\/([^/]+)/.exec(path)?.[1];
   return name && (MODEL_NAMES as readonly string[]).includes(name) ? name : NONE;
 }
+
+/**
+ * A request id of the server's own on every request (X-Request-Id on the answer): ids name answers
+ * in logs, and one a client picked could collide with another client's. A client's own
+ * X-Request-Id is kept for its logs as clientRequestId.
+ */
+export const serverRequestId = (): MiddlewareHandler<AppEnv> =>
+  async function serverRequestId(c, next) {
+    const id = randomUUID();
+    c.set('requestId', id);
+    c.header('X-Request-Id', id);
+    await next();
+  };
 
 // ── Routes that take a body ────────────────────────────────────────────────────────────────────
 

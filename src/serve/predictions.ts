@@ -2,7 +2,7 @@ import type { z } from '@hono/zod-openapi';
 import { softmaxRowsAt } from '../distill/index.js';
 import type { ModelName } from './config.js';
 import { fail } from './errors.js';
-import type { BatchItem, ModelSet, Prediction } from './models.js';
+import { type BatchItem, type ModelSet, NonFiniteRow, type Prediction } from './models.js';
 import type { Prediction as PredictionBody } from './schemas.js';
 
 /** Classes listed per instance when the request does not say. */
@@ -111,7 +111,12 @@ export async function predictWith(set: ModelSet, model: ModelName, instances: re
   checkOptions(model, options);
   const k = resolveTopK(topK, set.numClasses);
   const item = toBatchItem(instances, set.inputSize);
-  const raw = await set.predict(model, item, deadlineAt);
+  const raw = await set.predict(model, item, deadlineAt).catch((error: unknown) => {
+    if (!(error instanceof NonFiniteRow)) throw error;
+    return fail(422, `instance ${error.row} makes the model's output non-finite`, [{
+      path: `instances.${error.row}`, message: 'its values are so far outside the range the model was trained on that the forward pass overflows',
+    }]);
+  });
   const views = options.explain ? set.specialistViews(item, raw.map((p) => p.ensemble?.active ?? [])) : undefined;
   return { item, raw, predictions: raw.map((p, i) => formatPrediction(set, p, k, options.temperature, views?.[i])) };
 }

@@ -114,9 +114,10 @@ export const AbPredictResponse = PredictResponse.extend({
 }).openapi('AbPredictResponse');
 
 const Label = z.union([z.int().nonnegative(), z.string().min(1)]);
-export const FeedbackRequest = z
+/** A receipt's length grows with the classes it lists: ~10 characters per instance, plus a fixed ~150. */
+export const feedbackRequest = (maxInstances: number) => z
   .object({
-    receipt: z.string().min(1).max(4096).openapi({ description: 'The receipt of the A/B answer being scored, as it was received' }),
+    receipt: z.string().min(1).max(256 + 12 * maxInstances).openapi({ description: 'The receipt of the A/B answer being scored, as it was received' }),
     label: z.union([Label, z.array(Label).min(1)]).openapi({ description: 'True class (index or name), or one per instance' }),
   })
   .openapi('FeedbackRequest');

@@ -15,11 +15,12 @@ describe.runIf(process.platform === 'linux')('keepFreedMemory', () => {
   it('stops freed kernel-sized arrays from faulting back in on the next allocation', () => {
     const kept = churn('keep');
     expect(kept.choice).toMatchObject({ kept: true });
-    // Only what the engine controls is asserted. Without the setting, glibc hands these blocks back
-    // and most pages fault again (seen: 1,850-4,150 of ~4,190 per round), well over this bound; how
-    // many exactly moves with machine load, so that reference lives in `npm run bench:engine`
-    // (page faults per step), not here.
     expect(kept.faultsPerRound).toBeLessThan(0.1 * kept.pagesPerRound);
+    // The reference: without the setting glibc hands these blocks back and they fault again. How
+    // many moves with machine load (seen 1,850-4,150 of ~4,190 per round; a bound of half once
+    // failed on a busy machine), so the bound here only shows that the churn does fault at all.
+    const plain = churn('default');
+    expect(plain.faultsPerRound).toBeGreaterThan(0.25 * plain.pagesPerRound);
   });
 });
 

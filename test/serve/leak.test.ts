@@ -28,6 +28,8 @@ function requestFor(served: ServeApp, i: number, receipts: string[]): Promise<Re
     () => post(served.app, `/v1/models/${model}/predict`, { instances: [x[0].slice(1)] }),
     () => post(served.app, `/v1/models/${model}/predict`, '{"instances": [[0.1,'),
     () => post(served.app, `/v1/models/${model}/predict`, { instances: rows(40) }),
+    // Rows that overflow the models: the per-request 422 path and the batch's rerun in halves.
+    () => post(served.app, `/v1/models/${model}/predict`, { instances: [Array.from({ length: TINY_INPUT }, (_, j) => (j % 2 ? 1e38 : -1e38))] }),
     () => served.app.request(`/v1/models/${model}/predict`, { method: 'POST', body: 'x' }),
     () => post(served.app, '/v1/ab/predict', { instances: x }, { 'x-ab-key': `k${i % 17}` }),
     () => post(served.app, '/v1/ab/feedback', { receipt: receipts[i % Math.max(1, receipts.length)] ?? 'none', label: 0 }),

@@ -140,6 +140,13 @@ describe('process lifecycle', () => {
     expect(workers.size).toBe(2);
     const metrics = (await send(port, 'GET', '/metrics')).text;
     expect(metrics).toMatch(/serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 12\n/);
+    // A/B feedback lands on either worker (connections go round-robin): the first counts, every
+    // replay is refused, on whichever worker it arrives.
+    const answer = JSON.parse((await send(port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json' })).text);
+    const feedback = JSON.stringify({ receipt: answer.receipt, label: answer.predictions.map((p: { class: number }) => p.class) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await send(port, 'POST', '/v1/ab/feedback', feedback, { 'content-type': 'application/json' })).status);
+    expect(statuses).toEqual([200, 409, 409, 409]);
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(0);

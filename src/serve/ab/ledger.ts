@@ -47,8 +47,6 @@ function percentile(sorted: Float64Array, p: number): number | null {
 export class AbLedger {
   private readonly stats = new Map<ModelName, VariantStats>();
   private readonly answers = new Map<string, Answer>();
-  /** Answer ids already scored, with their receipts' expiry: a replay within it is refused, after it the receipt is. */
-  private readonly scored = new Map<string, number>();
 
   constructor(variants: readonly ModelName[]) {
     for (const variant of variants) {
@@ -75,19 +73,16 @@ export class AbLedger {
       record.klSum += klDivergence(p, shadow.probabilities[i]);
     });
     const answer = this.answers.get(answerId);
-    if (answer && !this.scored.has(answerId)) answer.shadowClasses[shadow.variant] = classes;
+    if (answer) answer.shadowClasses[shadow.variant] = classes;
   }
 
   /**
-   * Ground truth for an answer whose receipt checked out: the served variant is scored from the
-   * receipt (any process can), shadow variants from this process's memory when it ran them.
-   * 'duplicate' when the answer was scored already: counting twice would skew accuracy.
+   * Ground truth for an answer whose receipt checked out and was claimed once (ScoredAnswers): the
+   * served variant is scored from the receipt (any process can), shadow variants from this
+   * process's memory when it ran them. 'length' when the labels do not match its instances.
    */
-  feedback(receipt: Receipt, labels: number[], now = Date.now()): 'ok' | 'duplicate' | 'length' {
-    this.forgetExpired(now);
-    if (this.scored.has(receipt.answerId)) return 'duplicate';
+  feedback(receipt: Receipt, labels: number[]): 'ok' | 'length' {
     if (labels.length !== receipt.classes.length) return 'length';
-    this.scored.set(receipt.answerId, receipt.expiresAt);
     const shadows = this.answers.get(receipt.answerId)?.shadowClasses ?? {};
     this.answers.delete(receipt.answerId);
     for (const [variant, classes] of [[receipt.variant, receipt.classes], ...Object.entries(shadows)] as [ModelName, number[]][]) {
@@ -96,14 +91,6 @@ export class AbLedger {
       stats.correct += classes.filter((c, i) => c === labels[i]).length;
     }
     return 'ok';
-  }
-
-  /** Scored ids whose receipts have expired can go: the signer refuses those receipts itself. */
-  private forgetExpired(now: number): void {
-    for (const [answerId, expiresAt] of this.scored) {
-      if (expiresAt > now) break; // insertion order is expiry order: receipts live equally long
-      this.scored.delete(answerId);
-    }
   }
 
   report(): Partial<Record<ModelName, VariantReport>> {

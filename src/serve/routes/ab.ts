@@ -6,7 +6,7 @@ import { jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet } from '../models.js';
 import { type PredictOutcome, predictWith } from '../predictions.js';
 import type { Lease } from '../registry.js';
-import { AbPredictResponse, AbReport, ERROR_RESPONSES, ErrorBody, FeedbackRequest, FeedbackResponse, predictRequest } from '../schemas.js';
+import { AbPredictResponse, AbReport, ERROR_RESPONSES, ErrorBody, feedbackRequest, FeedbackResponse, predictRequest } from '../schemas.js';
 
 const json = <S>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 
@@ -83,7 +83,7 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   const feedback = createRoute({
     method: 'post', path: '/v1/ab/feedback', middleware: [draining, body] as const,
     summary: 'Record the true label(s) of an earlier A/B answer, by the receipt that answer carried',
-    request: { body: { content: { 'application/json': { schema: FeedbackRequest } }, required: true } },
+    request: { body: { content: { 'application/json': { schema: feedbackRequest(ctx.config.limits.maxInstances) } }, required: true } },
     responses: {
       200: json(FeedbackResponse, 'Recorded'),
       403: json(ErrorBody, 'The receipt was not issued by this service (forged or altered)'),
@@ -98,9 +98,9 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
     if (receipt === 'forged') fail(403, 'this receipt was not issued by this service', [{ path: 'receipt', message: 'send back the receipt of an A/B answer unchanged' }]);
     if (receipt === 'expired') fail(410, 'this receipt has expired', { ttlMs: ctx.config.abReceiptTtlMs });
     const labels = labelIndices(ctx.registry.current, label);
-    const verdict = ctx.ledger.feedback(receipt, labels);
-    if (verdict === 'duplicate') fail(409, 'that answer already has feedback', { answerId: receipt.answerId });
-    if (verdict === 'length') fail(400, 'give one label, or one per instance of the answer', { labels: labels.length });
+    if (labels.length !== receipt.classes.length) fail(400, 'give one label, or one per instance of the answer', { labels: labels.length, instances: receipt.classes.length });
+    if (!(await ctx.scored.claim(receipt.answerId, receipt.expiresAt))) fail(409, 'that answer already has feedback', { answerId: receipt.answerId });
+    ctx.ledger.feedback(receipt, labels);
     return c.json({ recorded: labels.length }, 200);
   });
 

@@ -1,28 +1,35 @@
 import { realpath } from 'node:fs/promises';
-import { dirname, relative, resolve, isAbsolute } from 'node:path';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { BundleError } from '../../bundle/index.js';
-import { CanaryError } from '../app.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
 import { adminAuth, jsonBody, refuseWhileDraining } from '../middleware.js';
-import type { ModelSet } from '../models.js';
+import { CanaryError, type ModelSet } from '../models.js';
 import { ERROR_RESPONSES, ErrorBody, ReloadRequest, ReloadResponse } from '../schemas.js';
 
 const json = <S>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 
+/** Whether `path` lies strictly inside `base` (both absolute). `..data` is a name, not a way up. */
+function within(path: string, base: string): boolean {
+  const rest = relative(base, path);
+  return rest !== '' && rest !== '..' && !rest.startsWith(`..${sep}`) && !isAbsolute(rest);
+}
+
 /**
- * The bundle folder a reload asked for, with symlinks resolved, if it lies inside `root`; a path
- * outside it (or through a link that leads outside) is refused with 403 before anything is read.
+ * The bundle folder a reload asked for, if it lies inside `root`: first as written (so a path
+ * outside learns nothing about what exists there), then with symlinks resolved (so a link cannot
+ * lead out). It is loaded through the path as asked: a `current` link that moves is followed again
+ * on the next reload, and a folder mid-swap is left to the loader, which waits or recovers.
  */
 async function bundleInside(requested: string, root: string): Promise<string> {
-  const [real, realRoot] = await Promise.all([realpath(resolve(requested)).catch(() => undefined), realpath(resolve(root))]);
-  if (!real) fail(422, 'bundle failed to load; the old one keeps serving', { code: 'MISSING_BUNDLE', file: requested, field: null });
-  const inside = relative(realRoot, real);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-    fail(403, 'reload may only load bundles inside the configured bundle root', { bundleRoot: root });
-  }
-  return real;
+  const asked = resolve(requested);
+  const realRoot = await realpath(root);
+  const refuse = () => fail(403, 'reload may only load bundles inside the configured bundle root', { bundleRoot: root });
+  if (!within(asked, resolve(root)) && !within(asked, realRoot)) refuse();
+  const real = await realpath(asked).catch(() => undefined);
+  if (real && !within(real, realRoot)) refuse();
+  return asked;
 }
 
 /** What a failed load may tell the client: which check failed where, never the file's content. */

@@ -2,9 +2,9 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
-import { fail, parseJson, readJson } from '../errors.js';
+import { fail, readJson } from '../errors.js';
 import { JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
-import type { ModelSet, Prediction } from '../models.js';
+import { type ModelSet, NonFiniteRow, type Prediction } from '../models.js';
 import { topClasses } from '../predictions.js';
 
 // Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }
@@ -80,16 +80,10 @@ function outputNames(model: ModelName, wanted: string[] | undefined): (typeof OU
 }
 
 /** The body as JSON whatever its Content-Type (see jsonBody's anyType); 415 when it is neither JSON nor labelled so. */
-async function inferRequest(c: Context<AppEnv>): Promise<z.infer<typeof InferRequest>> {
+function inferRequest(c: Context<AppEnv>): Promise<z.infer<typeof InferRequest>> {
   const type = c.req.header('content-type');
   if (!type || JSON_TYPE.test(type)) return readJson(c, InferRequest);
-  let json: unknown;
-  try {
-    json = JSON.parse(await c.req.text());
-  } catch {
-    fail(415, 'the body is not JSON (and its Content-Type does not say JSON)', { got: type, accepted: 'application/json' });
-  }
-  return parseJson(json, InferRequest);
+  return readJson(c, InferRequest, () => fail(415, 'the body is not JSON (and its Content-Type does not say JSON)', { got: type, accepted: 'application/json' }));
 }
 
 function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)[number][]) {
@@ -136,7 +130,13 @@ export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
         const body = await inferRequest(c);
         const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances);
         const names = outputNames(model, body.outputs?.map((o) => o.name));
-        const raw = await lease.set.predict(model, item, deadlineAt);
+        const raw = await lease.set.predict(model, item, deadlineAt).catch((error: unknown) => {
+          if (!(error instanceof NonFiniteRow)) throw error;
+          // Triton answers inputs a model cannot take with 400.
+          return fail(400, `row ${error.row} of input "${INPUT_NAME}" makes the model's output non-finite`, [{
+            path: 'inputs.0.data', message: `row ${error.row}: values so far outside the training range that the forward pass overflows`,
+          }]);
+        });
         return c.json({ model_name: model, model_version: VERSION, id: body.id ?? c.get('requestId'), outputs: outputTensors(raw, lease.set, names) });
       } finally {
         lease.release();

@@ -1,9 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { AbLedger, klDivergence } from '../../../src/serve/ab/ledger.js';
+import { ScoredMap } from '../../../src/serve/ab/scored.js';
 
 const p = (...values: number[]) => Float32Array.from(values);
 const FAR = Date.now() + 3600_000;
 const answer = (answerId: string, variant: 'student' | 'ensemble', classes: number[], expiresAt = FAR) => ({ answerId, variant, classes, expiresAt });
+
+describe('ScoredMap', () => {
+  it('lets an answer be claimed once until its receipt expires, whatever order feedback comes in', () => {
+    const scored = new ScoredMap();
+    const now = Date.now();
+    expect(scored.claimNow('late', now + 5000, now)).toBe(true);
+    expect(scored.claimNow('soon', now + 1000, now)).toBe(true);
+    expect(scored.claimNow('soon', now + 1000, now + 999)).toBe(false);
+    expect(scored.claimNow('late', now + 5000, now + 4999)).toBe(false);
+    expect(scored.claimNow('late', now + 5000, now + 5001)).toBe(true); // the signer refuses an expired receipt before this
+  });
+});
 
 describe('AbLedger', () => {
   it('reports request counts and latency percentiles per variant', () => {
@@ -24,13 +37,12 @@ describe('AbLedger', () => {
     expect(shadow.meanKl).toBeCloseTo(klDivergence(p(0.2, 0.8), p(0.6, 0.4)) / 2, 6);
   });
 
-  it('scores feedback for the served and the shadow answer, once per answer', () => {
+  it('scores feedback for the served and the shadow answer', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
     const r1 = answer('r1', 'student', [0, 1]);
     ledger.served(r1, 3);
     ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
     expect(ledger.feedback(r1, [0, 1])).toBe('ok');
-    expect(ledger.feedback(r1, [0, 1])).toBe('duplicate');
     const r2 = answer('r2', 'ensemble', [1]);
     ledger.served(r2, 3);
     expect(ledger.feedback(r2, [1, 1])).toBe('length');
@@ -39,16 +51,6 @@ describe('AbLedger', () => {
     const report = ledger.report();
     expect(report.student!.feedback).toEqual({ labelled: 3, accuracy: 2 / 3 });
     expect(report.ensemble!.feedback).toEqual({ labelled: 2, accuracy: 0.5 });
-  });
-
-  it('forgets scored answers once their receipts have expired, and only then', () => {
-    const ledger = new AbLedger(['student', 'ensemble']);
-    const now = Date.now();
-    const soon = answer('soon', 'student', [0], now + 1000);
-    expect(ledger.feedback(soon, [0], now)).toBe('ok');
-    expect(ledger.feedback(soon, [0], now + 999)).toBe('duplicate');
-    expect(ledger.feedback(answer('later', 'student', [0], now + 5000), [0], now + 1001)).toBe('ok');
-    expect(ledger.feedback(soon, [0], now + 1001)).toBe('ok'); // the signer refuses an expired receipt before this
   });
 
   it('KL is zero for equal distributions and finite when the shadow rules a class out', () => {
