@@ -83,6 +83,27 @@ export function takeRows(split: Split, rows: ArrayLike<number>): Split {
 }
 
 /**
+ * Several splits' rows one after another, copied into a new split.
+ *
+ * @example
+ *   const all = concatRows(mnist.train, mnist.validation); // the 60,000 training images
+ */
+export function concatRows(...splits: Split[]): Split {
+  const features = splits[0]?.features ?? 0;
+  if (splits.some((split) => split.features !== features)) throw new Error('concatRows: the splits have different numbers of features');
+  const n = splits.reduce((sum, split) => sum + split.n, 0);
+  const out: Split = { x: new Float32Array(n * features), y: new Int32Array(n), ids: new Int32Array(n), n, features };
+  let row = 0;
+  for (const split of splits) {
+    out.x.set(split.x.subarray(0, split.n * features), row * features);
+    out.y.set(split.y.subarray(0, split.n), row);
+    out.ids.set(split.ids.subarray(0, split.n), row);
+    row += split.n;
+  }
+  return out;
+}
+
+/**
  * Examples per class, [numClasses].
  *
  * @example

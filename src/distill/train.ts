@@ -116,7 +116,7 @@ const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.
  * Trains `model` on `train` and selects on `validation`: hard labels alone, or distillation from
  * the teacher's logits (soft targets at temperature T scaled by T², plus a low-weight hard term).
  * Every epoch is checkpointed; a resumed run continues at the batch where the last one stopped,
- * with the same shuffles. At the end the model holds the weights of its best validation epoch.
+ * with the same shuffles. At the end the model holds the weights of its best validation epoch (with no validation rows, its last).
  *
  * @example
  *   const result = await trainModel(model, trainSet, validationSet, { epochs: 20, optimizer: { kind: 'momentum', learningRate: 0.05 } });
@@ -252,7 +252,8 @@ export async function trainModel(
     const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
     history.push({ epoch: epoch + 1, learningRate: lr, ...(momentum !== undefined ? { momentum } : {}), loss: total, terms, validationError: valError,
       ...(monitorError !== undefined ? { monitorError } : {}), seconds, examplesPerSecond: seen / seconds });
-    if (valError < best.error || best.epoch < 0) {
+    // With no validation rows there is nothing to select on, so the last epoch is the model.
+    if (validation.n === 0 || valError < best.error || best.epoch < 0) {
       tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
       best = { epoch: epoch + 1, error: valError, weights: snapshot(model) };
     } else if (config.patience > 0 && epoch + 1 - best.epoch >= config.patience) {

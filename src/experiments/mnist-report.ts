@@ -35,7 +35,9 @@ export async function writeMnistReport(outDir: string, result: MnistPaperResult,
       `. Total wall time ${(wallSeconds / 60).toFixed(1)} min` +
       (invocations.length > 1 ? ` over ${invocations.length} invocations (${invocations.map((v) => (v / 60).toFixed(1)).join(' + ')} min; an interrupted table resumes from its finished runs)` : '') + ' ' +
       `(training times below include only runs trained in this invocation; reloaded runs keep their original time).`,
-    `Recipes from configs/mnist-paper.json: teacher ${plan.teacher.train.epochs} epochs; students ${plan.student.train.epochs} epochs, seeds ${plan.seeds.join(', ')}; checkpoints selected on the 5,000-image validation split; biases tuned on validation only.`,
+    `Recipes from configs/mnist-paper.json: teacher ${plan.teacher.train.epochs} epochs; students ${plan.student.train.epochs} epochs, seeds ${plan.seeds.join(', ')}; ` +
+      (plan.teacher.allTraining ? 'the teacher trained on all 60,000 training images as the paper\'s did, its last epoch kept; the students\' ' : '') +
+      'checkpoints selected on the 5,000-image validation split; biases tuned on validation only.',
     '',
     table,
     '',

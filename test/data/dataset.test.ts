@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, featuresOf, generateSynthetic, sliceRows, splitChecksum, takeRows } from '../../src/data/index.js';
+import { classCounts, concatRows, featuresOf, generateSynthetic, sliceRows, splitChecksum, takeRows } from '../../src/data/index.js';
 
 const options = { superclasses: 2, finePerSuperclass: 2, inputSize: 12, trainPerClass: 5, validationPerClass: 1, testPerClass: 1, seed: 1 };
 const data = generateSynthetic(options);
@@ -19,6 +19,22 @@ describe('sliceRows and takeRows', () => {
   it('refuses rows outside the split', () => {
     expect(() => sliceRows(data.train, 10, 30)).toThrow(/outside a split of 20 rows/);
     expect(() => takeRows(data.train, [20])).toThrow(/row 20 is outside/);
+  });
+});
+
+describe('concatRows', () => {
+  it('puts the rows of the splits one after another, in a copy', () => {
+    const all = concatRows(data.train, data.validation);
+    expect(all.n).toBe(data.train.n + data.validation.n);
+    expect([...all.ids]).toEqual([...data.train.ids, ...data.validation.ids]);
+    expect([...all.y]).toEqual([...data.train.y, ...data.validation.y]);
+    expect(all.x.subarray(data.train.n * 12)).toEqual(data.validation.x);
+    expect(all.x.buffer).not.toBe(data.train.x.buffer);
+  });
+
+  it('refuses splits of different widths', () => {
+    const narrow = generateSynthetic({ ...options, inputSize: 6 });
+    expect(() => concatRows(data.train, narrow.train)).toThrow(/different numbers of features/);
   });
 });
 

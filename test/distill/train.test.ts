@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSynthetic, type Split } from '../../src/data/index.js';
+import { generateSynthetic, sliceRows, type Split } from '../../src/data/index.js';
 import { evaluateModel, predictLogits, trainModel, type TrainingSet } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { buildMlp } from '../../src/nets/index.js';
@@ -104,6 +104,18 @@ describe('trainModel', () => {
     expect(result.history.length).toBeLessThan(30);
     const validation = evaluateModel(model, data.validation.x, data.validation.y).errorRate;
     expect(validation).toBeCloseTo(result.bestValidationError, 6);
+  });
+
+  it('keeps the last epoch when there are no validation rows to select on', async () => {
+    const model = buildMlp(small, 16, data.numClasses);
+    const noValidation = asSet(sliceRows(data.validation, 0, 0));
+    const lastWeights: number[][] = [];
+    const result = await trainModel(model, asSet(data.train), noValidation,
+      { epochs: 3, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } },
+      { log: () => lastWeights.splice(0, lastWeights.length, ...model.getWeights().map((w) => Array.from(w.dataSync()))) }); // log: once per epoch, at its end
+    expect(result.bestEpoch).toBe(3);
+    expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(lastWeights);
+    model.dispose();
   });
 
   it('rejects teacher logits of the wrong size and a config with nothing to learn from', async () => {

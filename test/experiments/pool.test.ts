@@ -110,7 +110,7 @@ describe('runMnistPaper', () => {
     const full = paperPlan(await readPipelineConfig(PAPER_PRESET), false);
     plan = {
       ...full, seeds: [1, 2],
-      teacher: { net: net([32]), train: withEpochs(full.teacher.train, 2), jitter: 0 },
+      teacher: { net: net([32]), train: withEpochs(full.teacher.train, 2), jitter: 0, allTraining: true },
       student: { net: { ...full.student.net, hidden: [16, 16] }, train: withEpochs(full.student.train, 1) },
       sweep: { units: 30, epochs: 1, temperatures: [1, 4], seeds: [1] },
     };
@@ -120,10 +120,15 @@ describe('runMnistPaper', () => {
     const here = await runMnistPaper(data, join(root, 'paper-here'), plan, { log: () => {}, workers: 1 });
     const away = await runMnistPaper(data, join(root, 'paper-away'), plan, { log: () => {}, workers: 2 });
     expect(away.runs.map((r) => r.name)).toEqual([
-      'teacher', 'baseline-s1', 'baseline-s2', 'three-percent-hard', 'distilled-T20-s1', 'distilled-T20-s2',
+      'teacher', 'baseline-s1', 'baseline-s2', 'three-percent-hard', 'distilled-T20-s1', 'distilled-T20-s2', 'distilled-T20-s1-momentum',
       'no-3s', 'only-7-8', 'three-percent-soft', 'sweep-30-T1-s1', 'sweep-30-T4-s1',
     ]);
     expect(away.runs.map((r) => r.name)).toEqual(here.runs.map((r) => r.name));
+    // The teacher learns from train + validation, as the paper's did, and keeps its last epoch.
+    const teacher = away.runs[0];
+    expect(JSON.parse(teacher.setup).examples).toBe(data.train.n + data.validation.n);
+    expect(teacher.bestEpoch).toBe(plan.teacher.train.epochs);
+    expect(away.rows[0].run).toMatch(/on all \d+ training images, last epoch kept/);
     expect(away.rows.map((r) => r.run)).toEqual(here.rows.map((r) => r.run));
     // Test errors out of 80 per row; one example may flip where the two engines round differently.
     away.rows.forEach((row, i) => {
