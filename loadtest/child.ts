@@ -10,7 +10,7 @@ import { startServer } from '../src/serve/index.js';
 import { baselineApp, type ChildMessage, ChildSpecSchema } from './servers.js';
 import { LOOPBACK } from './options.js';
 
-async function start(): Promise<{ port: number; close: () => Promise<void> }> {
+async function start(): Promise<{ port: number; close: () => Promise<unknown> }> {
   const spec = ChildSpecSchema.parse(JSON.parse(process.argv[2] ?? '{}'));
   if (spec.kind === 'model') {
     const handle = await startServer({ ...spec.config, host: LOOPBACK, port: 0, workers: 1 }, { signals: false });

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
 import { engineInfo, initEngine } from '../engine/index.js';
@@ -7,13 +8,13 @@ import { AbLedger } from './ab/ledger.js';
 import { ReceiptSigner } from './ab/receipt.js';
 import { scoredAnswers } from './ab/scored.js';
 import { AbSplit } from './ab/split.js';
-import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
+import { allowedHostsOf, parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import type { AppEnv, ServeContext } from './context.js';
 import { errorHandler, notFoundHandler, validationHook } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { metricsText, ServeMetrics } from './metrics.js';
-import { observe, serverRequestId } from './middleware.js';
+import { hostCheck, observe, serverRequestId } from './middleware.js';
 import { CanaryError, ModelSet } from './models.js';
 import { ModelRegistry } from './registry.js';
 import { abRoutes } from './routes/ab.js';
@@ -94,7 +95,8 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
     receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-  app.use(serverRequestId(), observe(metrics, lifecycle, logger));
+  // HSTS is off: this server speaks plain HTTP, and TLS (where there is any) ends in front of it.
+  app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)), secureHeaders({ strictTransportSecurity: false }));
   app.route('/', predictRoutes(context));
   app.route('/', abRoutes(context));
   app.route('/', adminRoutes(context));

@@ -54,6 +54,10 @@ export class Batcher<I, O> {
   private timer: NodeJS.Timeout | undefined;
   private turn: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
+  private queuedRows = 0;
+  private runningRows = 0;
+  /** Model time per row, a moving average over recent batches (0 until one has run). */
+  private msPerRow = 0;
 
   constructor(
     private readonly name: string,
@@ -67,15 +71,26 @@ export class Batcher<I, O> {
     return this.queue.length;
   }
 
+  /** How long work queued or running now should take to finish, from recent batches' speed. */
+  get expectedWaitMs(): number {
+    return (this.queuedRows + this.runningRows) * this.msPerRow;
+  }
+
   /**
-   * Queues `item`; rejects at once with 503 when the queue is full, with 504 when `deadlineAt`
-   * (a performance.now() time) passes before its batch finishes.
+   * Queues `item`; rejects at once with 503 when the queue is full or when the rows ahead of it
+   * would, at recent speed, not finish before `deadlineAt` (a performance.now() time), and
+   * with 504 when the deadline passes before its batch finishes anyway.
    */
   submit(item: I, deadlineAt: number): Promise<O> {
     if (this.queue.length >= this.options.maxQueueSize) {
       // Retry-After: by then the queue has had at least one full flush cycle to drain.
       const retryAfter = String(Math.max(1, Math.ceil(this.options.maxQueueDelayMs / 1000)));
       fail(503, 'overloaded: the queue is full', { model: this.name, queued: this.queue.length, maxQueueSize: this.options.maxQueueSize }, { 'Retry-After': retryAfter });
+    }
+    // Refused now, the client can retry elsewhere at once; admitted, it would only wait to get a 504.
+    const expectedMs = this.expectedWaitMs + this.rowsOf(item) * this.msPerRow;
+    if (performance.now() + expectedMs > deadlineAt) {
+      fail(503, 'overloaded: the work queued ahead would not finish before the deadline', { model: this.name, queued: this.queue.length, expectedWaitMs: Math.round(expectedMs) }, { 'Retry-After': String(Math.max(1, Math.ceil(expectedMs / 1000))) });
     }
     return this.enqueue(item, deadlineAt);
   }
@@ -101,6 +116,7 @@ export class Batcher<I, O> {
       const remaining = Math.max(0, deadlineAt - entry.enqueuedAt);
       entry.timer = setTimeout(() => this.expire(entry), remaining);
       this.queue.push(entry);
+      this.queuedRows += entry.rows;
       this.hooks.onDepth?.(this.queue.length);
       this.schedule();
     });
@@ -110,6 +126,7 @@ export class Batcher<I, O> {
     const at = this.queue.indexOf(entry);
     if (at >= 0) {
       this.queue.splice(at, 1);
+      this.queuedRows -= entry.rows;
       this.hooks.onDepth?.(this.queue.length);
     }
     // A running batch cannot be interrupted (its kernels are synchronous); its answer is dropped.
@@ -152,6 +169,14 @@ export class Batcher<I, O> {
     }
   }
 
+  private timed(rows: number, ms: number): void {
+    this.hooks.onRun?.(ms / 1000);
+    this.runningRows = 0;
+    // Small batches overstate the time per row (each run has a fixed cost), so the estimate errs
+    // towards refusing early, which is the side a deadline can afford.
+    this.msPerRow = this.msPerRow === 0 ? ms / rows : 0.8 * this.msPerRow + 0.2 * (ms / rows);
+  }
+
   private async flush(): Promise<void> {
     const batch: Entry<I, O>[] = [];
     let rows = 0;
@@ -161,13 +186,15 @@ export class Batcher<I, O> {
       batch.push(entry);
       rows += entry.rows;
     }
+    this.queuedRows -= rows;
+    this.runningRows = rows;
     this.hooks.onDepth?.(this.queue.length);
     this.running = true;
     this.hooks.onBatch?.(rows);
     const startedAt = performance.now();
     for (const entry of batch) this.hooks.onQueued?.((startedAt - entry.enqueuedAt) / 1000);
     try {
-      const outputs = await this.run(batch.map((entry) => entry.item)).finally(() => this.hooks.onRun?.((performance.now() - startedAt) / 1000));
+      const outputs = await this.run(batch.map((entry) => entry.item)).finally(() => this.timed(rows, performance.now() - startedAt));
       batch.forEach((entry, i) => this.settle(entry, () => {
         const output = outputs[i];
         if (output instanceof ItemFailure) throw output.error;

@@ -18,8 +18,10 @@ export function workerListening(port: number): void {
   process.send?.({ type: LISTENING, port });
 }
 
-function exited(worker: Worker): Promise<void> {
-  return worker.isDead() ? Promise.resolve() : new Promise((resolve) => worker.once('exit', () => resolve()));
+/** Resolves with whether the worker exited cleanly (code 0), at once if it already has. */
+function exited(worker: Worker): Promise<boolean> {
+  if (worker.isDead()) return Promise.resolve(worker.process.exitCode === 0);
+  return new Promise((resolve) => worker.once('exit', (code) => resolve(code === 0)));
 }
 
 /**
@@ -72,14 +74,16 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
   });
   logger.info({ host: config.host, port, workers: config.workers }, 'cluster listening');
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
   const close = () => {
     closing ??= (async () => {
       stopping = true;
       const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
       for (const worker of workers) worker.process.kill('SIGTERM');
-      await Promise.all(workers.map(exited));
-      logger.info('cluster stopped');
+      // A worker whose drain timed out exits 1; the cluster reports it the same way.
+      const clean = (await Promise.all(workers.map(exited))).every(Boolean);
+      logger.info({ clean }, 'cluster stopped');
+      return clean;
     })();
     return closing;
   };

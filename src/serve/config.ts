@@ -49,7 +49,15 @@ export const LimitsSchema = z.object({
   maxBodyBytes: Int(256, 1 << 30).default(4 * 1024 * 1024),
   /** Instances per request: 413 past it, so one client cannot fill a batch queue alone. */
   maxInstances: Int(1, 100_000).default(256),
+  /**
+   * Open connections per process. Requests on connections past it get 503 with Retry-After at
+   * once, unread, instead of waiting unseen in socket buffers; health probes and /metrics still pass.
+   */
+  maxConnections: Int(1, 1_000_000).default(1024),
 });
+
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 export const ServeConfigSchema = z.object({
   /** Bundle folder, as written by the pipeline (models/default). */
@@ -77,6 +85,12 @@ export const ServeConfigSchema = z.object({
    * bundleDir. A token holder still cannot point the server at arbitrary files.
    */
   bundleRoot: z.string().min(1).optional(),
+  /**
+   * Host header names answered (any port); others get 403, so a web page cannot reach a server on
+   * 127.0.0.1 by rebinding its own DNS name to it. Default: the loopback names when bound to
+   * loopback, any host otherwise (a Kubernetes Service is reached by names the pod cannot know).
+   */
+  allowedHosts: z.union([z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)), z.array(z.string().transform((h) => h.toLowerCase()))]).optional(),
   /** Bearer token for POST /v1/admin/reload; without one, reload is disabled. */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** SIGTERM waits this long for in-flight requests before closing anyway. */
@@ -90,6 +104,12 @@ export const ServeConfigSchema = z.object({
   blasThreads: Int(1, 256).default(1),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
+
+/** The Host names a config answers, or undefined for any. */
+export function allowedHostsOf(config: Pick<ServeConfig, 'host' | 'allowedHosts'>): string[] | undefined {
+  if (config.allowedHosts) return config.allowedHosts.includes('*') ? undefined : config.allowedHosts;
+  return LOOPBACK.includes(config.host) ? LOOPBACK_HOSTS : undefined;
+}
 export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
 
 /** One readable line per bad field, named by flag path: `batching.maxBatchSize: …`. */
@@ -119,6 +139,8 @@ const SOURCES = {
   'deadline-ms': [['batching', 'deadlineMs'], 'SERVE_DEADLINE_MS'],
   'max-body-bytes': [['limits', 'maxBodyBytes'], 'SERVE_MAX_BODY_BYTES'],
   'max-instances': [['limits', 'maxInstances'], 'SERVE_MAX_INSTANCES'],
+  'max-connections': [['limits', 'maxConnections'], 'SERVE_MAX_CONNECTIONS'],
+  'allowed-hosts': [['allowedHosts'], 'SERVE_ALLOWED_HOSTS'],
   // A token on the command line shows in `ps`; the environment variable is the safer way.
   'admin-token': [['adminToken'], 'SERVE_ADMIN_TOKEN'],
   'bundle-root': [['bundleRoot'], 'SERVE_BUNDLE_ROOT'],

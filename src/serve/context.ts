@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { AbLedger } from './ab/ledger.js';
@@ -28,7 +29,11 @@ export interface ServeContext {
 
 /** Per-request values: handlers name the model and A/B variant so the metrics can label them. */
 export type AppEnv = {
+  /** Node's request, under @hono/node-server; absent when a test calls app.request. */
+  Bindings: { incoming?: IncomingMessage };
   Variables: RequestIdVariables & {
+    /** When the request arrived (performance.now()): its deadline and latency count from here. */
+    arrivedAt: number;
     model?: ModelName;
     variant?: ModelName;
   };

@@ -1,8 +1,10 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { AppEnv } from './context.js';
 
 /** What `fail` tucks into HTTPException's cause for onError to put in the body and headers. */
 interface ApiErrorCause {
@@ -29,6 +31,11 @@ export function zodDetails(error: z.ZodError): { path: string; message: string }
   return error.issues.slice(0, 20).map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 }
 
+/** The client hung up before its request was read in full (an upload cut off, a reset). */
+function clientGone(incoming: IncomingMessage | undefined): boolean {
+  return incoming !== undefined && !incoming.complete && (incoming.readableAborted || incoming.destroyed || incoming.socket.destroyed);
+}
+
 /** Reasons hono itself gives for rejections it raises before our handlers run. */
 function builtInStatusDetails(error: HTTPException): unknown {
   if (error.status === 415) return { accepted: 'application/json' };
@@ -45,8 +52,13 @@ function respond(c: Context, status: ContentfulStatusCode, error: string, detail
  * logged with their stack and answered 500 without internals, since a stack trace tells a
  * client nothing it can act on.
  */
-export const errorHandler = (logger: Logger): ErrorHandler =>
+export const errorHandler = (logger: Logger): ErrorHandler<AppEnv> =>
   function onError(error, c) {
+    if (clientGone(c.env?.incoming)) {
+      // nginx's 499: the failure is the client's leaving, not ours, so it is no 5xx and has no stack.
+      logger.info({ requestId: c.get('requestId'), path: c.req.path, reason: error.message }, 'client closed the request');
+      return respond(c, 499 as ContentfulStatusCode, 'client closed request', null);
+    }
     if (error instanceof HTTPException) {
       const status = error.status as ContentfulStatusCode;
       if (isApiCause(error.cause)) return respond(c, status, error.message, error.cause.details, error.cause.headers);

@@ -55,13 +55,14 @@ export class Lifecycle {
 }
 
 /**
- * SIGTERM or SIGINT: close (drain) once and exit 0, or 1 if closing failed. A second signal
+ * SIGTERM or SIGINT: close (drain) once and exit 0, or 1 if the drain timed out with requests
+ * still running or closing failed, so an orchestrator sees work was cut short. A second signal
  * while draining is ignored rather than fatal: Ctrl-C reaches cluster workers and their primary
  * both, and the primary then forwards SIGTERM.
  */
-export function onStopSignals(close: () => Promise<void>): void {
+export function onStopSignals(close: () => Promise<boolean>): void {
   const stop = () => {
-    void close().then(() => process.exit(0), () => process.exit(1));
+    void close().then((clean) => process.exit(clean ? 0 : 1), () => process.exit(1));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

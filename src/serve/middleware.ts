@@ -1,8 +1,9 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
+import { arrivedAt } from './admission.js';
 import { MODEL_NAMES } from './config.js';
 import type { AppEnv } from './context.js';
 import { fail } from './errors.js';
@@ -19,7 +20,8 @@ import { NONE, type ServeMetrics } from './metrics.js';
  */
 export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Logger): MiddlewareHandler<AppEnv> =>
   async function observe(c, next) {
-    const started = performance.now();
+    const started = arrivedAt(c.env?.incoming) ?? performance.now();
+    c.set('arrivedAt', started);
     lifecycle.begin();
     metrics.inflight.inc();
     try {
@@ -54,6 +56,24 @@ export const serverRequestId = (): MiddlewareHandler<AppEnv> =>
     const id = randomUUID();
     c.set('requestId', id);
     c.header('X-Request-Id', id);
+    await next();
+  };
+
+/** The performance.now() time by which a request must be answered: `deadlineMs` after it arrived. */
+export const deadlineOf = (c: Context<AppEnv>, deadlineMs: number): number => (c.get('arrivedAt') ?? performance.now()) + deadlineMs;
+
+/**
+ * 403 for a Host header outside `allowed` (names, any port): a page whose DNS name was rebound to
+ * 127.0.0.1 still sends its own name as Host, so it cannot reach a loopback server's routes.
+ */
+export const hostCheck = (allowed: string[] | undefined): MiddlewareHandler =>
+  async function hostCheck(c, next) {
+    if (allowed) {
+      // Under node the URL is built from the Host header; app.request in tests has only the URL.
+      const host = c.req.header('host') ?? new URL(c.req.url).host;
+      const name = host.toLowerCase().startsWith('[') ? host.slice(0, host.indexOf(']') + 1).toLowerCase() : host.toLowerCase().replace(/:\d*$/, '');
+      if (!allowed.includes(name)) fail(403, 'Host not allowed: start the server with --allowed-hosts naming it', { host });
+    }
     await next();
   };
 

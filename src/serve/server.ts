@@ -2,7 +2,9 @@ import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
+import { admissionServer } from './admission.js';
 import { createApp, type ServeApp } from './app.js';
 import { startCluster, WORKER_CONFIG_ENV, workerListening } from './cluster.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
@@ -13,8 +15,8 @@ export interface ServerHandle {
   /** The bound port: the one asked for, or the one the OS picked for port 0. */
   port: number;
   host: string;
-  /** Drains (readiness off, in-flight requests finish), stops listening, frees the models. */
-  close(): Promise<void>;
+  /** Drains (readiness off, in-flight requests finish), stops listening, frees the models; false when the drain timed out. */
+  close(): Promise<boolean>;
 }
 
 export interface StartOptions {
@@ -33,7 +35,13 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
-  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port }) as Server;
+  const admission = admissionServer({
+    maxConnections: config.limits.maxConnections,
+    deadlineMs: config.batching.deadlineMs,
+    isDraining: () => served.context.lifecycle.isDraining,
+  });
+  // The adapter's type wants node:http's overloaded createServer; admissionServer is one of its shapes.
+  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port, createServer: admission as unknown as typeof createServer }) as Server;
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => { throw error; })]);
   return { server, port: (server.address() as AddressInfo).port };
 }
@@ -60,7 +68,7 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
   logger.info({ host: config.host, port, workers: config.workers }, 'listening');
   if (cluster.isWorker) workerListening(port);
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
   const close = () => {
     closing ??= (async () => {
       logger.info({ inflight: served.context.lifecycle.inflight }, 'draining');
@@ -71,6 +79,7 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
       await served.shutdown();
       logger.info({ clean }, 'stopped');
       logger.flush();
+      return clean;
     })();
     return closing;
   };

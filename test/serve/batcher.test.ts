@@ -55,6 +55,25 @@ describe('Batcher', () => {
     expect(await Promise.all(queued)).toEqual([[2], [4]]);
   });
 
+  it('answers 503 at once when the work ahead would not finish before the deadline, from recent batch times', async () => {
+    const { batcher } = doubler({ maxQueueDelayMs: 0, maxBatchSize: 1 }, 60);
+    await batcher.submit([1], far()); // one 60 ms batch teaches the batcher its speed
+    const ahead = [batcher.submit([2], far()), batcher.submit([3], far()), batcher.submit([4], far())];
+    expect(batcher.expectedWaitMs).toBeGreaterThanOrEqual(150);
+    let error: unknown;
+    try {
+      void batcher.submit([5], performance.now() + 100);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(HTTPException);
+    expect((error as HTTPException).status).toBe(503);
+    expect((error as HTTPException).message).toMatch(/would not finish before the deadline/);
+    // A deadline the queue can meet is admitted.
+    expect(await batcher.submit([6], performance.now() + 5000)).toEqual([12]);
+    expect(await Promise.all(ahead)).toEqual([[4], [6], [8]]);
+  });
+
   it('answers 504 past the deadline, and drops the request from the queue unrun', async () => {
     const { batcher, batches, depths } = doubler({ maxQueueDelayMs: 100 });
     const late = batcher.submit([1], performance.now() + 10);

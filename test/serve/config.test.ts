@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configFromArgs, parseServeConfig } from '../../src/serve/index.js';
+import { allowedHostsOf, configFromArgs, parseServeConfig } from '../../src/serve/index.js';
 
 describe('server config', () => {
   it('fills defaults: loopback, 50/50 student/ensemble, no shadow, no admin token', () => {
@@ -19,6 +19,15 @@ describe('server config', () => {
     expect(configFromArgs(['--bundle', 'b', '--shadow']).shadow).toBe(true);
     expect(configFromArgs(['--bundle', 'b'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(2);
     expect(configFromArgs(['--bundle', 'b', '--blas-threads', '4'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(4);
+  });
+
+  it('answers only loopback Host names when bound to loopback; any when bound wider or told "*"', () => {
+    expect(allowedHostsOf(parseServeConfig({ bundleDir: 'b' }))).toEqual(['localhost', '127.0.0.1', '[::1]']);
+    expect(allowedHostsOf(parseServeConfig({ bundleDir: 'b', host: '0.0.0.0' }))).toBeUndefined();
+    const named = configFromArgs(['--bundle', 'b', '--host', '0.0.0.0', '--allowed-hosts', 'Serve.Example.com, localhost']);
+    expect(allowedHostsOf(named)).toEqual(['serve.example.com', 'localhost']);
+    expect(allowedHostsOf(configFromArgs(['--bundle', 'b', '--allowed-hosts', '*']))).toBeUndefined();
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_MAX_CONNECTIONS: '64' }).limits.maxConnections).toBe(64);
   });
 
   it('rejects bad values naming each field', () => {

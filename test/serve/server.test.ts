@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +43,25 @@ function send(port: number, method: string, path: string, body?: string | ((writ
   });
 }
 const predictBody = (n = 1) => JSON.stringify({ instances: rows(n) });
+
+/** Raw bytes on a fresh socket, for requests no HTTP client would send; resolves with what came back once the server closes. */
+function raw(port: number, bytes: string, { hangUp = false } = {}): Promise<{ status: number; headers: string; body: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const socket = connect(port, HOST, () => socket.write(bytes));
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (hangUp && text.includes('\r\n\r\n')) socket.destroy();
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, body = ''] = text.split('\r\n\r\n');
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head.toLowerCase(), body, ms: performance.now() - started });
+    });
+  });
+}
 
 /** Polls `check` until it holds; a bounded loop, so a server that never gets there fails the test. */
 async function until(check: () => Promise<boolean>, tries = 100): Promise<void> {
@@ -109,6 +129,77 @@ describe('over HTTP', () => {
   });
 });
 
+describe('hostile HTTP', () => {
+  const predictHead = (length: number) => `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+  it('answers framing errors Node would answer with empty bodies as JSON errors', async () => {
+    const garbage = await raw(server.port, 'HELLO\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body)).toMatchObject({ error: 'malformed HTTP request', details: { code: expect.stringMatching(/^HPE_/) } });
+    const huge = await raw(server.port, `GET /v2/health/live HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge.status).toBe(431);
+    expect(JSON.parse(huge.body).error).toBe('request headers too large');
+    const expectation = await raw(server.port, `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nExpect: teapot\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+    expect(expectation.status).toBe(417);
+    expect(JSON.parse(expectation.body).error).toMatch(/Expect/);
+    for (const res of [garbage, huge, expectation]) expect(res.headers).toMatch(/content-type: application\/json/);
+  });
+
+  it('refuses a Host it does not know (DNS rebinding) and sends nosniff', async () => {
+    const rebound = await send(server.port, 'GET', '/v2', undefined, { host: 'attacker.example:8080' });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.text)).toMatchObject({ error: expect.stringMatching(/Host not allowed/), details: { host: 'attacker.example:8080' } });
+    const local = await send(server.port, 'GET', '/v2', undefined, { host: `localhost:${server.port}` });
+    expect(local.status).toBe(200);
+    expect(local.headers['x-content-type-options']).toBe('nosniff');
+  });
+
+  it('counts a client that hangs up mid-upload as 499, not as a server error', async () => {
+    const cut = await new Promise<void>((resolve) => {
+      const socket = connect(server.port, HOST, () => {
+        socket.write(`${predictHead(5000)}{"instances":[[0.1,`);
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => resolve());
+    });
+    await cut;
+    await until(async () => /code="499"\} 1\n/.test((await send(server.port, 'GET', '/metrics')).text));
+    expect((await send(server.port, 'GET', '/metrics')).text).not.toMatch(/code="5\d\d"/);
+  });
+
+  describe('with a connection cap and a short deadline', () => {
+    let capped: ServerHandle;
+    beforeAll(async () => {
+      capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxConnections: 2 }, batching: { deadlineMs: 500 } }, { signals: false });
+    });
+    afterAll(async () => {
+      await capped?.close();
+    });
+
+    it('times out a body that never arrives at the deadline, as JSON 408', async () => {
+      const res = await raw(capped.port, `${predictHead(100)}{"instances":`);
+      expect(res.status).toBe(408);
+      expect(JSON.parse(res.body).error).toMatch(/deadline/);
+      expect(res.ms).toBeLessThan(500 + 1000);
+    });
+
+    it('answers requests past the connection cap 503 at once, unread, while probes still pass', async () => {
+      const held = [connect(capped.port, HOST), connect(capped.port, HOST)];
+      await Promise.all(held.map((socket) => once(socket, 'connect')));
+      try {
+        const over = await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' });
+        expect(over.status).toBe(503);
+        expect(over.headers['retry-after']).toBe('1');
+        expect(JSON.parse(over.text)).toMatchObject({ error: 'overloaded: too many open connections', details: { maxConnections: 2 } });
+        expect((await send(capped.port, 'GET', '/v2/health/live')).status).toBe(200);
+      } finally {
+        held.forEach((socket) => socket.destroy());
+      }
+      await until(async () => (await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' })).status === 200);
+    });
+  });
+});
+
 describe('process lifecycle', () => {
   it('on SIGTERM turns readiness off, finishes the request in flight and exits 0', async () => {
     // The queue delay holds the request in flight while the server is told to stop.
@@ -120,14 +211,27 @@ describe('process lifecycle', () => {
     await until(async () => (await send(port, 'GET', '/v2/health/ready')).status === 503);
     const ready = await send(port, 'GET', '/v2/health/ready');
     expect(JSON.parse(ready.text)).toMatchObject({ error: 'not ready', details: { draining: true } });
-    const refused = await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' });
+    const refused = await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json', connection: 'keep-alive' });
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
+    // A keep-alive client told to reconnect finds a server still accepting, not a reset.
+    expect(refused.headers.connection).toBe('close');
     const answered = await inFlight;
     expect(answered.status).toBe(200);
     expect(JSON.parse(answered.text).predictions).toHaveLength(2);
     const [code] = await exited;
     expect(code).toBe(0);
+  });
+
+  it('exits 1 when the drain times out with a request still in flight', async () => {
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', drainTimeoutMs: 200, batching: { maxQueueDelayMs: 3000 } });
+    const exited = once(child, 'exit');
+    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(), { 'content-type': 'application/json' }).catch(() => undefined);
+    await until(async () => /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text));
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(1);
+    await inFlight;
   });
 
   it('runs --workers 2 behind one port, aggregates /metrics over them, and stops on SIGTERM', async () => {

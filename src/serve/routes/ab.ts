@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
-import { jsonBody, refuseWhileDraining } from '../middleware.js';
+import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet } from '../models.js';
 import { type PredictOutcome, predictWith } from '../predictions.js';
 import type { Lease } from '../registry.js';
@@ -69,7 +69,7 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
     const { instances, topK } = c.req.valid('json');
     const lease = ctx.registry.acquire();
     try {
-      const outcome = await predictWith(lease.set, variant, instances, topK, started + ctx.config.batching.deadlineMs);
+      const outcome = await predictWith(lease.set, variant, instances, topK, deadlineOf(c, ctx.config.batching.deadlineMs));
       const requestId = c.get('requestId');
       const { receipt, answer } = ctx.receipts.issue(variant, outcome.predictions.map((p) => p.class));
       ctx.ledger.served(answer, performance.now() - started);

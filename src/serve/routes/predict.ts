@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { ServeContext, AppEnv } from '../context.js';
-import { jsonBody, refuseWhileDraining } from '../middleware.js';
+import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { predictWith } from '../predictions.js';
 import { ERROR_RESPONSES, ErrorBody, ModelParam, modelPredictRequest, PredictResponse } from '../schemas.js';
 import { validationHook } from '../errors.js';
@@ -26,7 +26,7 @@ export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
 
   app.openapi(route, async function predictModel(c) {
     const started = performance.now();
-    const deadlineAt = started + ctx.config.batching.deadlineMs;
+    const deadlineAt = deadlineOf(c, ctx.config.batching.deadlineMs);
     const { model } = c.req.valid('param');
     c.set('model', model);
     const { instances, topK, temperature, explain } = c.req.valid('json');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, readJson } from '../errors.js';
-import { JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
+import { deadlineOf, JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { type ModelSet, NonFiniteRow, type Prediction } from '../models.js';
 import { topClasses } from '../predictions.js';
 
@@ -122,7 +122,7 @@ export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
       return c.json({ name: model, ready: true });
     });
     app.post(`${prefix}/infer`, refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes, { anyType: true }), async function infer(c) {
-      const deadlineAt = performance.now() + ctx.config.batching.deadlineMs;
+      const deadlineAt = deadlineOf(c, ctx.config.batching.deadlineMs);
       const lease = ctx.registry.acquire();
       try {
         const model = modelOf(c.req.param('name') ?? '', lease.set, c.req.param('version'));

@@ -1,0 +1,98 @@
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+// Admission at the connection level, before hono: what must be decided without reading a body.
+
+const ARRIVED = Symbol('arrivedAt');
+const OVER_CAP = Symbol('overCap');
+type Stamped = IncomingMessage & { [ARRIVED]?: number };
+type Marked = Socket & { [OVER_CAP]?: boolean };
+
+/** When Node parsed the request's headers (performance.now()): deadlines count from here, not from the handler. */
+export function arrivedAt(incoming: IncomingMessage | undefined): number | undefined {
+  return (incoming as Stamped | undefined)?.[ARRIVED];
+}
+
+/** Liveness, readiness and scrapes: answered whatever the load, since a probe that times out restarts a healthy pod. */
+export const PROBE_PATH = /^\/(?:v2\/health\/(?:live|ready)|metrics)(?:\?|$)/;
+
+export interface AdmissionOptions {
+  /** Open connections per process; a request on one past the cap is answered 503 and its connection closed. */
+  maxConnections: number;
+  /** The request deadline: headers and body must have arrived within it. */
+  deadlineMs: number;
+  isDraining: () => boolean;
+}
+
+/** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
+function rawJson(status: number, reason: string, body: unknown, extra: Record<string, string> = {}): string {
+  const text = JSON.stringify(body);
+  const headers = {
+    'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra,
+  };
+  return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${text}`;
+}
+
+function refuse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  // Connection: close, and the body is never read: the cheapest answer a refused request can get.
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...headers });
+  res.end(text);
+}
+
+/** Parser failures Node would answer with an empty body, as the API's JSON errors. */
+const FRAMING_ERRORS: Record<string, [number, string, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'request headers too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'request not received within the deadline'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
+};
+
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  const inResponse = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inResponse?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, message] = FRAMING_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+  socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
+}
+
+/**
+ * An HTTP server for hono's node adapter (`serve({ createServer })`) that stamps each request's
+ * arrival, caps open connections with fast 503s instead of a queue in socket buffers, times out
+ * headers and bodies at the deadline, and answers framing errors as JSON.
+ */
+export function admissionServer(options: AdmissionOptions): (serverOptions: ServerOptions, listener: RequestListener) => Server {
+  return (serverOptions, listener) => {
+    const server = createServer({
+      ...serverOptions,
+      // A request still arriving when its deadline passes could only be answered 504: stop reading it.
+      requestTimeout: options.deadlineMs,
+      headersTimeout: options.deadlineMs,
+      // Node checks those timeouts on this interval (30 s by default, six deadlines).
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.round(options.deadlineMs / 10))),
+    }, (req, res) => {
+      (req as Stamped)[ARRIVED] = performance.now();
+      const probe = PROBE_PATH.test(req.url ?? '');
+      if (!probe && (req.socket as Marked)[OVER_CAP]) {
+        refuse(res, 503, { error: 'overloaded: too many open connections', details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
+        return;
+      }
+      if (options.isDraining()) res.setHeader('Connection', 'close'); // so keep-alive clients reconnect elsewhere, not into a reset
+      listener(req, res);
+    });
+    let open = 0;
+    server.on('connection', (socket: Marked) => {
+      open++;
+      socket.once('close', () => open--);
+      if (open > options.maxConnections) socket[OVER_CAP] = true;
+    });
+    server.on('clientError', answerClientError);
+    // Node's default for an Expect it cannot meet is an empty 417.
+    server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+      refuse(res, 417, { error: 'unsupported Expect header: only 100-continue is understood', details: null });
+    });
+    return server;
+  };
+}
