@@ -5,7 +5,7 @@ import { youngGenerationSized } from '../../src/engine/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/heap-churn.ts', import.meta.url));
 
-function churn(mode: 'keep' | 'default'): { choice?: { kept: boolean; reason: string }; faultsPerRound: number; pagesPerRound: number } {
+function churn(mode: 'keep'): { choice?: { kept: boolean; reason: string }; faultsPerRound: number; pagesPerRound: number } {
   const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode], { encoding: 'utf8', timeout: 60_000 });
   if (result.status !== 0) throw new Error(`heap-churn ${mode} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!);
@@ -16,11 +16,9 @@ describe.runIf(process.platform === 'linux')('keepFreedMemory', () => {
     const kept = churn('keep');
     expect(kept.choice).toMatchObject({ kept: true });
     expect(kept.faultsPerRound).toBeLessThan(0.1 * kept.pagesPerRound);
-    // The reference: without the setting glibc hands these blocks back and they fault again. How
-    // many moves with machine load (seen 1,850-4,150 of ~4,190 per round; a bound of half once
-    // failed on a busy machine), so the bound here only shows that the churn does fault at all.
-    const plain = churn('default');
-    expect(plain.faultsPerRound).toBeGreaterThan(0.25 * plain.pagesPerRound);
+    // Only the setting's effect is asserted. Without it glibc's own behaviour decides (1,850-4,150
+    // faults of ~4,190 pages per round, moving with machine load), which is no property of this
+    // code; `npm run bench:engine` reports page faults per training step for the record.
   });
 });
 
