@@ -39,7 +39,8 @@ export function percentile(sorted: Float64Array, p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-function fire(endpoint: Endpoint, connections: number, durationS: number, settings: LoadSettings, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
+/** One autocannon run, each answer reported to `onResponse` as it lands. */
+export function fire(endpoint: Endpoint, connections: number, durationS: number, settings: LoadSettings, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
   let next = 0;
   const options: autocannon.Options = {
     url: endpoint.url,

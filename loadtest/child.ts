@@ -10,7 +10,7 @@ import { startServer } from '../src/serve/index.js';
 import { baselineApp, type ChildMessage, ChildSpecSchema } from './servers.js';
 import { LOOPBACK } from './options.js';
 
-async function start(): Promise<{ port: number; close: () => Promise<unknown> }> {
+async function start(): Promise<{ port: number; healthPort?: number; close: () => Promise<unknown> }> {
   const spec = ChildSpecSchema.parse(JSON.parse(process.argv[2] ?? '{}'));
   if (spec.kind === 'model') {
     const handle = await startServer({ ...spec.config, host: LOOPBACK, port: 0, workers: 1 }, { signals: false });
@@ -29,11 +29,11 @@ async function start(): Promise<{ port: number; close: () => Promise<unknown> }>
 
 const send = (message: ChildMessage) => process.send?.(message);
 try {
-  const { port, close } = await start();
+  const { port, healthPort, close } = await start();
   const stop = () => void close().finally(() => process.exit(0));
   process.on('message', (message: { type?: string }) => { if (message?.type === 'close') stop(); });
   process.on('disconnect', stop);
-  send({ type: 'listening', port });
+  send({ type: 'listening', port, healthPort });
 } catch (error) {
   send({ type: 'failed', message: (error as Error).message });
   process.exit(1);

@@ -21,3 +21,5 @@ export { runAb } from './ab/run.js';
 export type { AbResult, SideReport } from './ab/run.js';
 export { agreement, scoreModel } from './ab/score.js';
 export type { ModelScore } from './ab/score.js';
+export { OverloadOptionsSchema, runOverload, writeOverloadReport } from './overload.js';
+export type { OverloadInput, OverloadResult } from './overload.js';

@@ -40,7 +40,7 @@ export function baselineApp(): Hono {
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** tsx's loader by absolute URL: a bare `--import tsx` resolves from the cwd, which may be outside the project. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** Loading a bundle and picking the engine on a busy 2-core machine can take a while. */
 const START_TIMEOUT_MS = 180_000;
 /** A server that has not drained and exited by then is killed. */
@@ -54,11 +54,13 @@ export const ChildSpecSchema = z.discriminatedUnion('kind', [
 ]);
 export type ChildSpec = z.infer<typeof ChildSpecSchema>;
 
-export type ChildMessage = { type: 'listening'; port: number } | { type: 'failed'; message: string };
+export type ChildMessage = { type: 'listening'; port: number; healthPort?: number } | { type: 'failed'; message: string };
 
 export interface ChildServer {
   /** http://127.0.0.1:port */
   url: string;
+  /** http://127.0.0.1:port of the probe port, when the server was given `healthPort`. */
+  healthUrl?: string;
   pid: number;
   /** Asks the server to drain and exit; kills it if it has not within 15 s. Idempotent. */
   close(): Promise<void>;
@@ -92,16 +94,17 @@ export async function startChild(spec: ChildSpec): Promise<ChildServer> {
   child.stderr?.on('data', keep);
   let timer: NodeJS.Timeout | undefined;
   try {
-    const port = await new Promise<number>((resolve, reject) => {
+    const { port, healthPort } = await new Promise<{ port: number; healthPort?: number }>((resolve, reject) => {
       timer = setTimeout(() => reject(new Error(`${spec.kind} server did not listen within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
       child.on('message', (message: ChildMessage) => {
-        if (message.type === 'listening') resolve(message.port);
+        if (message.type === 'listening') resolve(message);
         else reject(new Error(`${spec.kind} server failed to start: ${message.message}`));
       });
       child.once('exit', (code, signal) => reject(new Error(`${spec.kind} server exited (${signal ?? code}) before listening`)));
     });
     let closing: Promise<void> | undefined;
-    return { url: `http://${LOOPBACK}:${port}`, pid: child.pid as number, close: () => (closing ??= stopChild(child)) };
+    const healthUrl = healthPort === undefined ? undefined : `http://${LOOPBACK}:${healthPort}`;
+    return { url: `http://${LOOPBACK}:${port}`, healthUrl, pid: child.pid as number, close: () => (closing ??= stopChild(child)) };
   } catch (error) {
     await stopChild(child);
     throw new Error(`${(error as Error).message}\n${tail.trim()}`, { cause: error });

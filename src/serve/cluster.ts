@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import type { ServeConfig } from './config.js';
+import { startHealthPort } from './health.js';
 import { onStopSignals } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { serveClusterClaims } from './ab/scored.js';
@@ -40,8 +41,8 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
   let stopping = false;
   let listening = false;
   const restarts: number[] = [];
+  const ports = new Map<number, number>();
   const port = await new Promise<number>((resolve, reject) => {
-    const ports = new Map<number, number>();
     cluster.on('message', (worker, message: { type?: string; port?: number }) => {
       if (message?.type !== LISTENING || typeof message.port !== 'number') return;
       ports.set(worker.id, message.port);
@@ -73,20 +74,25 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
     for (let i = 0; i < config.workers; i++) fork();
   });
   logger.info({ host: config.host, port, workers: config.workers }, 'cluster listening');
+  // Probes reach the primary, whose loop is idle: live while it runs, ready while a worker serves.
+  const health = config.healthPort === undefined ? undefined
+    : await startHealthPort({ host: config.host, port: config.healthPort, staleMs: Math.max(1000, config.batching.deadlineMs), state: () => ({ ready: ports.size > 0 && !stopping, draining: stopping }) });
 
   let closing: Promise<boolean> | undefined;
   const close = () => {
     closing ??= (async () => {
       stopping = true;
+      health?.refresh();
       const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
       for (const worker of workers) worker.process.kill('SIGTERM');
       // A worker whose drain timed out exits 1; the cluster reports it the same way.
       const clean = (await Promise.all(workers.map(exited))).every(Boolean);
+      await health?.close();
       logger.info({ clean }, 'cluster stopped');
       return clean;
     })();
     return closing;
   };
   if (signals) onStopSignals(close);
-  return { port, host: config.host, close };
+  return { port, host: config.host, healthPort: health?.port, close };
 }

@@ -91,6 +91,11 @@ export const ServeConfigSchema = z.object({
    * loopback, any host otherwise (a Kubernetes Service is reached by names the pod cannot know).
    */
   allowedHosts: z.union([z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)), z.array(z.string().transform((h) => h.toLowerCase()))]).optional(),
+  /**
+   * A second port answering only /v2/health/{live,ready}, from a thread with its own event loop,
+   * for Kubernetes probes: it answers at once however busy the API port is. Off when unset.
+   */
+  healthPort: Int(0, 65535).optional(),
   /** Bearer token for POST /v1/admin/reload; without one, reload is disabled. */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** SIGTERM waits this long for in-flight requests before closing anyway. */
@@ -141,6 +146,7 @@ const SOURCES = {
   'max-instances': [['limits', 'maxInstances'], 'SERVE_MAX_INSTANCES'],
   'max-connections': [['limits', 'maxConnections'], 'SERVE_MAX_CONNECTIONS'],
   'allowed-hosts': [['allowedHosts'], 'SERVE_ALLOWED_HOSTS'],
+  'health-port': [['healthPort'], 'SERVE_HEALTH_PORT'],
   // A token on the command line shows in `ps`; the environment variable is the safer way.
   'admin-token': [['adminToken'], 'SERVE_ADMIN_TOKEN'],
   'bundle-root': [['bundleRoot'], 'SERVE_BUNDLE_ROOT'],

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
 import { admissionServer } from './admission.js';
+import { startHealthPort } from './health.js';
 import { createApp, type ServeApp } from './app.js';
 import { startCluster, WORKER_CONFIG_ENV, workerListening } from './cluster.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
@@ -15,6 +16,8 @@ export interface ServerHandle {
   /** The bound port: the one asked for, or the one the OS picked for port 0. */
   port: number;
   host: string;
+  /** The probe port (--health-port) as bound, when there is one. */
+  healthPort?: number;
   /** Drains (readiness off, in-flight requests finish), stops listening, frees the models; false when the drain timed out. */
   close(): Promise<boolean>;
 }
@@ -67,6 +70,11 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
   const { server, port } = await listen(config, served);
   logger.info({ host: config.host, port, workers: config.workers }, 'listening');
   if (cluster.isWorker) workerListening(port);
+  // In a cluster the primary answers probes: its loop is the idle one.
+  const lifecycle = served.context.lifecycle;
+  const health = config.healthPort === undefined || cluster.isWorker ? undefined
+    : await startHealthPort({ host: config.host, port: config.healthPort, staleMs: Math.max(1000, config.batching.deadlineMs), state: () => ({ ready: lifecycle.isReady, draining: lifecycle.isDraining }) });
+  if (health) logger.info({ healthPort: health.port }, 'probes answered on their own port');
 
   let closing: Promise<boolean> | undefined;
   const close = () => {
@@ -74,8 +82,11 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
       logger.info({ inflight: served.context.lifecycle.inflight }, 'draining');
       // The listener stays open while draining, so late arrivals get a 503 to retry elsewhere
       // rather than a refused connection; it closes once nothing is in flight.
-      const clean = await served.context.lifecycle.drain(config.drainTimeoutMs);
+      const drained = lifecycle.drain(config.drainTimeoutMs);
+      health?.refresh();
+      const clean = await drained;
       await closeServer(server, 1000);
+      await health?.close();
       await served.shutdown();
       logger.info({ clean }, 'stopped');
       logger.flush();
@@ -84,7 +95,7 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
     return closing;
   };
   if (signals || cluster.isWorker) onStopSignals(close);
-  return { port, host: config.host, close };
+  return { port, host: config.host, healthPort: health?.port, close };
 }
 
 /** Logs the failure to start and exits 1: the CLI's catch-all, so a bad flag never prints a stack. */

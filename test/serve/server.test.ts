@@ -170,7 +170,7 @@ describe('hostile HTTP', () => {
   describe('with a connection cap and a short deadline', () => {
     let capped: ServerHandle;
     beforeAll(async () => {
-      capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxConnections: 2 }, batching: { deadlineMs: 500 } }, { signals: false });
+      capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxConnections: 2 }, batching: { deadlineMs: 500 }, healthPort: 0 }, { signals: false });
     });
     afterAll(async () => {
       await capped?.close();
@@ -192,6 +192,8 @@ describe('hostile HTTP', () => {
         expect(over.headers['retry-after']).toBe('1');
         expect(JSON.parse(over.text)).toMatchObject({ error: 'overloaded: too many open connections', details: { maxConnections: 2 } });
         expect((await send(capped.port, 'GET', '/v2/health/live')).status).toBe(200);
+        // The probe port is another listener, from another thread: no cap of the API port reaches it.
+        expect((await send(capped.healthPort!, 'GET', '/v2/health/ready')).status).toBe(200);
       } finally {
         held.forEach((socket) => socket.destroy());
       }

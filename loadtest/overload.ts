@@ -1,0 +1,166 @@
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { lineSpec, markdownTable, renderSvg, type Series, writeAtomic, writeJson } from '../src/report/index.js';
+import { fire, percentile } from './cannon.js';
+import { LoadSchema } from './options.js';
+import { loadTestData, predictBodies } from './payloads.js';
+import type { Probe } from './probe.js';
+import { runPreamble } from './report.js';
+import { startChild, TSX } from './servers.js';
+
+// Overload: far more connections than the server can keep within its deadline, and a liveness
+// prober on fresh connections beside them. Passes when overload turns into fast 503s rather than
+// slow answers, and the probe never waits behind the model queue.
+
+export const OverloadOptionsSchema = z.object({
+  bundleDir: z.string().min(1).default('models/default'),
+  model: z.enum(['student', 'generalist', 'ensemble']).default('ensemble'),
+  connections: z.coerce.number().int().min(1).max(4096).default(512),
+  durationS: z.coerce.number().positive().max(600).default(15),
+  /** The server's --deadline-ms: every 2xx must come within it. */
+  deadlineMs: z.coerce.number().int().positive().default(5000),
+  /** A refusal slower than this is no better than a queue. */
+  refusalBudgetMs: z.coerce.number().positive().default(50),
+  /** A liveness probe slower than this risks a kubelet's timeout (1 s) on a busier machine. */
+  probeBudgetMs: z.coerce.number().positive().default(100),
+  probeEveryMs: z.coerce.number().int().positive().default(100),
+  payloads: z.coerce.number().int().min(1).max(100_000).default(2000),
+});
+export type OverloadOptions = z.infer<typeof OverloadOptionsSchema>;
+export type OverloadInput = z.input<typeof OverloadOptionsSchema>;
+
+export interface LatencySummary { count: number; p50: number | null; p99: number | null; max: number | null }
+export type ProbeSummary = LatencySummary & { failed: number };
+
+export interface OverloadResult {
+  date: string;
+  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  options: OverloadOptions;
+  path: string;
+  statusCodes: Record<string, number>;
+  /** Answers by class: latency of what a client got. */
+  ok: LatencySummary;
+  refused: LatencySummary;
+  other: LatencySummary;
+  errors: number;
+  timeouts: number;
+  /** Fresh-connection liveness probes on the API port and on the probe port (--health-port). */
+  probes: { api: Probe[]; healthPort: Probe[] };
+  probe: { api: ProbeSummary; healthPort: ProbeSummary };
+  /** 2xx slower than the deadline, 503s slower than the refusal budget: each should be 0. */
+  lateOk: number;
+  slowRefusals: number;
+  targets: { target: string; value: string; met: boolean }[];
+}
+
+function summarizeProbes(probes: Probe[]): ProbeSummary {
+  const answered = probes.flatMap((p) => (p.ms === null || p.status !== 200 ? [] : [p.ms]));
+  return { ...summarize(answered), count: probes.length, failed: probes.length - answered.length };
+}
+
+function summarize(values: number[]): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1] : null };
+}
+
+const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
+
+async function runProbes(url: string, everyMs: number, durationS: number): Promise<Probe[]> {
+  const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
+  return message.probes;
+}
+
+const ms = (value: number | null) => (value === null ? '—' : `${value.toFixed(1)} ms`);
+
+function verdicts(o: OverloadOptions, r: Pick<OverloadResult, 'ok' | 'refused' | 'other' | 'errors' | 'timeouts' | 'probe' | 'lateOk' | 'slowRefusals'>): OverloadResult['targets'] {
+  return [
+    { target: `every 2xx within the deadline (${o.deadlineMs} ms)`, value: `${r.lateOk} of ${r.ok.count} late; max ${ms(r.ok.max)}`, met: r.lateOk === 0 },
+    { target: `every 503 within ${o.refusalBudgetMs} ms`, value: `${r.slowRefusals} of ${r.refused.count} slower; p99 ${ms(r.refused.p99)}, max ${ms(r.refused.max)}`, met: r.slowRefusals === 0 },
+    { target: 'no other answers, errors or timeouts', value: `${r.other.count} other, ${r.errors} errors, ${r.timeouts} timeouts`, met: r.other.count === 0 && r.errors === 0 && r.timeouts === 0 },
+    ...(['healthPort', 'api'] as const).map((where) => {
+      const p = r.probe[where];
+      return {
+        target: `/v2/health/live on a new connection to the ${where === 'api' ? 'API port' : 'probe port (--health-port)'} within ${o.probeBudgetMs} ms throughout`,
+        value: `max ${ms(p.max)}, p99 ${ms(p.p99)}, ${p.failed} failed of ${p.count}`,
+        met: p.failed === 0 && (p.max ?? Infinity) <= o.probeBudgetMs,
+      };
+    }),
+  ];
+}
+
+/**
+ * Starts a server on the bundle (deadline as given), loads one model endpoint with
+ * `connections` for `durationS` while a separate process probes liveness, and judges the answers.
+ */
+export async function runOverload(input: OverloadInput, log: (line: string) => void = () => {}): Promise<OverloadResult> {
+  const options = OverloadOptionsSchema.parse(input);
+  const loadavgAtStart = loadavg();
+  const { split } = await loadTestData(options.bundleDir);
+  const bodies = predictBodies(split, options.payloads);
+  const server = await startChild({ kind: 'model', config: { bundleDir: options.bundleDir, logLevel: 'warn', healthPort: 0, batching: { deadlineMs: options.deadlineMs } } });
+  const path = `/v1/models/${options.model}/predict`;
+  const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
+  try {
+    log(`${options.connections} connections on ${path} for ${options.durationS} s, probing ${server.url}/v2/health/live every ${options.probeEveryMs} ms`);
+    const settings = LoadSchema.parse({ durationS: options.durationS, timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
+    const [result, api, healthPort] = await Promise.all([
+      fire({ url: server.url, path, bodies }, options.connections, options.durationS, settings, (status, took) => {
+        answers[status >= 200 && status < 300 ? 'ok' : status === 503 ? 'refused' : 'other'].push(took);
+      }),
+      runProbes(`${server.url}/v2/health/live`, options.probeEveryMs, options.durationS),
+      runProbes(`${server.healthUrl}/v2/health/live`, options.probeEveryMs, options.durationS),
+    ]);
+    const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]));
+    const partial = {
+      ok: summarize(answers.ok), refused: summarize(answers.refused), other: summarize(answers.other),
+      errors: result.errors, timeouts: result.timeouts,
+      probe: { api: summarizeProbes(api), healthPort: summarizeProbes(healthPort) },
+      lateOk: answers.ok.filter((t) => t > options.deadlineMs).length,
+      slowRefusals: answers.refused.filter((t) => t > options.refusalBudgetMs).length,
+    };
+    const cpu = cpus();
+    return {
+      date: new Date().toISOString(),
+      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
+      options, path, statusCodes, probes: { api, healthPort }, ...partial, targets: verdicts(options, partial),
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+export function overloadMarkdown(r: OverloadResult): string {
+  const row = (name: string, s: LatencySummary) => [name, s.count, s.p50, s.p99, s.max];
+  return [
+    `# Overload: ${r.options.connections} connections on ${r.path} for ${r.options.durationS} s`,
+    '',
+    ...runPreamble(r.date, r.machine),
+    '',
+    `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
+    '',
+    markdownTable(['answers', 'count', 'p50 ms', 'p99 ms', 'max ms'], [row('2xx', r.ok), row('503', r.refused), row('other', r.other), row('liveness probe, API port', r.probe.api), row('liveness probe, probe port', r.probe.healthPort)]),
+    '',
+    '## Targets',
+    '',
+    markdownTable(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**'])),
+    '',
+    'Probe latency over the run: [probes.svg](probes.svg).',
+    '',
+  ].join('\n');
+}
+
+/** summary.json, summary.md and probes.svg under `dir`; returns the Markdown. */
+export async function writeOverloadReport(result: OverloadResult, dir: string): Promise<string> {
+  const markdown = overloadMarkdown(result);
+  const points: Series[] = (['api', 'healthPort'] as const).flatMap((where) => result.probes[where].flatMap((p) => (p.ms === null ? [] : [{ series: where === 'api' ? 'API port' : 'probe port', x: p.atMs / 1000, y: p.ms }])));
+  points.push({ series: 'budget', x: 0, y: result.options.probeBudgetMs }, { series: 'budget', x: result.options.durationS, y: result.options.probeBudgetMs });
+  await writeJson(join(dir, 'summary.json'), result);
+  await writeAtomic(join(dir, 'summary.md'), markdown);
+  await writeAtomic(join(dir, 'probes.svg'), await renderSvg(lineSpec(points, 'seconds into the run', 'ms', `/v2/health/live under ${result.options.connections} connections`, true)));
+  return markdown;
+}
