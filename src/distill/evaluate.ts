@@ -46,6 +46,14 @@ export interface Evaluation {
   confusion: number[][];
 }
 
+/** Top-1 error of row-major logits [labels.length, width] against the labels. */
+export function top1Error(logits: Float32Array, width: number, labels: Int32Array): number {
+  const predicted = argmaxRows(logits, width);
+  let errors = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] !== labels[i]) errors++;
+  return errors / Math.max(1, labels.length);
+}
+
 /** Errors out of n, per class, and the confusion matrix of predictions against labels. */
 export function scorePredictions(predicted: Int32Array, labels: Int32Array, classes: number): Evaluation {
   if (predicted.length !== labels.length) {

@@ -24,18 +24,6 @@ export function softTargetLoss(studentLogits: tf.Tensor, teacherProbs: tf.Tensor
 }
 
 /**
- * KL(p‖q) at temperature T (no T² factor): the soft loss minus the teacher's entropy, which
- * does not depend on the student. Zero exactly when the student matches the teacher; for reports.
- */
-export function softTargetKl(studentLogits: tf.Tensor, teacherLogits: tf.Tensor, temperature: number): tf.Scalar {
-  return tf.tidy(() => {
-    const logP = logSoftmaxAt(teacherLogits, temperature);
-    const logQ = logSoftmaxAt(studentLogits, temperature);
-    return tf.mean(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1)) as tf.Scalar;
-  });
-}
-
-/**
  * Hard-label loss: ordinary cross-entropy with the true labels at T = 1,
  *   L_hard = mean_b [ −log softmax(z)_{y_b} ].
  *

@@ -4,7 +4,7 @@ import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { learningRateAt, momentumAt, TrainConfig, type TrainConfigInput } from './config.js';
-import { argmaxRows, predictLogits } from './evaluate.js';
+import { predictLogits, top1Error } from './evaluate.js';
 import { hardLabelLoss, logitMatchingLoss, type LossTerms, softTargetLoss, weightedSum } from './losses.js';
 import { epochProgress, formatDuration } from './progress.js';
 import { softmaxRowsAt } from './temperature.js';
@@ -61,6 +61,11 @@ export interface TrainOptions {
    * whose curve a report plots beside the validation one.
    */
   monitor?: TrainingSet;
+  /**
+   * The error epochs are selected on, from the validation logits; default top-1 error. A
+   * specialist selects on its error after the dustbin correction the ensemble will apply.
+   */
+  selectOn?: (logits: Float32Array, width: number, labels: Int32Array) => number;
   /** Stops at the next batch boundary (after checkpointing) when it returns true; Ctrl-C sets it in scripts. */
   shouldStop?: () => boolean;
 }
@@ -101,13 +106,9 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   else settable.learningRate = lr;
 }
 
-function validationError(model: tf.LayersModel, validation: TrainingSet): number {
+function validationError(model: tf.LayersModel, validation: TrainingSet, selectOn: TrainOptions['selectOn'] = top1Error): number {
   if (validation.n === 0) return NaN;
-  const classes = model.outputs[0].shape[1] as number;
-  const predicted = argmaxRows(predictLogits(model, validation.x, validation.n), classes);
-  let errors = 0;
-  for (let i = 0; i < validation.n; i++) if (predicted[i] !== validation.labels[i]) errors++;
-  return errors / validation.n;
+  return selectOn(predictLogits(model, validation.x, validation.n), model.outputs[0].shape[1] as number, validation.labels);
 }
 
 const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.name, tensor: tf.clone(w.read()) }));
@@ -246,7 +247,7 @@ export async function trainModel(
     progress.stop();
     if (interrupted) break;
 
-    const valError = validationError(model, validation);
+    const valError = validationError(model, validation, options.selectOn);
     const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
     const seconds = (performance.now() - epochStart) / 1000;
     const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
@@ -262,7 +263,7 @@ export async function trainModel(
     const remaining = (config.epochs - epoch - 1) * seconds;
     const termText = Object.entries(terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
     log(`${name} epoch ${epoch + 1}/${config.epochs}  loss ${total.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
-      `val err ${(valError * 100).toFixed(2)}%  lr ${lr.toPrecision(3)}${momentum !== undefined ? ` m ${momentum.toFixed(3)}` : ''}  ${seconds.toFixed(1)}s  ` +
+      `${validation.n === 0 ? 'no validation' : `val err ${(valError * 100).toFixed(2)}%`}  lr ${lr.toPrecision(3)}${momentum !== undefined ? ` m ${momentum.toFixed(3)}` : ''}  ${seconds.toFixed(1)}s  ` +
       `${Math.round(seen / seconds)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`);
     await save(epoch + 1, 0);
   }

@@ -17,15 +17,17 @@ export interface ClustersResult {
 }
 
 /**
- * Stage 2: run the generalist on the transfer set (labels unused), take the covariance of its
- * predicted distributions and cluster its columns; also draws the covariance reordered by cluster.
+ * Stage 2: run the generalist on held-out rows (labels unused; `clusters.split`), take the
+ * covariance of its predicted distributions and cluster its columns; also draws the covariance
+ * reordered by cluster.
  */
 export async function runClustersStage(ctx: StageContext): Promise<ClustersResult> {
   const { config, dataset } = ctx;
   const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
+  const rows = config.clusters.split === 'validation' && dataset.validation.n > 0 ? dataset.validation : dataset.train;
   const requested = config.clusters.transferExamples;
-  const n = requested > 0 ? Math.min(requested, dataset.train.n) : dataset.train.n;
-  const probabilities = softmaxRowsAt(predictLogits(generalist, dataset.train.x.subarray(0, n * dataset.train.features), n), dataset.numClasses, 1);
+  const n = requested > 0 ? Math.min(requested, rows.n) : rows.n;
+  const probabilities = softmaxRowsAt(predictLogits(generalist, rows.x.subarray(0, n * rows.features), n), dataset.numClasses, 1);
   generalist.dispose();
   const covariance = predictionCovariance(probabilities, dataset.numClasses);
   const clustering = clusterClasses(covariance, config.clusters.clustering);

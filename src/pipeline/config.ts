@@ -14,7 +14,12 @@ export const GeneralistStage = z.object({
 
 export const ClustersStage = z.object({
   clustering: ClusteringConfig,
-  /** Transfer-set rows the covariance is measured on (0 = the whole training split). */
+  /**
+   * Where the generalist's predictions are taken for the covariance. Held-out rows by default:
+   * on training rows it already fits, its confusions are muted, and they are the signal.
+   */
+  split: z.enum(['validation', 'train']).default('validation'),
+  /** Rows of that split the covariance is measured on (0 = all of them). */
   transferExamples: z.number().int().min(0).default(0),
 });
 

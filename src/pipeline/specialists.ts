@@ -2,10 +2,10 @@ import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { predictLogits, softmaxRowsAt, trainModel } from '../distill/index.js';
+import { predictLogits, shiftLogits, softmaxRowsAt, top1Error, trainModel } from '../distill/index.js';
 import { parameterCount, specialistFromGeneralist } from '../nets/index.js';
 import { writeJson } from '../report/index.js';
-import { type Cluster, dustbinOffset, halfAndHalfSampler, specialFraction, specialistSet } from '../specialists/index.js';
+import { type Cluster, dustbinOffset, fitDustbinOffset, halfAndHalfSampler, sampledSpecialFraction, specialFraction, specialistSet } from '../specialists/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';
 import { loadModel, saveModel } from './models.js';
@@ -13,11 +13,15 @@ import { loadModel, saveModel } from './models.js';
 export interface SpecialistMetrics {
   id: string;
   classes: number[];
+  /** Added to the dustbin logit when serving: fitted on the natural validation split (`fitDustbinOffset`). */
   dustbinOffset: number;
+  /** What the offset would be for hard labels alone on the sample drawn (`dustbinOffset`): the reference. */
+  hardLabelOffset: number;
   /** Test error of the specialist on examples of its own classes (dustbin counts as wrong). */
   testErrorRateOnClasses: number;
-  /** Mean dustbin probability on the natural validation split, after the offset, against the true non-special fraction. */
+  /** Mean dustbin probability on the natural test split, after the offset: calibrated when it matches nonSpecialFraction. */
   meanDustbinProbability: number;
+  /** The test split's true share of rows outside the specialist's classes. */
   nonSpecialFraction: number;
   parameters: number;
   epochs: number;
@@ -28,14 +32,28 @@ export async function readClusters(ctx: StageContext): Promise<ClustersResult> {
   return JSON.parse(await readFile(stageDir(ctx, 'clusters', 'clusters.json'), 'utf8')) as ClustersResult;
 }
 
-/** Mean dustbin probability over the rows, with the offset added to the dustbin logit. */
-function meanDustbin(logits: Float32Array, width: number, offset: number): number {
-  const shifted = logits.slice();
-  for (let i = width - 1; i < shifted.length; i += width) shifted[i] += offset;
-  const probs = softmaxRowsAt(shifted, width, 1);
+/** Mean dustbin probability over row-major logits whose dustbin (last column) is already corrected. */
+function meanDustbin(logits: Float32Array, width: number): number {
+  const probs = softmaxRowsAt(logits, width, 1);
   let sum = 0;
   for (let i = width - 1; i < probs.length; i += width) sum += probs[i];
   return sum / (probs.length / width);
+}
+
+/** Error on the rows of the special classes alone: a dustbin answer counts as wrong. */
+function errorOnSpecialRows(logits: Float32Array, width: number, labels: Int32Array): number {
+  const rows = Array.from(labels).flatMap((label, r) => (label === width - 1 ? [] : [r]));
+  const picked = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => picked.set(logits.subarray(r * width, (r + 1) * width), i * width));
+  return top1Error(picked, width, Int32Array.from(rows, (r) => labels[r]));
+}
+
+/**
+ * Validation error after the dustbin correction fitted on those same rows: what the ensemble will
+ * see, so epochs are chosen for telling the special classes apart, not for the dustbin's calibration.
+ */
+function errorAfterOffset(logits: Float32Array, width: number, labels: Int32Array): number {
+  return top1Error(shiftLogits(logits, width, [width - 1], fitDustbinOffset(logits, width, labels)), width, labels);
 }
 
 /**
@@ -54,29 +72,23 @@ export async function trainSpecialist(ctx: StageContext, cluster: Cluster): Prom
   const validation = specialistSet(dataset.validation, cluster.classes);
   const dustbin = cluster.classes.length;
   const result = await trainModel(specialist, train, validation, config.specialists.train, {
-    sampler: halfAndHalfSampler(train.labels, dustbin), name: `specialist ${cluster.id}`, log: ctx.log,
+    sampler: halfAndHalfSampler(train.labels, dustbin), selectOn: errorAfterOffset, name: `specialist ${cluster.id}`, log: ctx.log,
     shouldStop: ctx.shouldStop, checkpointDir: `${dir}/checkpoint`, resume: true,
   });
   if (result.interrupted) throw new StageInterrupted(`specialist ${cluster.id}`);
-  const offset = dustbinOffset(specialFraction(train.labels, dustbin));
+  const width = dustbin + 1;
+  const offset = fitDustbinOffset(predictLogits(specialist, validation.x, validation.n), width, validation.labels);
   await saveModel(specialist, `${dir}/model`);
 
   const test = specialistSet(dataset.test, cluster.classes);
-  const testLogits = predictLogits(specialist, test.x, test.n);
-  let own = 0;
-  let wrong = 0;
-  for (let r = 0; r < test.n; r++) {
-    if (test.labels[r] === dustbin) continue;
-    own++;
-    let best = 0;
-    for (let j = 1; j <= dustbin; j++) if (testLogits[r * (dustbin + 1) + j] + (j === dustbin ? offset : 0) > testLogits[r * (dustbin + 1) + best] + (best === dustbin ? offset : 0)) best = j;
-    if (best !== test.labels[r]) wrong++;
-  }
+  const testLogits = shiftLogits(predictLogits(specialist, test.x, test.n), width, [dustbin], offset);
+  const natural = specialFraction(train.labels, dustbin);
   const metrics: SpecialistMetrics = {
     id: cluster.id, classes: cluster.classes, dustbinOffset: offset,
-    testErrorRateOnClasses: wrong / Math.max(1, own),
-    meanDustbinProbability: meanDustbin(predictLogits(specialist, validation.x, validation.n), dustbin + 1, offset),
-    nonSpecialFraction: 1 - specialFraction(validation.labels, dustbin),
+    hardLabelOffset: natural < 1 ? dustbinOffset(natural, sampledSpecialFraction(train.labels, dustbin)) : 0,
+    testErrorRateOnClasses: errorOnSpecialRows(testLogits, width, test.labels),
+    meanDustbinProbability: meanDustbin(testLogits, width),
+    nonSpecialFraction: 1 - specialFraction(test.labels, dustbin),
     parameters: parameterCount(specialist), epochs: result.history.length, trainSeconds: result.seconds,
   };
   await writeJson(`${dir}/metrics.json`, { metrics, history: result.history });

@@ -82,6 +82,16 @@ export function halfAndHalfSampler(labels: Int32Array, dustbin: number): (epoch:
   };
 }
 
+/**
+ * The special fraction of the sample `halfAndHalfSampler` draws: ½, or the natural fraction when
+ * the special classes hold more than half the rows (there are not enough others to match them).
+ */
+export function sampledSpecialFraction(labels: Int32Array, dustbin: number): number {
+  let special = 0;
+  for (const label of labels) if (label !== dustbin) special++;
+  return special / (special + Math.min(special, labels.length - special));
+}
+
 /** The fraction of rows whose label is a special class (not the dustbin). */
 export function specialFraction(labels: Int32Array, dustbin: number): number {
   let special = 0;

@@ -110,11 +110,28 @@ describe('trainModel', () => {
     const model = buildMlp(small, 16, data.numClasses);
     const noValidation = asSet(sliceRows(data.validation, 0, 0));
     const lastWeights: number[][] = [];
+    const epochLines: string[] = [];
     const result = await trainModel(model, asSet(data.train), noValidation,
       { epochs: 3, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } },
-      { log: () => lastWeights.splice(0, lastWeights.length, ...model.getWeights().map((w) => Array.from(w.dataSync()))) }); // log: once per epoch, at its end
+      { log: (line) => { epochLines.push(line); lastWeights.splice(0, lastWeights.length, ...model.getWeights().map((w) => Array.from(w.dataSync()))); } }); // log: once per epoch, at its end
     expect(result.bestEpoch).toBe(3);
     expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(lastWeights);
+    expect(epochLines.every((line) => /no validation/.test(line) && !/NaN/.test(line))).toBe(true);
+    model.dispose();
+  });
+
+  it('selects epochs on the given validation measure, fed the validation logits', async () => {
+    const model = buildMlp(small, 16, data.numClasses);
+    const scores = [0.5, 0.1, 0.9];
+    const seen: number[] = [];
+    const lines: string[] = [];
+    const result = await trainModel(model, asSet(data.train), asSet(data.validation),
+      { epochs: 3, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } },
+      { log: (line) => lines.push(line), selectOn: (logits, width, labels) => { seen.push(logits.length / width, labels.length); return scores[seen.length / 2 - 1]; } });
+    expect(seen).toEqual([data.validation.n, data.validation.n, data.validation.n, data.validation.n, data.validation.n, data.validation.n]);
+    expect(result.bestEpoch).toBe(2);
+    expect(result.history.map((h) => h.validationError)).toEqual(scores);
+    expect(lines[1]).toMatch(/val err 10\.00%/);
     model.dispose();
   });
 

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng, generateSynthetic } from '../../src/data/index.js';
-import { predictLogits, softmaxRowsAt, trainModel } from '../../src/distill/index.js';
+import { predictLogits, shiftLogits, softmaxRowsAt, trainModel } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { buildMlp, specialistFromGeneralist } from '../../src/nets/index.js';
 import {
-  applyDustbinOffset, dustbinOffset, halfAndHalfSampler, restrictedTeacherLogits, specialFraction, specialistLabels, specialistSet,
+  dustbinOffset, fitDustbinOffset, halfAndHalfSampler, restrictedTeacherLogits, sampledSpecialFraction, specialFraction, specialistLabels, specialistSet,
 } from '../../src/specialists/index.js';
 
 beforeAll(async () => {
@@ -47,34 +47,100 @@ describe('dustbin correction', () => {
     expect(() => dustbinOffset(0)).toThrow(/strictly between/);
   });
 
-  it('calibrates: mean dustbin probability on natural data matches the non-special fraction within 2 points', async () => {
-    // Overlapping classes, so probabilities are genuinely uncertain and the prior matters.
-    const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 4, inputSize: 16, trainPerClass: 150, validationPerClass: 100, testPerClass: 10, fineSeparation: 1.5, superSeparation: 3, seed: 5 });
-    const classes = [0, 1, 2, 3];
-    const generalistConfig = { kind: 'mlp' as const, hidden: [32], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 };
-    const generalist = buildMlp(generalistConfig, 16, data.numClasses);
-    const quiet = { log: () => {} };
+  it('is zero for a cluster holding over half the data: the sampler then draws the natural mix', () => {
+    const labels = Int32Array.from({ length: 100 }, (_, i) => (i < 70 ? 0 : 1)); // 70 special, dustbin = 1
+    expect(sampledSpecialFraction(labels, 1)).toBeCloseTo(0.7, 12);
+    expect(dustbinOffset(specialFraction(labels, 1), sampledSpecialFraction(labels, 1))).toBeCloseTo(0, 12);
+    expect(sampledSpecialFraction(Int32Array.from({ length: 100 }, (_, i) => (i < 20 ? 0 : 1)), 1)).toBe(0.5);
+  });
+
+  it('fitted on natural rows, recovers the closed form for a model biased by a 50/50 sample', () => {
+    // A known logistic model: the natural dustbin log-odds of row r are a·x_r + c; a specialist
+    // trained on hard labels from a 50/50 sample has them lowered by dustbinOffset(f) (Bayes).
+    const rng = createRng(3);
+    const rows = 20_000;
+    const x = Float64Array.from({ length: rows }, () => rng() * 4 - 2);
+    const natural = (v: number) => 1.5 * v + 1.2;
+    const labels = Int32Array.from(x, (v) => (rng() < 1 / (1 + Math.exp(-natural(v))) ? 2 : rng() < 0.5 ? 0 : 1));
+    const f = specialFraction(labels, 2);
+    const shift = dustbinOffset(f);
+    // Two special classes of equal logit, so the margin against their logsumexp is logit − log 2.
+    const logits = Float32Array.from({ length: rows * 3 }, (_, k) => (k % 3 === 2 ? natural(x[Math.floor(k / 3)]) - shift + Math.log(2) : 0));
+    // Standard error of an intercept fitted on 20,000 rows is ≈ 0.02; 0.08 is four of them.
+    expect(fitDustbinOffset(logits, 3, labels)).toBeCloseTo(shift, 1);
+    expect(Math.abs(fitDustbinOffset(logits, 3, labels) - shift)).toBeLessThan(0.08);
+    expect(fitDustbinOffset(logits, 3, Int32Array.from(labels, () => 2))).toBe(30);
+  });
+});
+
+describe('dustbin calibration of trained specialists', () => {
+  // Overlapping classes, so probabilities are genuinely uncertain and the prior matters.
+  const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 4, inputSize: 16, trainPerClass: 150, validationPerClass: 100, testPerClass: 100, fineSeparation: 1.5, superSeparation: 3, seed: 5 });
+  const generalistConfig = { kind: 'mlp' as const, hidden: [32], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 };
+  const quiet = { log: () => {} };
+  let generalist: tf.LayersModel;
+  let generalistLogits: Float32Array;
+
+  beforeAll(async () => {
+    generalist = buildMlp(generalistConfig, 16, data.numClasses);
     await trainModel(generalist, { x: data.train.x, n: data.train.n, features: 16, labels: data.train.y }, { x: data.validation.x, n: data.validation.n, features: 16, labels: data.validation.y },
       { epochs: 5, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet);
-    const specialist = specialistFromGeneralist(generalist, generalistConfig, 16, classes);
-    const train = specialistSet(data.train, classes);
-    const validation = specialistSet(data.validation, classes);
-    await trainModel(specialist, train, validation, { epochs: 12, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.003 } },
-      { ...quiet, sampler: halfAndHalfSampler(train.labels, classes.length) });
+    generalistLogits = predictLogits(generalist, data.train.x, data.train.n);
+  });
 
-    const meanDustbin = () => {
-      const probs = softmaxRowsAt(predictLogits(specialist, validation.x, validation.n), classes.length + 1, 1);
+  /**
+   * Trains a specialist on `classes` (hard labels, or soft targets alone), fits its offset on the
+   * validation split and measures, on the test split (natural prior, never fitted on), the mean
+   * dustbin probability against the true dustbin share. The test split has 2,000 rows, so the
+   * share's sampling error is ≈ √(0.8·0.2/2000) ≈ 0.009: 0.03 allows three of them.
+   */
+  async function calibrate(classes: number[], soft: boolean) {
+    const specialist = specialistFromGeneralist(generalist, generalistConfig, 16, classes);
+    const train = specialistSet(data.train, classes, soft ? generalistLogits : undefined, data.numClasses);
+    const validation = specialistSet(data.validation, classes);
+    const loss = soft ? { temperature: 2, softWeight: 1, hardWeight: 0 } : undefined;
+    await trainModel(specialist, train, validation, { epochs: 12, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.003 }, ...(loss ? { loss } : {}) },
+      { ...quiet, sampler: halfAndHalfSampler(train.labels, classes.length) });
+    const width = classes.length + 1;
+    const offset = fitDustbinOffset(predictLogits(specialist, validation.x, validation.n), width, validation.labels);
+    const test = specialistSet(data.test, classes);
+    const meanDustbin = (delta: number) => {
+      const probs = softmaxRowsAt(shiftLogits(predictLogits(specialist, test.x, test.n), width, [classes.length], delta), width, 1);
       let sum = 0;
-      for (let r = 0; r < validation.n; r++) sum += probs[r * (classes.length + 1) + classes.length];
-      return sum / validation.n;
+      for (let r = 0; r < test.n; r++) sum += probs[r * width + classes.length];
+      return sum / test.n;
     };
-    const actual = 1 - specialFraction(validation.labels, classes.length); // 0.8
-    const before = meanDustbin();
-    applyDustbinOffset(specialist, dustbinOffset(specialFraction(train.labels, classes.length)));
-    const after = meanDustbin();
-    expect(Math.abs(after - actual)).toBeLessThan(0.02);
-    expect(Math.abs(before - actual)).toBeGreaterThan(Math.abs(after - actual)); // the 50/50 sample had biased it
-    tf.dispose([...generalist.weights, ...specialist.weights].map((w) => w.read()));
+    const result = {
+      offset, closedForm: dustbinOffset(specialFraction(train.labels, classes.length), sampledSpecialFraction(train.labels, classes.length)),
+      actual: 1 - specialFraction(test.labels, classes.length), before: meanDustbin(0), after: meanDustbin(offset),
+      withClosedForm: meanDustbin(dustbinOffset(specialFraction(train.labels, classes.length), sampledSpecialFraction(train.labels, classes.length))),
+    };
+    tf.dispose(specialist.weights.map((w) => w.read()));
+    return result;
+  }
+
+  it('hard labels: the fitted offset is near the closed form and calibrates unseen natural data', async () => {
+    const hard = await calibrate([0, 1, 2, 3], false);
+    expect(Math.abs(hard.after - hard.actual)).toBeLessThan(0.03);
+    expect(Math.abs(hard.before - hard.actual)).toBeGreaterThan(Math.abs(hard.after - hard.actual)); // the 50/50 sample had biased it
+    expect(hard.offset).toBeGreaterThan(0.5 * hard.closedForm);
+    expect(hard.offset).toBeLessThan(1.5 * hard.closedForm);
+  });
+
+  it('soft targets alone: calibrated with an offset near zero, far below the hard-label closed form', async () => {
+    const soft = await calibrate([0, 1, 2, 3], true);
+    expect(Math.abs(soft.after - soft.actual)).toBeLessThan(0.03);
+    expect(Math.abs(soft.before - soft.actual)).toBeLessThan(0.05); // needed no correction to begin with
+    expect(Math.abs(soft.offset)).toBeLessThan(0.3 * soft.closedForm);
+    // What the pipeline did before: the hard-label correction on a soft-trained specialist overshoots.
+    expect(soft.withClosedForm - soft.actual).toBeGreaterThan(0.05);
+  });
+
+  it('a cluster over half the data: closed form 0, fitted offset near 0, calibrated', async () => {
+    const big = await calibrate(Array.from({ length: 12 }, (_, i) => i), false);
+    expect(big.closedForm).toBe(0);
+    expect(Math.abs(big.after - big.actual)).toBeLessThan(0.03);
+    expect(Math.abs(big.offset)).toBeLessThan(0.5);
   });
 });
 
