@@ -1,5 +1,6 @@
-// Generalist vs generalist + specialists, on synthetic (200 classes), Fashion-MNIST and MNIST:
-//   npm run experiment:specialists [-- --configs configs/synthetic.json,configs/fashion.json,configs/quick.json]
+// Generalist vs generalist + specialists, on synthetic (200 classes: disjoint clusters, overlapping
+// ones for the paper's Table 4, and soft-target specialists), Fashion-MNIST and MNIST:
+//   npm run experiment:specialists [-- --configs configs/synthetic.json,configs/synthetic-overlap.json,…]
 // Each dataset runs the pipeline in runs/experiments/specialists/<name> (resumable), then scores the
 // ensemble and distils a second student from it. Summary: reports/specialists/.
 import { parseArgs } from 'node:util';
@@ -9,10 +10,11 @@ import { readPipelineConfig } from '../src/pipeline/index.js';
 
 const { values } = parseArgs({
   options: {
-    configs: { type: 'string', default: 'configs/synthetic.json,configs/fashion.json,configs/quick.json' },
+    configs: { type: 'string', default: 'configs/synthetic.json,configs/synthetic-overlap.json,configs/synthetic-soft.json,configs/fashion.json,configs/quick.json' },
     backend: { type: 'string' },
   },
 });
+const started = performance.now();
 const engine = await initEngine({ backend: values.backend as never });
 const root = 'runs/experiments/specialists';
 const results = [];
@@ -21,4 +23,4 @@ for (const path of values.configs!.split(',')) {
   console.error(`== ${config.name} (${path})`);
   results.push(await runSpecialistsExperiment(config, root, (line) => console.error(line)));
 }
-console.log(await writeSpecialistsReport('reports/specialists', results, root, engine));
+console.log(await writeSpecialistsReport('reports/specialists', results, root, engine, (performance.now() - started) / 1000));

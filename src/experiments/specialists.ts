@@ -4,7 +4,7 @@ import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
 import { type EnsembleModels, ensembleLogits } from '../ensemble/index.js';
 import { buildMlp } from '../nets/index.js';
 import { loadModel, type PipelineConfig, pipelineEnsemble, runPipeline, type StageContext } from '../pipeline/index.js';
-import { trainOnce } from './runner.js';
+import { meanAndSpread, trainOnce } from './runner.js';
 
 export interface CoverageRow {
   /** How many specialists cover the true class. */
@@ -22,6 +22,12 @@ export interface SpecialistsResult {
   run: string;
   classes: number;
   specialists: number;
+  /** How the specialists were made: clusters per class (`overlap`) and soft targets or hard labels. */
+  overlap: number;
+  softTargets: boolean;
+  /** Mean |fitted dustbin offset| against the mean hard-label closed form: soft targets need far less. */
+  meanAbsDustbinOffset: number;
+  meanHardLabelOffset: number;
   coveredClasses: number;
   adjustedRandIndex?: number;
   generalistErrors: number;
@@ -94,6 +100,9 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
 
   return {
     dataset: dataset.name, run: config.name, classes: numClasses, specialists: specialists.length,
+    overlap: config.clusters.clustering.overlap, softTargets: config.specialists.softTargets,
+    meanAbsDustbinOffset: meanAndSpread(specialists.map((s) => Math.abs(s.dustbinOffset))).mean,
+    meanHardLabelOffset: meanAndSpread(specialists.map((s) => s.hardLabelOffset)).mean,
     coveredClasses: pipeline.clusters?.coveredClasses ?? 0, adjustedRandIndex: pipeline.clusters?.adjustedRandIndex,
     generalistErrors: gErr, ensembleErrors: eErr, testExamples: test.n,
     generalistErrorsOnCovered: gCov, ensembleErrorsOnCovered: eCov, coveredExamples: covered,
