@@ -9,7 +9,7 @@ export { DatasetConfigSchema, loadDataset } from './load.js';
 export type { DatasetConfig, DatasetName } from './load.js';
 export { loadMnist, MNIST_CLASS_NAMES, MNIST_VALIDATION_SIZE, mnistDataDir } from './mnist.js';
 export type { MnistOptions } from './mnist.js';
-export { createGaussian, createRng, deriveSeed } from './random.js';
+export { createGaussian, createRng, deriveSeed, sampleToFront, shuffleInPlace } from './random.js';
 export type { Rng } from './random.js';
 export { DEFAULT_SYNTHETIC, generateSynthetic, MAX_SYNTHETIC_CLASSES, SyntheticConfigSchema } from './synthetic.js';
 export type { SyntheticConfig } from './synthetic.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng } from '../data/index.js';
+import { createRng, type Rng, shuffleInPlace } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -71,14 +71,7 @@ export interface TrainOptions {
 }
 
 function shuffled(n: number, rng: Rng): Int32Array {
-  const rows = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = rows[i];
-    rows[i] = rows[j];
-    rows[j] = t;
-  }
-  return rows;
+  return shuffleInPlace(Int32Array.from({ length: n }, (_, i) => i), rng);
 }
 
 /** Copies the chosen rows of a row-major matrix into a new [rows.length, width] array. */

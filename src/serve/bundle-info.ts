@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from '@hono/zod-openapi';
 import type { ModelEntry } from '../bundle/index.js';
-import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, type Split, takeRows } from '../data/index.js';
+import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, sampleToFront, type Split, takeRows } from '../data/index.js';
 import type { ModelName } from './config.js';
 import { fail, zodDetails } from './errors.js';
 import type { ModelSet } from './models.js';
@@ -143,12 +143,7 @@ export async function drawExamples(set: ModelSet, count: number, seed?: number):
   const pool = await examplePool(set);
   const random = seed === undefined ? Math.random : createRng(seed);
   const order = Array.from({ length: pool.split.n }, (_, i) => i);
-  const n = Math.min(count, order.length);
-  // A partial Fisher–Yates shuffle: the first n places are a uniform sample without replacement.
-  for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(random() * (order.length - i));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const n = sampleToFront(order, count, random);
   const f = pool.split.features;
   const examples = order.slice(0, n).map((i) => ({
     row: pool.rows[i],

@@ -1,4 +1,4 @@
-import type { Rng, Split } from '../data/index.js';
+import { type Rng, sampleToFront, shuffleInPlace, type Split } from '../data/index.js';
 import type { TrainingSet } from '../distill/index.js';
 
 /**
@@ -63,22 +63,9 @@ export function halfAndHalfSampler(labels: Int32Array, dustbin: number): (epoch:
   labels.forEach((label, row) => (label === dustbin ? others : special).push(row));
   if (special.length === 0) throw new Error('halfAndHalfSampler: no example of the specialist\'s classes');
   return (_epoch, rng) => {
-    const take = Math.min(special.length, others.length);
     const pool = Int32Array.from(others);
-    for (let i = 0; i < take; i++) {
-      const j = i + Math.floor(rng() * (pool.length - i));
-      const t = pool[i];
-      pool[i] = pool[j];
-      pool[j] = t;
-    }
-    const rows = Int32Array.from([...special, ...pool.subarray(0, take)]);
-    for (let i = rows.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      const t = rows[i];
-      rows[i] = rows[j];
-      rows[j] = t;
-    }
-    return rows;
+    const take = sampleToFront(pool, special.length, rng);
+    return shuffleInPlace(Int32Array.from([...special, ...pool.subarray(0, take)]), rng);
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createGaussian, createRng, deriveSeed, randomInt, shuffleInPlace } from '../../src/data/random.js';
+import { createGaussian, createRng, deriveSeed, randomInt, sampleToFront, shuffleInPlace } from '../../src/data/random.js';
 
 describe('createRng', () => {
   it('produces the same stream for a seed on every run and machine', () => {
@@ -36,6 +36,19 @@ describe('helpers', () => {
     expect(a).toEqual(b);
     expect([...a].sort((x, y) => x - y)).toEqual([...Array(50).keys()]);
     expect([...a]).not.toEqual([...Array(50).keys()]);
+  });
+
+  it('samples without replacement to the front, every value equally often', () => {
+    const counts = new Array(10).fill(0);
+    for (let trial = 0; trial < 4000; trial++) {
+      const values = Int32Array.from({ length: 10 }, (_, i) => i);
+      expect(sampleToFront(values, 3, createRng(trial))).toBe(3);
+      expect(new Set(values).size).toBe(10); // still a permutation
+      for (const v of values.subarray(0, 3)) counts[v]++;
+    }
+    // 1,200 expected per value; the binomial standard deviation is ≈ 31, so ±150 is ~5 of them.
+    for (const c of counts) expect(Math.abs(c - 1200)).toBeLessThan(150);
+    expect(sampleToFront(Int32Array.of(1, 2), 5, createRng(1))).toBe(2);
   });
 
   it('draws integers in range and standard normals', () => {
