@@ -3,7 +3,7 @@
 //   npm run distill -- --teacher-bundle models/default --ensemble …   (teacher = generalist + specialists, combined)
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetOption, numberList, parseFlags, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
+import { backendFlag, datasetOption, flagError, numberList, parseFlags, stopOnInterrupt, trainConfigFrom, TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { evaluateModel, predictLogits, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -24,10 +24,11 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'runs/student' },
   },
 });
-if (!values.teacher === !values['teacher-bundle']) throw new Error('give exactly one of --teacher <model dir> or --teacher-bundle <bundle dir>');
 // Flags first: a typo must not cost the teacher's pass over the transfer set.
+const backend = backendFlag(values.backend);
+if (!values.teacher === !values['teacher-bundle']) flagError('--teacher, --teacher-bundle: give exactly one of --teacher <model dir> or --teacher-bundle <bundle dir>');
 const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
-await initEngine({ backend: values.backend as never });
+await initEngine({ backend });
 const data = loadDataset(datasetOption(values.dataset!));
 // Soft targets once per run: the teacher's logits on the whole transfer set.
 let teacherLogits: Float32Array;

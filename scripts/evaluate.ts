@@ -2,7 +2,7 @@
 //   npm run evaluate -- --model runs/student/model --dataset mnist
 //   npm run evaluate -- --bundle models/default --which ensemble
 import { parseArgs } from 'node:util';
-import { datasetOption } from '../src/cli/index.js';
+import { backendFlag, datasetOption, flagError } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -20,8 +20,9 @@ const { values } = parseArgs({
     backend: { type: 'string' },
   },
 });
-if (!values.model === !values.bundle) throw new Error('give exactly one of --model <dir> or --bundle <dir>');
-await initEngine({ backend: values.backend as never });
+const backend = backendFlag(values.backend);
+if (!values.model === !values.bundle) flagError('--model, --bundle: give exactly one of --model <dir> or --bundle <dir>');
+await initEngine({ backend });
 const manifest = values.bundle ? await readManifest(values.bundle) : undefined;
 const datasetConfig = values.dataset ? datasetOption(values.dataset) : (manifest?.dataset.config as never) ?? { name: manifest?.dataset.name ?? 'mnist' };
 const data = loadDataset(datasetConfig);

@@ -4,6 +4,7 @@
 // Each dataset runs the pipeline in runs/experiments/specialists/<name> (resumable), then scores the
 // ensemble and distils a second student from it. Summary: reports/specialists/.
 import { parseArgs } from 'node:util';
+import { backendFlag } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { runSpecialistsExperiment, writeSpecialistsReport } from '../src/experiments/index.js';
 import { readPipelineConfig } from '../src/pipeline/index.js';
@@ -15,7 +16,7 @@ const { values } = parseArgs({
   },
 });
 const started = performance.now();
-const engine = await initEngine({ backend: values.backend as never });
+const engine = await initEngine({ backend: backendFlag(values.backend) });
 const root = 'runs/experiments/specialists';
 const results = [];
 for (const path of values.configs!.split(',')) {

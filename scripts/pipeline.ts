@@ -2,6 +2,8 @@
 //   npm run pipeline -- --config configs/quick.json [--out models/default] [--run runs/<name>] [--specialist s3] [--parallel 2]
 // Rerunning resumes: finished stages are skipped, interrupted ones continue from their checkpoints.
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { backendFlag, flagError, parseFlags } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { pipelineEnsemble, printSummary, readPipelineConfig, runPipeline } from '../src/pipeline/index.js';
@@ -17,9 +19,12 @@ const { values } = parseArgs({
   },
 });
 
-const config = await readPipelineConfig(values.config!);
-if (values.parallel) config.specialists.parallel = Number(values.parallel);
-await initEngine({ backend: values.backend as never });
+const backend = backendFlag(values.backend);
+const { parallel } = parseFlags(z.object({ parallel: z.coerce.number().int().positive().max(64).optional() }), { parallel: values.parallel });
+if (!values.config) flagError('--config: required (e.g. configs/quick.json)');
+const config = await readPipelineConfig(values.config);
+if (parallel) config.specialists.parallel = parallel;
+await initEngine({ backend });
 let stop = false;
 process.on('SIGINT', () => {
   if (stop) process.exit(130);

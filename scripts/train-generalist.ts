@@ -3,7 +3,7 @@
 // A checkpoint is written every epoch; --resume continues a killed run; Ctrl-C checkpoints and exits.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetOption, numberList, parseFlags, stopOnInterrupt, TRAINING_FLAG_DEFAULTS, trainConfigFrom, TrainingFlags } from '../src/cli/index.js';
+import { backendFlag, datasetOption, numberList, parseFlags, stopOnInterrupt, trainConfigFrom, TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { jitter, loadDataset } from '../src/data/index.js';
 import { evaluateModel, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -20,8 +20,9 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'runs/generalist' },
   },
 });
+const backend = backendFlag(values.backend);
 const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
-await initEngine({ backend: values.backend as never });
+await initEngine({ backend });
 const data = loadDataset(datasetOption(values.dataset!));
 const [inputDropout, hiddenDropout] = numberList(values.dropout, 'dropout') ?? [0, 0];
 const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), inputDropout, hiddenDropout, seed: Number(values.seed) });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DatasetConfigSchema, type DatasetConfig } from '../data/index.js';
+import { BACKENDS, type BackendChoice } from '../engine/index.js';
 
 /**
  * Validates a script's flags with their zod schema. A bad flag ends the process with every problem
@@ -15,6 +16,17 @@ export function parseFlags<S extends z.ZodType>(
   const parsed = schema.safeParse(values);
   if (parsed.success) return parsed.data;
   return exit(parsed.error.issues.map((issue) => `--${issue.path.join('.') || '(flags)'}: ${issue.message}`).join('\n'));
+}
+
+/** Ends the process as parseFlags does for a bad flag: the message on stderr, exit code 2, no stack. */
+export function flagError(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+/** --backend, checked before any work (an unknown name exits 2 naming the flag); undefined lets DISTILL_BACKEND or auto decide. */
+export function backendFlag(value: string | undefined): BackendChoice | undefined {
+  return parseFlags(z.object({ backend: z.enum(['auto', ...BACKENDS]).optional() }), { backend: value }).backend;
 }
 
 /** "1200,1200" → [1200, 1200]; an empty string → []. */

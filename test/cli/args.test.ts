@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { parseFlags, TrainingFlags } from '../../src/cli/index.js';
+import { backendFlag, parseFlags, TrainingFlags } from '../../src/cli/index.js';
 
 const Flags = z.object({ threads: z.coerce.number().int().min(1), out: z.string() });
 const failing = (message: string): never => { throw new Error(message); };
@@ -32,5 +33,20 @@ describe('parseFlags', () => {
     expect(() => parseFlags(TrainingFlags, { ...valid, lr: '' }, failing)).toThrow(/^--lr: /); // '' coerces to 0, not positive
     expect(() => parseFlags(TrainingFlags, { ...valid, epochs: '1e400' }, failing)).toThrow(/^--epochs: /); // Infinity
     expect(() => parseFlags(TrainingFlags, { ...valid, optimizer: 'sgd' }, failing)).toThrow(/^--optimizer: /);
+  });
+});
+
+describe('--backend', () => {
+  it('exits 2 naming the flag for an unknown backend, in every script that takes one, before any work', () => {
+    for (const script of ['train-generalist', 'distill', 'pipeline', 'evaluate', 'experiment-specialists']) {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--backend', 'foo'], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status, script).toBe(2);
+      expect(result.stderr, script).toMatch(/--backend: .*"auto"/);
+    }
+  }, 120_000);
+
+  it('passes a known backend through and leaves an absent one to the environment', () => {
+    expect(backendFlag('blas')).toBe('blas');
+    expect(backendFlag(undefined)).toBeUndefined();
   });
 });
