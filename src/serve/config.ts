@@ -156,6 +156,9 @@ const SOURCES = {
   'blas-threads': [['blasThreads'], 'SERVE_BLAS_THREADS'],
 } as const satisfies Record<string, readonly [readonly string[], string]>;
 
+/** Every environment variable the server reads: deployment files may set these and no others. */
+export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SOURCES).map(([, variable]) => variable);
+
 /**
  * The server config from command-line flags over environment variables over defaults, validated.
  *
