@@ -51,6 +51,11 @@ export interface OverloadResult {
   /** Fresh-connection liveness probes on the API port and on the probe port (--health-port). */
   probes: { api: Probe[]; healthPort: Probe[] };
   probe: { api: ProbeSummary; healthPort: ProbeSummary };
+  /**
+   * 2xx as the server timed them (from header arrival, its own histogram): answered, and how many
+   * took longer than `boundSeconds` (the smallest histogram bucket at or past the deadline).
+   */
+  serverSide: { answered: number; overBound: number; boundSeconds: number } | null;
   /** 2xx slower than the deadline, 503s slower than the refusal budget: each should be 0. */
   lateOk: number;
   slowRefusals: number;
@@ -73,6 +78,22 @@ async function runProbes(url: string, everyMs: number, durationS: number): Promi
   const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
   return message.probes;
+}
+
+/** Sums the 2xx series of the server's latency histogram for `path`, from its /metrics text. */
+export function serverLatency(metrics: string, endpoint: string, deadlineSeconds: number): OverloadResult['serverSide'] {
+  const buckets = new Map<number, number>();
+  let answered = 0;
+  for (const line of metrics.split('\n')) {
+    if (!line.includes(`endpoint="${endpoint}"`) || !/code="2\d\d"/.test(line)) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('serve_request_duration_seconds_count')) answered += value;
+    const le = /^serve_request_duration_seconds_bucket\{.*le="([^"]+)"/.exec(line)?.[1];
+    if (le !== undefined && le !== '+Inf') buckets.set(Number(le), (buckets.get(Number(le)) ?? 0) + value);
+  }
+  const bound = [...buckets.keys()].sort((a, b) => a - b).find((le) => le >= deadlineSeconds);
+  if (bound === undefined || answered === 0) return null;
+  return { answered, overBound: answered - (buckets.get(bound) ?? 0), boundSeconds: bound };
 }
 
 const ms = (value: number | null) => (value === null ? '—' : `${value.toFixed(1)} ms`);
@@ -115,6 +136,7 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
       runProbes(`${server.url}/v2/health/live`, options.probeEveryMs, options.durationS),
       runProbes(`${server.healthUrl}/v2/health/live`, options.probeEveryMs, options.durationS),
     ]);
+    const serverSide = serverLatency(await (await fetch(`${server.url}/metrics`)).text(), '/v1/models/:model/predict', options.deadlineMs / 1000);
     const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]));
     const partial = {
       ok: summarize(answers.ok), refused: summarize(answers.refused), other: summarize(answers.other),
@@ -127,7 +149,7 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
     return {
       date: new Date().toISOString(),
       machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
-      options, path, statusCodes, probes: { api, healthPort }, ...partial, targets: verdicts(options, partial),
+      options, path, statusCodes, serverSide, probes: { api, healthPort }, ...partial, targets: verdicts(options, partial),
     };
   } finally {
     await server.close();
@@ -144,6 +166,13 @@ export function overloadMarkdown(r: OverloadResult): string {
     `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
     '',
     markdownTable(['answers', 'count', 'p50 ms', 'p99 ms', 'max ms'], [row('2xx', r.ok), row('503', r.refused), row('other', r.other), row('liveness probe, API port', r.probe.api), row('liveness probe, probe port', r.probe.healthPort)]),
+    '',
+    r.serverSide
+      ? `As the server timed them (from the arrival of their headers, its own histogram): ${r.serverSide.answered} 2xx, ${r.serverSide.overBound} of them over ${r.serverSide.boundSeconds} s. ` +
+        'A client\'s clock also counts the time a new connection waits to be accepted: under a burst Node accepts one connection per turn of its event loop ' +
+        '(libuv ≥ 1.45, libuv/libuv#3696), and a turn serving hundreds of busy connections takes tens of milliseconds, so the last of 512 connections opened at once ' +
+        'waits seconds before the server sees its first request. The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.'
+      : 'The server\'s own latency histogram could not be read.',
     '',
     '## Targets',
     '',
