@@ -23,15 +23,19 @@ export async function showClusters(bundle) {
     const canvas = $('heatmap');
     const { margin, cell, lo, hi } = paintHeatmap(canvas, clusters.covariance, order, clusters.assignment, names);
     canvas.hidden = false;
-    canvas.addEventListener('mousemove', (event) => {
+    // pointermove for a mouse, pointerdown for a tap: a phone has no hover.
+    const showCell = (event) => {
       const box = canvas.getBoundingClientRect();
       const j = Math.floor(((event.clientX - box.left) * (canvas.width / box.width) - margin) / cell);
       const i = Math.floor(((event.clientY - box.top) * (canvas.height / box.height) - margin) / cell);
       if (i < 0 || j < 0 || i >= order.length || j >= order.length) return;
       $('heatmap-note').textContent = `cov(${names[order[i]]}, ${names[order[j]]}) = ${clusters.covariance[order[i]][order[j]].toExponential(2)}`;
-    });
+    };
+    canvas.addEventListener('pointermove', showCell);
+    canvas.addEventListener('pointerdown', showCell);
     $('heatmap-note').textContent = `${clusters.clusters.length} cluster${clusters.clusters.length === 1 ? '' : 's'} over ${clusters.transferExamples ?? '?'} transfer examples. ` +
-      `Colour: covariance from ${lo.toExponential(1)} (dark) to ${hi.toExponential(1)} (yellow); hover for values.`;
+      `Colour: covariance between two classes from ${lo.toExponential(1)} (dark) to ${hi.toExponential(1)} (yellow); the diagonal holds ` +
+      'each class\'s own variance, larger than any of them, so it is drawn in the top colour. Hover or tap a cell for its value.';
   } catch (error) {
     $('heatmap-note').textContent = `No heatmap: ${error.message}`;
   }

@@ -56,8 +56,9 @@ afterAll(async () => {
  * A page on `server` that may reach nothing else: any other request is aborted and recorded, as
  * are console errors and failed requests, so a test can assert the page stayed self-contained.
  */
-async function open(server: ServerHandle): Promise<{ page: Page; problems: string[] }> {
+async function open(server: ServerHandle, viewport?: { width: number; height: number }): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
+  if (viewport) await page.setViewportSize(viewport);
   const problems: string[] = [];
   const origin = `http://${HOST}:${server.port}`;
   await page.route('**/*', (route) => {
@@ -133,6 +134,34 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     expect(await page.$$('#specialist-table tbody tr')).toHaveLength(5);
     expect(await page.$$('#eval-models tbody tr')).toHaveLength(2);
     await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('fits a phone (390 × 844): no sideways scrolling, bars with width, the heatmap on screen and readable by tap', async () => {
+    const { page, problems } = await open(image, { width: 390, height: 844 });
+    await page.click('#random');
+    await modelsAnswered(page);
+    await page.waitForSelector('#heatmap:not([hidden])');
+    const layout = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      screen: window.innerWidth,
+      tracks: [...document.querySelectorAll('#model-student .bar-track, #model-ensemble > .bars .bar-track')].map((t) => t.getBoundingClientRect().width),
+      wide: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table')).map((e) => e.id || e.className || e.tagName),
+      pad: document.querySelector('#pad')!.getBoundingClientRect().width,
+      heatmap: document.querySelector('#heatmap')!.getBoundingClientRect().right,
+    }));
+    expect(layout.page).toBeLessThanOrEqual(layout.screen);
+    expect(layout.wide).toEqual([]); // wide tables scroll inside their own box
+    expect(layout.tracks.length).toBeGreaterThanOrEqual(20);
+    for (const width of layout.tracks) expect(width).toBeGreaterThan(100);
+    expect(layout.pad).toBeGreaterThan(200);
+    expect(layout.heatmap).toBeLessThanOrEqual(layout.screen);
+    const heatmap = (await page.locator('#heatmap').boundingBox())!;
+    // locator.click scrolls the canvas into view first: it sits below the fold on a phone.
+    await page.locator('#heatmap').click({ position: { x: heatmap.width * 0.6, y: heatmap.height * 0.6 } });
+    expect(await page.textContent('#heatmap-note')).toMatch(/^cov\(/);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-phone.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   });
