@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
@@ -22,7 +22,24 @@ import { adminRoutes } from './routes/admin.js';
 import { bundleRoutes } from './routes/bundle.js';
 import { playgroundRoutes } from './routes/playground.js';
 import { predictRoutes } from './routes/predict.js';
-import { v2Routes } from './routes/v2.js';
+import { documentV2, v2Routes } from './routes/v2.js';
+import { ANSWER_HEADERS, COMMON_RESPONSES, ErrorBody, jsonResponse, PUBLIC } from './schemas.js';
+
+/** The routes written with plain Hono, in the OpenAPI document beside the schema-first ones. */
+function documentRoutes(registry: OpenAPIHono['openAPIRegistry']): void {
+  documentV2(registry);
+  const text = (type: string, description: string) => ({ description, headers: ANSWER_HEADERS, content: { [type]: { schema: { type: 'string' as const } } } });
+  const page = (path: string, operationId: string, summary: string, type: string, request?: { params: z.ZodObject }) =>
+    registry.registerPath({ method: 'get', path, operationId, summary, ...PUBLIC, ...(request ? { request } : {}), responses: { 200: text(type, summary), ...COMMON_RESPONSES } });
+  page('/metrics', 'metrics', 'Prometheus metrics (text exposition format 0.0.4)', 'text/plain');
+  page('/openapi.json', 'openapi', 'This document', 'application/json');
+  page('/', 'playground', 'The playground: draw or pick an input and compare the three models', 'text/html');
+  registry.registerPath({
+    method: 'get', path: '/playground/{file}', operationId: 'playgroundAsset', summary: 'A file of the playground (script, style)', ...PUBLIC,
+    request: { params: z.object({ file: z.string() }) },
+    responses: { 200: text('text/javascript', 'The file'), 404: jsonResponse(ErrorBody, 'No such file'), ...COMMON_RESPONSES },
+  });
+}
 
 export interface CreateAppOptions extends ServeConfigInput {
   /** Where log lines go; by default pino on stdout at config.logLevel. */
@@ -108,9 +125,14 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
     return c.body(await metricsText(metrics));
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  documentRoutes(app.openAPIRegistry);
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'distill-serve', version: '1', description: 'Student, generalist and specialist-ensemble classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.' },
+    info: {
+      title: 'distill-serve', version: '1', license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
+      description: 'Student, generalist and specialist-ensemble classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.',
+    },
+    servers: [{ url: '/', description: 'This server' }],
   });
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);

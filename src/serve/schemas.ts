@@ -214,11 +214,32 @@ export const ExamplesResponse = z
   })
   .openapi('Examples');
 
-/** The error responses every body-taking v1 route can give, for the OpenAPI document. */
+/** A JSON response of the OpenAPI document, with the headers every answer carries. */
+export const jsonResponse = <S>(schema: S, description: string, headers: Record<string, HeaderDoc> = {}) =>
+  ({ description, headers: { ...ANSWER_HEADERS, ...headers }, content: { 'application/json': { schema } } });
+
+type HeaderDoc = { description: string; schema: { type: 'string' | 'integer' } };
+export const header = (description: string, type: 'string' | 'integer' = 'string'): HeaderDoc => ({ description, schema: { type } });
+/** On every answer: the id this server gave the request (a client's own X-Request-Id is only logged). */
+export const ANSWER_HEADERS = { 'X-Request-Id': header('The id this server gave the request; quote it when reporting a problem') };
+const RETRY_AFTER = { 'Retry-After': header('Seconds to wait before retrying, here or on another replica', 'integer') };
+
+/** Routes anyone may call: explicit, because the admin route has a bearer scheme. */
+export const PUBLIC = { security: [] as Record<string, string[]>[] };
+
+/** Answers any route can give before its handler runs. */
+export const COMMON_RESPONSES = {
+  403: jsonResponse(ErrorBody, 'The Host header is not a name this server answers to (--allowed-hosts): a DNS-rebinding guard'),
+} as const;
+
+/** The error responses every body-taking route can give, for the OpenAPI document. */
 export const ERROR_RESPONSES = {
-  400: { description: 'Malformed JSON, or input that fails validation', content: { 'application/json': { schema: ErrorBody } } },
-  413: { description: 'Body or instance count over the limit', content: { 'application/json': { schema: ErrorBody } } },
-  415: { description: 'Content-Type is not application/json', content: { 'application/json': { schema: ErrorBody } } },
-  503: { description: 'Queue full, draining, or model not loaded; see Retry-After', content: { 'application/json': { schema: ErrorBody } } },
-  504: { description: 'Deadline passed before the answer', content: { 'application/json': { schema: ErrorBody } } },
+  ...COMMON_RESPONSES,
+  400: jsonResponse(ErrorBody, 'Malformed JSON, or input that fails validation'),
+  408: jsonResponse(ErrorBody, 'The body did not arrive within the deadline'),
+  413: jsonResponse(ErrorBody, 'Body or instance count over the limit'),
+  415: jsonResponse(ErrorBody, 'Content-Type is not application/json'),
+  422: jsonResponse(ErrorBody, 'An instance makes the model\'s output non-finite (values far outside the training range); the others of its batch are answered'),
+  503: jsonResponse(ErrorBody, 'Overloaded (queue full, work ahead past the deadline, too many connections), draining, or model not loaded', RETRY_AFTER),
+  504: jsonResponse(ErrorBody, 'Deadline passed before the answer'),
 } as const;

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
@@ -6,9 +6,7 @@ import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet } from '../models.js';
 import { type PredictOutcome, predictWith } from '../predictions.js';
 import type { Lease } from '../registry.js';
-import { AbPredictResponse, AbReport, ERROR_RESPONSES, ErrorBody, feedbackRequest, FeedbackResponse, predictRequest } from '../schemas.js';
-
-const json = <S>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
+import { AbPredictResponse, AbReport, COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, feedbackRequest, FeedbackResponse, header, jsonResponse, predictRequest, PUBLIC } from '../schemas.js';
 
 /** Class names or indices → indices of `set`; 400 naming the first that is neither. */
 function labelIndices(set: ModelSet, label: number | string | (number | string)[]): number[] {
@@ -55,10 +53,16 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   const body = jsonBody(ctx.config.limits.maxBodyBytes);
 
   const predict = createRoute({
-    method: 'post', path: '/v1/ab/predict', middleware: [draining, body] as const,
+    method: 'post', path: '/v1/ab/predict', middleware: [draining, body] as const, operationId: 'abPredict', ...PUBLIC,
     summary: 'Classify with the A/B variant this client is assigned (sticky per x-ab-key); x-model-variant names it',
-    request: { body: { content: { 'application/json': { schema: predictRequest(ctx.config.limits.maxInstances) } }, required: true } },
-    responses: { 200: json(AbPredictResponse, 'Predictions from the assigned variant'), ...ERROR_RESPONSES },
+    request: {
+      headers: z.object({ 'x-ab-key': z.string().optional().openapi({ description: 'Any stable id of the client: the same key always gets the same variant; without one, each request is assigned at random' }) }),
+      body: { content: { 'application/json': { schema: predictRequest(ctx.config.limits.maxInstances) } }, required: true },
+    },
+    responses: {
+      200: jsonResponse(AbPredictResponse, 'Predictions from the assigned variant', { 'x-model-variant': header('The variant that answered: student, generalist or ensemble') }),
+      ...ERROR_RESPONSES,
+    },
   });
   app.openapi(predict, async function abPredict(c) {
     const started = performance.now();
@@ -81,15 +85,15 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   });
 
   const feedback = createRoute({
-    method: 'post', path: '/v1/ab/feedback', middleware: [draining, body] as const,
+    method: 'post', path: '/v1/ab/feedback', middleware: [draining, body] as const, operationId: 'abFeedback', ...PUBLIC,
     summary: 'Record the true label(s) of an earlier A/B answer, by the receipt that answer carried',
     request: { body: { content: { 'application/json': { schema: feedbackRequest(ctx.config.limits.maxInstances) } }, required: true } },
     responses: {
-      200: json(FeedbackResponse, 'Recorded'),
-      403: json(ErrorBody, 'The receipt was not issued by this service (forged or altered)'),
-      409: json(ErrorBody, 'That answer already has feedback'),
-      410: json(ErrorBody, 'The receipt has expired'),
       ...ERROR_RESPONSES,
+      200: jsonResponse(FeedbackResponse, 'Recorded'),
+      403: jsonResponse(ErrorBody, 'The receipt was not issued by this service (forged or altered), or the Host is not one this server answers to'),
+      409: jsonResponse(ErrorBody, 'That answer already has feedback'),
+      410: jsonResponse(ErrorBody, 'The receipt has expired'),
     },
   });
   app.openapi(feedback, async function abFeedback(c) {
@@ -105,9 +109,9 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   });
 
   const report = createRoute({
-    method: 'get', path: '/v1/ab/report',
+    method: 'get', path: '/v1/ab/report', operationId: 'abReport', ...PUBLIC,
     summary: 'Per variant: requests, latency percentiles, shadow agreement and KL, accuracy on feedback',
-    responses: { 200: json(AbReport, 'The report since start-up (latencies: the last 10,000 per variant)') },
+    responses: { 200: jsonResponse(AbReport, 'The report since start-up (latencies: the last 10,000 per variant)'), ...COMMON_RESPONSES },
   });
   app.openapi(report, function abReport(c) {
     return c.json({ arms: [...ctx.split.arms], shadow: ctx.config.shadow, variants: ctx.ledger.report() as Record<string, never> }, 200);

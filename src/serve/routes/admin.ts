@@ -6,9 +6,8 @@ import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
 import { adminAuth, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { CanaryError, type ModelSet } from '../models.js';
-import { ERROR_RESPONSES, ErrorBody, ReloadRequest, ReloadResponse } from '../schemas.js';
+import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ReloadRequest, ReloadResponse } from '../schemas.js';
 
-const json = <S>(schema: S, description: string) => ({ description, content: { 'application/json': { schema } } });
 
 /** Whether `path` lies strictly inside `base` (both absolute). `..data` is a name, not a way up. */
 function within(path: string, base: string): boolean {
@@ -46,18 +45,18 @@ export function adminRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   let reloading = false;
 
   const reload = createRoute({
-    method: 'post', path: '/v1/admin/reload',
+    method: 'post', path: '/v1/admin/reload', operationId: 'adminReload',
     summary: 'Load a bundle and swap it in; requests in flight finish on the old models',
     security: [{ bearer: [] }],
     middleware: [refuseWhileDraining(ctx.lifecycle), adminAuth(ctx.config.adminToken), jsonBody(ctx.config.limits.maxBodyBytes, { optional: true })] as const,
     request: { body: { content: { 'application/json': { schema: ReloadRequest } }, required: false } },
     responses: {
-      200: json(ReloadResponse, 'The new bundle is serving'),
-      401: json(ErrorBody, 'Missing or wrong admin token'),
-      403: json(ErrorBody, 'No admin token configured (reload is disabled), or the bundle lies outside the bundle root'),
-      409: json(ErrorBody, 'Another reload is running'),
-      422: json(ErrorBody, 'The bundle failed to load or check; the old one keeps serving'),
       ...ERROR_RESPONSES,
+      200: jsonResponse(ReloadResponse, 'The new bundle is serving'),
+      401: jsonResponse(ErrorBody, 'Missing or wrong admin token', { 'WWW-Authenticate': header('Bearer') }),
+      403: jsonResponse(ErrorBody, 'No admin token configured (reload is disabled), the bundle lies outside the bundle root, or the Host is not one this server answers to'),
+      409: jsonResponse(ErrorBody, 'Another reload is running'),
+      422: jsonResponse(ErrorBody, 'The bundle failed to load or check; the old one keeps serving'),
     },
   });
   app.openapi(reload, async function reloadBundle(c) {

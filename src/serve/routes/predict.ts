@@ -2,7 +2,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { ServeContext, AppEnv } from '../context.js';
 import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { predictWith } from '../predictions.js';
-import { ERROR_RESPONSES, ErrorBody, ModelParam, modelPredictRequest, PredictResponse } from '../schemas.js';
+import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ModelParam, modelPredictRequest, PredictResponse, PUBLIC } from '../schemas.js';
 import { validationHook } from '../errors.js';
 
 /** POST /v1/models/{student|generalist|ensemble}/predict: one model, no A/B. */
@@ -11,6 +11,8 @@ export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   const route = createRoute({
     method: 'post',
     path: '/v1/models/{model}/predict',
+    operationId: 'predict',
+    ...PUBLIC,
     summary: 'Classify instances with one model (Server-Timing: model;dur= is the time queued and run, in ms)',
     middleware: [refuseWhileDraining(ctx.lifecycle), jsonBody(ctx.config.limits.maxBodyBytes)] as const,
     request: {
@@ -18,8 +20,8 @@ export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
       body: { content: { 'application/json': { schema: modelPredictRequest(ctx.config.limits.maxInstances) } }, required: true },
     },
     responses: {
-      200: { description: 'One prediction per instance, in order', content: { 'application/json': { schema: PredictResponse } } },
-      404: { description: 'Unknown model, or one this bundle does not have', content: { 'application/json': { schema: ErrorBody } } },
+      200: jsonResponse(PredictResponse, 'One prediction per instance, in order', { 'Server-Timing': header('model;dur=<ms>: the time queued and run in the model') }),
+      404: jsonResponse(ErrorBody, 'Unknown model, or one this bundle does not have'),
       ...ERROR_RESPONSES,
     },
   });

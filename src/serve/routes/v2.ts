@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { MODEL_NAMES, type ModelName } from '../config.js';
@@ -6,6 +7,7 @@ import { fail, readJson } from '../errors.js';
 import { deadlineOf, JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { type ModelSet, NonFiniteRow, type Prediction } from '../models.js';
 import { topClasses } from '../predictions.js';
+import { COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, jsonResponse, PUBLIC } from '../schemas.js';
 
 // Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }
 // shape, whose `error` string is what the protocol asks for.
@@ -95,6 +97,35 @@ function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)
     active_specialists: { datatype: 'BYTES', shape: [B], data: raw.map((p) => (p.ensemble?.active ?? []).join(',')) },
   };
   return names.map((name) => ({ name, ...all[name] }));
+}
+
+const Tensor = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.int()), data: z.array(z.union([z.number(), z.string()])) });
+const InferResponse = z.object({ model_name: z.string(), model_version: z.string(), id: z.string(), outputs: z.array(Tensor) });
+const TensorMetadata = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.int()) });
+const ModelMetadata = z.object({ name: z.string(), versions: z.array(z.string()), platform: z.string(), inputs: z.array(TensorMetadata), outputs: z.array(TensorMetadata) });
+
+/** The v2 routes in the OpenAPI document: written with plain Hono (the protocol fixes their shapes), described here. */
+export function documentV2(registry: OpenAPIHono['openAPIRegistry']): void {
+  const ok = (schema: z.ZodType, description: string) => ({ 200: jsonResponse(schema, description), ...COMMON_RESPONSES });
+  const notReady = { 503: jsonResponse(ErrorBody, 'Not ready: loading or draining') };
+  const unknown = { 404: jsonResponse(ErrorBody, 'Unknown model or version, or one this bundle does not serve') };
+  const get = (path: string, operationId: string, summary: string, responses: Record<number, unknown>, params?: z.ZodObject) =>
+    registry.registerPath({ method: 'get', path, operationId, summary, tags: ['v2'], ...PUBLIC, ...(params ? { request: { params } } : {}), responses: responses as never });
+  get('/v2', 'v2ServerMetadata', 'Server metadata: name, version, protocol extensions', ok(z.object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) }), 'Server metadata'));
+  get('/v2/health/live', 'v2Live', 'Liveness (also on --health-port, answered by its own thread)', ok(z.object({ live: z.literal(true) }), 'Live'));
+  get('/v2/health/ready', 'v2Ready', 'Readiness: false while loading or draining', { ...ok(z.object({ ready: z.literal(true) }), 'Ready'), ...notReady });
+  const name = z.object({ name: z.enum(MODEL_NAMES) });
+  const versioned = name.extend({ version: z.literal(VERSION) });
+  for (const [prefix, params, suffix] of [['/v2/models/{name}', name, ''], ['/v2/models/{name}/versions/{version}', versioned, 'Versioned']] as const) {
+    get(prefix, `v2ModelMetadata${suffix}`, 'Model metadata: its input and outputs with their shapes and datatypes', { ...ok(ModelMetadata, 'Model metadata'), ...unknown }, params);
+    get(`${prefix}/ready`, `v2ModelReady${suffix}`, 'Whether this model can take requests', { ...ok(z.object({ name: z.string(), ready: z.literal(true) }), 'Ready'), ...unknown, ...notReady }, params);
+    registry.registerPath({
+      method: 'post', path: `${prefix}/infer`, operationId: `v2Infer${suffix}`, tags: ['v2'], ...PUBLIC,
+      summary: 'Inference: one FP32 input [batch, features]; outputs probabilities and class (the ensemble also generalist_class and active_specialists); a JSON body is read whatever its Content-Type',
+      request: { params, body: { content: { 'application/json': { schema: InferRequest } }, required: true } },
+      responses: { ...ERROR_RESPONSES, ...unknown, 200: jsonResponse(InferResponse, 'The requested outputs, or all of them') } as never,
+    });
+  }
 }
 
 /** GET /v2, /v2/health/{live,ready}, /v2/models/{name}[/ready], POST /v2/models/{name}/infer. */
