@@ -59,7 +59,23 @@ export interface OverloadResult {
   /** 2xx slower than the deadline, 503s slower than the refusal budget: each should be 0. */
   lateOk: number;
   slowRefusals: number;
+  /** 200 concurrent requests, one with a row of ±1e38 that overflows the models: what each got. */
+  poison: PoisonResult;
   targets: { target: string; value: string; met: boolean }[];
+}
+
+export interface PoisonResult { requests: number; poisonStatus: number; innocentStatuses: Record<string, number> }
+
+/** `count` concurrent single-row requests, the middle one a row of ±1e38 (finite float32, overflowing in the first layer). */
+async function poisonBurst(url: string, path: string, bodies: readonly Buffer[], count: number): Promise<PoisonResult> {
+  const width = (JSON.parse(bodies[0].toString()) as { instances: number[][] }).instances[0].length;
+  const poison = Buffer.from(JSON.stringify({ instances: [Array.from({ length: width }, (_, i) => (i % 2 ? 1e38 : -1e38))] }));
+  const at = Math.floor(count / 2);
+  const statuses = await Promise.all(Array.from({ length: count }, (_, i) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: (i === at ? poison : bodies[i % bodies.length]).toString() }).then(async (res) => { await res.arrayBuffer(); return res.status; }, () => 0)));
+  const innocentStatuses: Record<string, number> = {};
+  statuses.forEach((status, i) => { if (i !== at) innocentStatuses[status] = (innocentStatuses[status] ?? 0) + 1; });
+  return { requests: count, poisonStatus: statuses[at], innocentStatuses };
 }
 
 function summarizeProbes(probes: Probe[]): ProbeSummary {
@@ -98,8 +114,14 @@ export function serverLatency(metrics: string, endpoint: string, deadlineSeconds
 
 const ms = (value: number | null) => (value === null ? '—' : `${value.toFixed(1)} ms`);
 
-function verdicts(o: OverloadOptions, r: Pick<OverloadResult, 'ok' | 'refused' | 'other' | 'errors' | 'timeouts' | 'probe' | 'lateOk' | 'slowRefusals'>): OverloadResult['targets'] {
+function verdicts(o: OverloadOptions, r: Pick<OverloadResult, 'ok' | 'refused' | 'other' | 'errors' | 'timeouts' | 'probe' | 'lateOk' | 'slowRefusals' | 'poison'>): OverloadResult['targets'] {
+  const innocentFailures = Object.entries(r.poison.innocentStatuses).filter(([status]) => status !== '200').reduce((n, [, count]) => n + count, 0);
   return [
+    {
+      target: `a ±1e38 row among ${r.poison.requests} concurrent requests fails no other request`,
+      value: `${innocentFailures} of ${r.poison.requests - 1} others failed; the row itself got ${r.poison.poisonStatus}`,
+      met: innocentFailures === 0 && r.poison.poisonStatus !== 500 && r.poison.poisonStatus !== 0,
+    },
     { target: `every 2xx within the deadline (${o.deadlineMs} ms)`, value: `${r.lateOk} of ${r.ok.count} late; max ${ms(r.ok.max)}`, met: r.lateOk === 0 },
     { target: `every 503 within ${o.refusalBudgetMs} ms`, value: `${r.slowRefusals} of ${r.refused.count} slower; p99 ${ms(r.refused.p99)}, max ${ms(r.refused.max)}`, met: r.slowRefusals === 0 },
     { target: 'no other answers, errors or timeouts', value: `${r.other.count} other, ${r.errors} errors, ${r.timeouts} timeouts`, met: r.other.count === 0 && r.errors === 0 && r.timeouts === 0 },
@@ -127,6 +149,7 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
   const path = `/v1/models/${options.model}/predict`;
   const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
   try {
+    const poison = await poisonBurst(server.url, path, bodies, 200);
     log(`${options.connections} connections on ${path} for ${options.durationS} s, probing ${server.url}/v2/health/live every ${options.probeEveryMs} ms`);
     const settings = LoadSchema.parse({ durationS: options.durationS, timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
     const [result, api, healthPort] = await Promise.all([
@@ -143,6 +166,7 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
       errors: result.errors, timeouts: result.timeouts,
       probe: { api: summarizeProbes(api), healthPort: summarizeProbes(healthPort) },
       lateOk: answers.ok.filter((t) => t > options.deadlineMs).length,
+      poison,
       slowRefusals: answers.refused.filter((t) => t > options.refusalBudgetMs).length,
     };
     const cpu = cpus();
@@ -162,6 +186,8 @@ export function overloadMarkdown(r: OverloadResult): string {
     `# Overload: ${r.options.connections} connections on ${r.path} for ${r.options.durationS} s`,
     '',
     ...runPreamble(r.date, r.machine),
+    '',
+    `Poison first: ${r.poison.requests} concurrent requests, one of them a row of ±1e38 (finite float32, overflowing the first layer): it got ${r.poison.poisonStatus}; the others: ${Object.entries(r.poison.innocentStatuses).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
     '',
     `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
     '',
