@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { type Cell as TableCell, lineSpec, markdownTable, renderSvg, type Series, writeAtomic, writeJson } from '../src/report/index.js';
+import { type Cell as TableCell, lineSpec, markdownTable, renderSvg, type Series } from '../src/report/index.js';
+import { writeAtomic, writeJson } from '../src/files/index.js';
 import type { LoadtestResult } from './sweep.js';
 import type { TargetVerdict } from './targets.js';
 

@@ -8,7 +8,8 @@ import { z } from 'zod';
 import { parseFlags } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { benchCombine, type CombineBenchRow, SOLVER_NAMES, timeAdaptive } from '../src/ensemble/index.js';
-import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
+import { type Cell, markdownTable } from '../src/report/index.js';
+import { writeAtomic, writeJson } from '../src/files/index.js';
 
 const Args = z.object({
   runs: z.coerce.number().int().min(1),

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { benchEngine, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
 import { parseFlags } from '../src/cli/index.js';
 import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
-import { type Cell, markdownTable, writeAtomic, writeJson } from '../src/report/index.js';
+import { type Cell, markdownTable } from '../src/report/index.js';
+import { writeAtomic, writeJson } from '../src/files/index.js';
 
 const Args = z.object({
   backends: z.string().transform((s) => s.split(',')).pipe(z.array(z.enum(BACKENDS))),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { barSpec, type Cell, markdownTable, renderSvg, writeAtomic, writeJson } from '../../src/report/index.js';
+import { barSpec, type Cell, markdownTable, renderSvg } from '../../src/report/index.js';
+import { writeAtomic, writeJson } from '../../src/files/index.js';
 import { runPreamble, targetsTable } from '../report.js';
 import type { LedgerCheck } from './check.js';
 import type { AbResult } from './run.js';

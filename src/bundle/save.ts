@@ -5,7 +5,8 @@ import { engineInfo } from '../engine/index.js';
 import { summarizeModel } from './architecture.js';
 import { modelEntries, parseManifest } from './check.js';
 import { BundleError } from './errors.js';
-import { exists, recoverInterrupted, sha256, siblingPath, syncDir, writeDurable } from './files.js';
+import { exists, sha256, syncDir, writeDurable } from '../files/index.js';
+import { recoverInterrupted, siblingPath } from './files.js';
 import { type EncodedModel, encodeArtifacts } from './io.js';
 import {
   type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FORMAT_VERSION, isBundlePath,

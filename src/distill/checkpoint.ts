@@ -3,7 +3,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { writeAtomic, writeJson } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 
 /*
  * A checkpoint is a folder: meta.json plus generation-numbered weight files. meta.json is written

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { EngineInfo } from '../engine/index.js';
-import { barSpec, lineSpec, markdownTable, renderSvg, type Series, writeAtomic, writeJson } from '../report/index.js';
+import { barSpec, lineSpec, markdownTable, renderSvg, type Series } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 import type { Headline, MnistPaperPlan, MnistPaperResult } from './mnist-paper.js';
 
 /** summary.json, summary.md and the SVG plots beside them. */

@@ -9,7 +9,7 @@ import { jitterBatches } from '../data/index.js';
 import type { TrainConfigInput, TrainingSet } from '../distill/index.js';
 import { type BackendName, YOUNG_GENERATION_FLAG } from '../engine/index.js';
 import { buildMlp, type MlpConfig } from '../nets/index.js';
-import { writeAtomic, writeJson } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 import { type RunRecord, runSetup, trainedRecord, trainOnce } from './runner.js';
 
 /** A run as plain data, so that another process can train it. */

@@ -2,7 +2,8 @@ import { copyFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineInfo } from '../engine/index.js';
-import { barSpec, markdownTable, renderSvg, writeAtomic, writeJson } from '../report/index.js';
+import { barSpec, markdownTable, renderSvg } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 import type { SpecialistsResult } from './specialists.js';
 
 const pct = (errors: number, n: number) => `${((100 * errors) / Math.max(1, n)).toFixed(2)}%`;

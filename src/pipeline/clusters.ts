@@ -1,5 +1,6 @@
 import { predictLogits, softmaxRowsAt } from '../distill/index.js';
-import { heatmapSpec, renderSvg, writeAtomic, writeJson } from '../report/index.js';
+import { heatmapSpec, renderSvg } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 import { adjustedRandIndex, type Cluster, clusterClasses, predictionCovariance } from '../specialists/index.js';
 import { type StageContext, stageDir } from './context.js';
 import { loadModel } from './models.js';

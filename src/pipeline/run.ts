@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadDataset } from '../data/index.js';
-import { writeAtomic, writeJson } from '../report/index.js';
+import { writeAtomic, writeJson } from '../files/index.js';
 import { type ClustersResult, runClustersStage } from './clusters.js';
 import type { PipelineConfig } from './config.js';
 import type { StageContext } from './context.js';

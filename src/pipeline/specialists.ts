@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { predictLogits, shiftLogits, softmaxRowsAt, top1Error, trainModel } from '../distill/index.js';
 import { parameterCount, specialistFromGeneralist } from '../nets/index.js';
-import { writeJson } from '../report/index.js';
+import { writeJson } from '../files/index.js';
 import { type Cluster, dustbinOffset, fitDustbinOffset, halfAndHalfSampler, sampledSpecialFraction, specialFraction, specialistSet } from '../specialists/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';

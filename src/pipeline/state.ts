@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeJson } from '../report/index.js';
+import { writeJson } from '../files/index.js';
 
 export const STAGES = ['generalist', 'clusters', 'specialists', 'student', 'bundle'] as const;
 export type StageName = (typeof STAGES)[number];

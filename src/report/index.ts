@@ -1,4 +1,3 @@
-export { writeAtomic, writeJson } from './files.js';
 export { markdownTable } from './table.js';
 export type { Cell } from './table.js';
 export { barSpec, heatmapSpec, lineSpec, renderSvg } from './plot.js';

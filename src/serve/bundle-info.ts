@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from '@hono/zod-openapi';
 import type { ModelEntry } from '../bundle/index.js';
+import { sha256 } from '../files/index.js';
 import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, sampleToFront, type Split, takeRows } from '../data/index.js';
 import type { ModelName } from './config.js';
 import { fail, zodDetails } from './errors.js';
@@ -97,7 +97,7 @@ export function readClusters(set: ModelSet): Promise<Clusters> {
     } catch (error) {
       fail(409, `${CLUSTERS_FILE} cannot be read since the bundle was loaded: reload the bundle`, { file: CLUSTERS_FILE, reason: (error as Error).message });
     }
-    if (createHash('sha256').update(bytes).digest('hex') !== entry.sha256) {
+    if (sha256(bytes) !== entry.sha256) {
       fail(409, `${CLUSTERS_FILE} changed since the bundle was loaded: reload the bundle`, { file: CLUSTERS_FILE });
     }
     const parsed = ClustersResponse.safeParse(JSON.parse(bytes.toString('utf8')));

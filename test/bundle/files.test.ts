@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles, recoverInterrupted } from '../../src/bundle/files.js';
+import { recoverInterrupted } from '../../src/bundle/files.js';
+import { listFiles } from '../../src/files/index.js';
 import { tempDir } from './helpers.js';
 
 let base: string;
