@@ -11,6 +11,8 @@ export interface Endpoint {
   path: string;
   /** Request bodies, cycled through in order (each connection takes the next one). */
   bodies: readonly Buffer[];
+  /** Headers beside Content-Type: application/json (which these may replace). */
+  headers?: Record<string, string>;
 }
 
 export interface Measurement {
@@ -53,7 +55,7 @@ export function fire(endpoint: Endpoint, connections: number, durationS: number,
     requests: [{
       method: 'POST',
       path: endpoint.path,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...endpoint.headers },
       setupRequest: (request) => ({ ...request, body: endpoint.bodies[next++ % endpoint.bodies.length] }),
     }],
   };

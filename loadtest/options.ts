@@ -42,6 +42,8 @@ export const LoadtestOptionsSchema = z.object({
   connections: Levels.default([1, 8, 32, 128]),
   /** Model endpoints measured with batching on (the baseline route is always measured). */
   endpoints: ModelList.default(['student', 'generalist', 'ensemble']),
+  /** The student over v2 with JSON numbers and with binary tensor data, side by side. */
+  encodings: z.boolean().default(true),
   /** Model endpoints measured again on a server with batching off (needs a server this run starts). */
   batchingOff: ModelList.default(['student', 'ensemble']),
   /** Distinct test-split rows cycled through as single-instance request bodies. */

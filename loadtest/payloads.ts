@@ -38,6 +38,25 @@ export function row(split: Split, i: number): number[] {
 }
 
 /**
+ * `count` single-row Open Inference Protocol v2 requests: FP32 numbers in JSON, or (binary tensor
+ * data extension) a constant JSON header followed by the row's 4-byte little-endian floats. The
+ * binary ones need `Inference-Header-Content-Length: headerBytes`.
+ */
+export function v2Bodies(split: Split, count: number, encoding: 'json' | 'binary'): { bodies: Buffer[]; headerBytes?: number } {
+  if (split.n === 0) throw new Error('the test split is empty: nothing to send');
+  const tensor = { name: 'input', shape: [1, split.features], datatype: 'FP32' };
+  if (encoding === 'json') return { bodies: Array.from({ length: count }, (_, i) => Buffer.from(JSON.stringify({ inputs: [{ ...tensor, data: row(split, i % split.n) }] }))) };
+  const header = Buffer.from(JSON.stringify({ inputs: [{ ...tensor, parameters: { binary_data_size: split.features * 4 } }] }));
+  const bodies = Array.from({ length: count }, (_, i) => {
+    const r = i % split.n;
+    const floats = Buffer.alloc(split.features * 4);
+    split.x.subarray(r * split.features, (r + 1) * split.features).forEach((v, j) => floats.writeFloatLE(v, j * 4));
+    return Buffer.concat([header, floats]);
+  });
+  return { bodies, headerBytes: header.length };
+}
+
+/**
  * `count` single-instance predict bodies, rows taken in order and wrapped around the split.
  *
  * @example

@@ -3,9 +3,10 @@ import { parseServeConfig } from '../src/serve/index.js';
 import { type BudgetVerdict, checkBudgets } from './budget.js';
 import { type Endpoint, measure, type Measurement, medianOf } from './cannon.js';
 import { type LoadtestInput, type LoadtestOptions, LoadtestOptionsSchema, type LoadSettings } from './options.js';
-import { loadTestData, predictBodies } from './payloads.js';
+import { loadTestData, predictBodies, v2Bodies } from './payloads.js';
 import { BASELINE_PATH, type ChildServer, closeAll, startChild } from './servers.js';
-import { batchingTarget, modelTargets, TARGETS, type TargetVerdict } from './targets.js';
+import { batchingTarget, binaryTarget, modelTargets, TARGETS, type TargetVerdict } from './targets.js';
+import type { Split } from '../src/data/index.js';
 
 // npm run loadtest: the trivial route, each model endpoint, and the same with batching off,
 // swept over connection counts in one run, so every ratio compares numbers taken within minutes
@@ -55,7 +56,11 @@ function servable(manifest: { student?: unknown; combiner?: unknown }): Set<Mode
   return new Set<ModelId>(['generalist', ...(manifest.student ? ['student' as const] : []), ...(manifest.combiner ? ['ensemble' as const] : [])]);
 }
 
-interface Planned { model: ModelId | 'baseline'; batching: 'on' | 'off' | null; endpoint: Endpoint }
+interface Planned { model: ModelId | 'baseline'; batching: 'on' | 'off' | null; endpoint: Endpoint; /** The cell's name when not the model's. */ name?: string }
+
+/** The student over the v2 protocol, its input as JSON numbers and as binary tensor data: the same rows, the same model. */
+export const V2_JSON = 'student (v2, JSON)';
+export const V2_BINARY = 'student (v2, binary)';
 
 /**
  * Level by level, every endpoint in turn, the whole sweep `rounds` times: drift in the machine's
@@ -65,19 +70,30 @@ async function sweep(plan: readonly Planned[], options: LoadtestOptions, log: (l
   const runs = new Map<string, Measurement[]>();
   for (let round = 1; round <= options.rounds; round++) {
     for (const connections of options.connections) {
-      for (const { model, batching, endpoint } of plan) {
+      for (const { model, batching, endpoint, name } of plan) {
         const m = await measure(endpoint, connections, options.load);
-        const key = `${label(model, batching)}@${connections}`;
+        const key = `${name ?? label(model, batching)}@${connections}`;
         runs.set(key, [...(runs.get(key) ?? []), m]);
-        log(`round ${round}/${options.rounds} ${String(connections).padStart(4)} conn  ${label(model, batching).padEnd(24)} ${m.rps.toFixed(0).padStart(6)} rps  ` +
+        log(`round ${round}/${options.rounds} ${String(connections).padStart(4)} conn  ${(name ?? label(model, batching)).padEnd(24)} ${m.rps.toFixed(0).padStart(6)} rps  ` +
           `p50 ${m.latencyMs.p50?.toFixed(2)} ms  p99 ${m.latencyMs.p99?.toFixed(2)} ms  errors ${m.errors} non-2xx ${m.non2xx}`);
       }
     }
   }
-  return options.connections.flatMap((connections) => plan.map(({ model, batching }): Cell => {
-    const measured = runs.get(`${label(model, batching)}@${connections}`) as Measurement[];
-    return { endpoint: label(model, batching), model, batching, connections, measurement: medianOf(measured), runs: measured, rpsRatio: null };
+  return options.connections.flatMap((connections) => plan.map(({ model, batching, name }): Cell => {
+    const endpoint = name ?? label(model, batching);
+    const measured = runs.get(`${endpoint}@${connections}`) as Measurement[];
+    return { endpoint, model, batching, connections, measurement: medianOf(measured), runs: measured, rpsRatio: null };
   }));
+}
+
+function encodingPlan(url: string, split: Split, payloads: number): Planned[] {
+  const path = '/v2/models/student/infer';
+  const json = v2Bodies(split, payloads, 'json');
+  const binary = v2Bodies(split, payloads, 'binary');
+  return [
+    { model: 'student', batching: 'on', name: V2_JSON, endpoint: { url, path, bodies: json.bodies } },
+    { model: 'student', batching: 'on', name: V2_BINARY, endpoint: { url, path, bodies: binary.bodies, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binary.headerBytes) } } },
+  ];
 }
 
 /**
@@ -117,6 +133,7 @@ export async function runLoadtest(input: LoadtestInput, log: (line: string) => v
       { model: 'baseline', batching: null, endpoint: { url: baseline.url, path: BASELINE_PATH, bodies } },
       ...options.endpoints.map((model) => ({ model, batching: 'on' as const, endpoint: { url: mainUrl, path: predictPath(model), bodies } })),
       ...offModels.map((model) => ({ model, batching: 'off' as const, endpoint: { url: (off as ChildServer).url, path: predictPath(model), bodies } })),
+      ...(options.encodings && available.has('student') ? encodingPlan(mainUrl, split, options.payloads) : []),
     ];
     cells.push(...(await sweep(plan, options, log)));
   } finally {
@@ -137,6 +154,7 @@ export async function runLoadtest(input: LoadtestInput, log: (line: string) => v
   const targets = [
     ...modelTargets({ student: find('student', at), ensemble: find('ensemble', at), baseline: find('baseline', at) }),
     ...offModels.map((model) => batchingTarget(model, find(model, TARGETS.batchingConnections), find(label(model, 'off'), TARGETS.batchingConnections))),
+    ...(options.encodings ? [binaryTarget(find(V2_JSON, at), find(V2_BINARY, at))] : []),
   ];
   const budgetCells = cells.filter((c) => c.batching === 'on');
   const budgets = checkBudgets(options.budgets, budgetCells);

@@ -16,6 +16,8 @@ export const TARGETS = {
   batchingConnections: 128,
   /** rps with dynamic batching as a multiple of rps without, at least. */
   batchingSpeedup: 3,
+  /** The student's v2 rps with binary tensor data as a multiple of the same with JSON numbers, at least. */
+  binarySpeedup: 1.5,
 } as const;
 
 export interface TargetVerdict {
@@ -49,6 +51,11 @@ export function modelTargets(at: { student?: Measurement; ensemble?: Measurement
     judge(`ensemble p99 / student p99 at ${c} connections`, ratio(at.ensemble?.latencyMs.p99, at.student?.latencyMs.p99), `≤ ${TARGETS.ensembleP99Ratio}`, (v) => v <= TARGETS.ensembleP99Ratio),
   );
   return verdicts;
+}
+
+/** The student over v2: binary tensor data vs JSON numbers at TARGETS.connections. */
+export function binaryTarget(json?: Measurement, binary?: Measurement): TargetVerdict {
+  return judge(`student v2 rps binary / JSON at ${TARGETS.connections} connections`, ratio(binary?.rps, json?.rps), `≥ ${TARGETS.binarySpeedup}`, (v) => v >= TARGETS.binarySpeedup);
 }
 
 /** Dynamic batching on vs off for one model at TARGETS.batchingConnections. */

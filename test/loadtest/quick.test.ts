@@ -35,7 +35,7 @@ function expectSane(m: Measurement): void {
 describe('npm run loadtest -- --quick', () => {
   it('sweeps the trivial route and every endpoint, batching on and off, with zero errors', async () => {
     const result = await runLoadtest({ ...QUICK_LOADTEST, bundleDir, budgets: parseBudgets('errors=0') });
-    const endpoints = ['baseline', 'student', 'ensemble', 'student (batching off)', 'ensemble (batching off)'];
+    const endpoints = ['baseline', 'student', 'ensemble', 'student (batching off)', 'ensemble (batching off)', 'student (v2, JSON)', 'student (v2, binary)'];
     expect(result.cells.map((c) => `${c.endpoint}@${c.connections}`).sort()).toEqual(QUICK_LOADTEST.connections.flatMap((c) => endpoints.map((e) => `${e}@${c}`)).sort());
     for (const cell of result.cells) {
       expectSane(cell.measurement);
@@ -44,8 +44,10 @@ describe('npm run loadtest -- --quick', () => {
     }
     expect(result.batching.map((b) => b.speedup! > 0)).toEqual([true, true, true, true]);
     expect(result.targets.find((t) => t.target.startsWith('student errors'))?.met).toBe(true);
-    // errors=0 holds the model endpoints with batching on (student, ensemble) at every level.
-    expect(result.budgets.length).toBe(2 * QUICK_LOADTEST.connections.length);
+    // The binary tensor data extension, through autocannon as a client would send it.
+    expect(result.targets.find((t) => t.target.startsWith('student v2 rps binary / JSON'))?.value).toBeGreaterThan(0);
+    // errors=0 holds the model endpoints with batching on (student, ensemble, student over v2 both ways) at every level.
+    expect(result.budgets.length).toBe(4 * QUICK_LOADTEST.connections.length);
     expect(result.passed).toBe(true);
 
     const markdown = await writeLoadtestReport(result, join(tmp, 'loadtest'));

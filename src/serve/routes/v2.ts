@@ -3,11 +3,11 @@ import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
-import { fail, readJson } from '../errors.js';
+import { fail, readJson, rejectInvalid } from '../errors.js';
 import { deadlineOf, JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { type ModelSet, NonFiniteRow, type Prediction } from '../models.js';
 import { topClasses } from '../predictions.js';
-import { COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, jsonResponse, PUBLIC } from '../schemas.js';
+import { ANSWER_HEADERS, COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, header, jsonResponse, PUBLIC } from '../schemas.js';
 
 // Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }
 // shape, whose `error` string is what the protocol asks for.
@@ -19,19 +19,32 @@ const InferInput = z.object({
   name: z.string().min(1),
   shape: z.array(z.int().nonnegative()).length(2, 'must be [batch, input size]'),
   datatype: z.literal('FP32', 'must be FP32'),
-  /** Flat row-major, or nested one array per row, as the protocol allows. */
+  /** Flat row-major, or nested one array per row, as the protocol allows; absent when the tensor is sent as binary. */
   data: z.union([z.array(z.number()), z.array(z.array(z.number()))], {
     error: 'must be FP32 numbers: one flat row-major array, or one array per row',
-  }),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  }).optional(),
+  parameters: z.looseObject({ binary_data_size: z.int().nonnegative().optional() }).optional(),
+}).refine((input) => (input.data === undefined) !== (input.parameters?.binary_data_size === undefined), {
+  message: 'give the tensor either as data or as binary (parameters.binary_data_size), not both or neither', path: ['data'],
 });
+
+const OutputRequest = z.object({ name: z.string(), parameters: z.looseObject({ binary_data: z.boolean().optional() }).optional() });
 
 const InferRequest = z.object({
   id: z.string().max(200).optional(),
   inputs: z.array(InferInput).length(1, 'these models take exactly one input'),
-  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).optional(),
-  parameters: z.record(z.string(), z.unknown()).optional(),
+  outputs: z.array(OutputRequest).optional(),
+  parameters: z.looseObject({ binary_data_output: z.boolean().optional() }).optional(),
 });
+type InferRequestBody = z.infer<typeof InferRequest>;
+
+/**
+ * The binary tensor data extension (Triton's): the body is a JSON header of this many bytes, then
+ * each binary tensor's raw little-endian bytes in input order. It spares the server parsing 784
+ * decimal numbers per image and the client printing them.
+ */
+const HEADER_LENGTH = 'Inference-Header-Content-Length';
+const EXTENSIONS = ['binary_tensor_data'];
 
 const OUTPUTS = ['probabilities', 'class', 'generalist_class', 'active_specialists'] as const;
 
@@ -56,12 +69,13 @@ function metadata(set: ModelSet, model: ModelName) {
 }
 
 /** The one input as flat rows, after the checks the schema cannot make (they depend on the bundle). */
-function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: number): { x: Float32Array; rows: number } {
+function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: number, binary: Uint8Array | undefined): { x: Float32Array; rows: number } {
   if (input.name !== INPUT_NAME) fail(400, `unknown input "${input.name}": the model's input is "${INPUT_NAME}"`, [{ path: 'inputs.0.name', message: `must be "${INPUT_NAME}"` }]);
   const [rows, width] = input.shape;
   if (width !== set.inputSize) fail(400, `input shape [${rows}, ${width}] does not fit the model`, { expected: [-1, set.inputSize] });
   if (rows < 1) fail(400, 'input has no rows', { shape: input.shape });
   if (rows > maxInstances) fail(413, 'too many instances', { max: maxInstances, got: rows });
+  if (input.data === undefined) return { x: binaryRows(input.parameters!.binary_data_size!, rows, width, binary), rows };
   const nested = input.data.length > 0 && Array.isArray(input.data[0]);
   if (nested && (input.data.length !== rows || (input.data as number[][]).some((row) => row.length !== width))) {
     fail(400, 'nested data does not match shape', { shape: input.shape });
@@ -73,6 +87,18 @@ function rowsOf(input: z.infer<typeof InferInput>, set: ModelSet, maxInstances: 
   return { x, rows };
 }
 
+/** FP32 rows from the bytes after the JSON header: exactly rows × width little-endian floats, all finite. */
+function binaryRows(size: number, rows: number, width: number, binary: Uint8Array | undefined): Float32Array {
+  if (!binary) fail(400, `input "${INPUT_NAME}" has binary_data_size but the request has no ${HEADER_LENGTH} header`, null);
+  if (size !== rows * width * 4) fail(400, `binary_data_size ${size} does not fit shape [${rows}, ${width}] of FP32: it must be ${rows * width * 4}`, { shape: [rows, width] });
+  if (binary.length !== size) fail(400, `the body has ${binary.length} bytes after its JSON header; binary_data_size says ${size}`, null);
+  const view = new DataView(binary.buffer, binary.byteOffset, binary.byteLength);
+  const x = new Float32Array(rows * width);
+  for (let i = 0; i < x.length; i++) x[i] = view.getFloat32(i * 4, true);
+  if (!x.every(Number.isFinite)) fail(400, 'binary data has non-finite values (NaN or infinity)', null);
+  return x;
+}
+
 /** The outputs a request asked for (all when it names none, as Triton does), checked before any work is done. */
 function outputNames(model: ModelName, wanted: string[] | undefined): (typeof OUTPUTS)[number][] {
   const available: readonly string[] = model === 'ensemble' ? OUTPUTS : OUTPUTS.slice(0, 2);
@@ -81,22 +107,92 @@ function outputNames(model: ModelName, wanted: string[] | undefined): (typeof OU
   return (wanted?.length ? wanted : available) as (typeof OUTPUTS)[number][];
 }
 
+/** The request: plain JSON, or a JSON header followed by binary tensors (the binary tensor data extension). */
+async function inferBody(c: Context<AppEnv>): Promise<{ body: InferRequestBody; binary?: Uint8Array }> {
+  const declared = c.req.header(HEADER_LENGTH);
+  if (declared === undefined) return { body: await inferRequest(c) };
+  const headerBytes = Number(declared);
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (!Number.isInteger(headerBytes) || headerBytes < 0 || headerBytes > bytes.length) {
+    fail(400, `${HEADER_LENGTH} must be a byte count within the body`, { got: declared, bodyBytes: bytes.length });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes.subarray(0, headerBytes)));
+  } catch {
+    fail(400, `the first ${headerBytes} bytes of the body (${HEADER_LENGTH}) are not JSON`);
+  }
+  const parsed = InferRequest.safeParse(json);
+  if (!parsed.success) rejectInvalid('json', parsed.error);
+  return { body: parsed.data, binary: bytes.subarray(headerBytes) };
+}
+
 /** The body as JSON whatever its Content-Type (see jsonBody's anyType); 415 when it is neither JSON nor labelled so. */
-function inferRequest(c: Context<AppEnv>): Promise<z.infer<typeof InferRequest>> {
+function inferRequest(c: Context<AppEnv>): Promise<InferRequestBody> {
   const type = c.req.header('content-type');
   if (!type || JSON_TYPE.test(type)) return readJson(c, InferRequest);
   return readJson(c, InferRequest, () => fail(415, 'the body is not JSON (and its Content-Type does not say JSON)', { got: type, accepted: 'application/json' }));
 }
 
-function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)[number][]) {
+type Tensor = { datatype: 'FP32' | 'INT32' | 'BYTES'; shape: number[]; data: (number | string)[] };
+
+function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)[number][]): (Tensor & { name: string })[] {
   const B = raw.length;
-  const all = {
+  const all: Record<(typeof OUTPUTS)[number], Tensor> = {
     probabilities: { datatype: 'FP32', shape: [B, set.numClasses], data: raw.flatMap((p) => Array.from(p.probabilities)) },
     class: { datatype: 'INT32', shape: [B], data: raw.map((p) => topClasses(p.probabilities, 1)[0]) },
     generalist_class: { datatype: 'INT32', shape: [B], data: raw.map((p) => p.ensemble?.generalistTop ?? -1) },
     active_specialists: { datatype: 'BYTES', shape: [B], data: raw.map((p) => (p.ensemble?.active ?? []).join(',')) },
   };
   return names.map((name) => ({ name, ...all[name] }));
+}
+
+/** A tensor's data as the extension lays it out: little-endian numbers; BYTES as a 4-byte length, then the bytes, per element. */
+function tensorBytes({ datatype, data }: Tensor): Uint8Array {
+  if (datatype === 'BYTES') {
+    const parts = data.map((value) => new TextEncoder().encode(String(value)));
+    const out = new Uint8Array(parts.reduce((n, part) => n + 4 + part.length, 0));
+    const view = new DataView(out.buffer);
+    let at = 0;
+    for (const part of parts) {
+      view.setUint32(at, part.length, true);
+      out.set(part, at + 4);
+      at += 4 + part.length;
+    }
+    return out;
+  }
+  const out = new Uint8Array(data.length * 4);
+  const view = new DataView(out.buffer);
+  data.forEach((value, i) => (datatype === 'FP32' ? view.setFloat32(i * 4, value as number, true) : view.setInt32(i * 4, value as number, true)));
+  return out;
+}
+
+/**
+ * The answer: JSON, or with the outputs asked for as binary (per output `binary_data`, or
+ * `binary_data_output` for all) a JSON header and their bytes after it, its length in the header.
+ */
+function inferAnswer(c: Context<AppEnv>, header: { model_name: string; model_version: string; id: string }, outputs: (Tensor & { name: string })[], request: InferRequestBody): Response {
+  const allBinary = request.parameters?.binary_data_output === true;
+  const binary = new Set(outputs.filter((o) => allBinary || request.outputs?.find((r) => r.name === o.name)?.parameters?.binary_data === true).map((o) => o.name));
+  if (binary.size === 0) return c.json({ ...header, outputs });
+  const blobs: Uint8Array[] = [];
+  const described = outputs.map(({ data, ...rest }) => {
+    if (!binary.has(rest.name)) return { ...rest, data };
+    const bytes = tensorBytes({ ...rest, data });
+    blobs.push(bytes);
+    return { ...rest, parameters: { binary_data_size: bytes.length } };
+  });
+  const json = new TextEncoder().encode(JSON.stringify({ ...header, outputs: described }));
+  const body = new Uint8Array(json.length + blobs.reduce((n, b) => n + b.length, 0));
+  body.set(json, 0);
+  let at = json.length;
+  for (const blob of blobs) {
+    body.set(blob, at);
+    at += blob.length;
+  }
+  c.header(HEADER_LENGTH, String(json.length));
+  c.header('Content-Type', 'application/octet-stream');
+  return c.body(body);
 }
 
 const Tensor = z.object({ name: z.string(), datatype: z.string(), shape: z.array(z.int()), data: z.array(z.union([z.number(), z.string()])) });
@@ -122,8 +218,25 @@ export function documentV2(registry: OpenAPIHono['openAPIRegistry']): void {
     registry.registerPath({
       method: 'post', path: `${prefix}/infer`, operationId: `v2Infer${suffix}`, tags: ['v2'], ...PUBLIC,
       summary: 'Inference: one FP32 input [batch, features]; outputs probabilities and class (the ensemble also generalist_class and active_specialists); a JSON body is read whatever its Content-Type',
-      request: { params, body: { content: { 'application/json': { schema: InferRequest } }, required: true } },
-      responses: { ...ERROR_RESPONSES, ...unknown, 200: jsonResponse(InferResponse, 'The requested outputs, or all of them') } as never,
+      request: {
+        params,
+        headers: z.object({ [HEADER_LENGTH]: z.string().optional().openapi({ description: 'Binary tensor data extension: the body is a JSON header of this many bytes, then the binary tensors' }) }),
+        body: {
+          content: {
+            'application/json': { schema: InferRequest },
+            'application/octet-stream': { schema: z.string().openapi({ format: 'binary', description: `A JSON header (${HEADER_LENGTH} bytes) followed by each binary input's little-endian bytes` }) },
+          },
+          required: true,
+        },
+      },
+      responses: {
+        ...ERROR_RESPONSES, ...unknown,
+        200: {
+          description: 'The requested outputs, or all of them; those asked for as binary follow a JSON header whose length is in Inference-Header-Content-Length',
+          headers: { ...ANSWER_HEADERS, [HEADER_LENGTH]: header('Present when outputs are binary: the length of the JSON header', 'integer') },
+          content: { 'application/json': { schema: InferResponse }, 'application/octet-stream': { schema: z.string().openapi({ format: 'binary' }) } },
+        },
+      } as never,
     });
   }
 }
@@ -132,7 +245,7 @@ export function documentV2(registry: OpenAPIHono['openAPIRegistry']): void {
 export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get('/v2', function serverMetadata(c) {
-    return c.json({ name: 'distill-serve', version: '1', extensions: [] });
+    return c.json({ name: 'distill-serve', version: '1', extensions: EXTENSIONS });
   });
   app.get('/v2/health/live', function live(c) {
     return c.json({ live: true });
@@ -158,8 +271,8 @@ export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
       try {
         const model = modelOf(c.req.param('name') ?? '', lease.set, c.req.param('version'));
         c.set('model', model);
-        const body = await inferRequest(c);
-        const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances);
+        const { body, binary } = await inferBody(c);
+        const item = rowsOf(body.inputs[0], lease.set, ctx.config.limits.maxInstances, binary);
         const names = outputNames(model, body.outputs?.map((o) => o.name));
         const raw = await lease.set.predict(model, item, deadlineAt).catch((error: unknown) => {
           if (!(error instanceof NonFiniteRow)) throw error;
@@ -168,7 +281,7 @@ export function v2Routes(ctx: ServeContext): Hono<AppEnv> {
             path: 'inputs.0.data', message: `row ${error.row}: values so far outside the training range that the forward pass overflows`,
           }]);
         });
-        return c.json({ model_name: model, model_version: VERSION, id: body.id ?? c.get('requestId'), outputs: outputTensors(raw, lease.set, names) });
+        return inferAnswer(c, { model_name: model, model_version: VERSION, id: body.id ?? c.get('requestId') }, outputTensors(raw, lease.set, names), body);
       } finally {
         lease.release();
       }

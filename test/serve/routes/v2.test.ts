@@ -112,3 +112,95 @@ describe('Open Inference Protocol v2', () => {
     expect(unknown).toMatchObject({ status: 400, body: { details: [{ path: 'outputs.1.name' }] } });
   });
 });
+
+// The binary tensor data extension, written from Triton's description of it: a JSON header of
+// Inference-Header-Content-Length bytes, then each binary tensor's little-endian bytes in order.
+describe('binary tensor data extension', () => {
+  const encoder = new TextEncoder();
+  /** A request with `x` as a binary FP32 input after a JSON header; `header` overrides fields of the header. */
+  function binaryRequest(x: number[][], header: Record<string, unknown> = {}, extraBytes = 0): RequestInit {
+    const floats = new Float32Array(x.flat());
+    const json = encoder.encode(JSON.stringify({ inputs: [{ name: 'input', shape: [x.length, x[0].length], datatype: 'FP32', parameters: { binary_data_size: floats.byteLength } }], ...header }));
+    const body = new Uint8Array(json.length + floats.byteLength + extraBytes);
+    body.set(json, 0);
+    const view = new DataView(body.buffer);
+    floats.forEach((v, i) => view.setFloat32(json.length + i * 4, v, true));
+    return { method: 'POST', body, headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(json.length) } };
+  }
+  /** Splits a binary answer into its JSON header and its outputs, decoded by datatype. */
+  async function decode(res: Response): Promise<{ header: { outputs: (Output & { parameters?: { binary_data_size: number } })[] }; tensors: Record<string, (number | string)[]> }> {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const length = Number(res.headers.get('inference-header-content-length'));
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(0, length)));
+    const view = new DataView(bytes.buffer, bytes.byteOffset + length);
+    let at = 0;
+    const tensors: Record<string, (number | string)[]> = {};
+    for (const output of header.outputs) {
+      const size = output.parameters?.binary_data_size;
+      if (size === undefined) { tensors[output.name] = output.data; continue; }
+      const values: (number | string)[] = [];
+      for (let end = at + size; at < end;) {
+        if (output.datatype === 'BYTES') {
+          const n = view.getUint32(at, true);
+          values.push(new TextDecoder().decode(bytes.subarray(length + at + 4, length + at + 4 + n)));
+          at += 4 + n;
+        } else {
+          values.push(output.datatype === 'FP32' ? view.getFloat32(at, true) : view.getInt32(at, true));
+          at += 4;
+        }
+      }
+      tensors[output.name] = values;
+    }
+    expect(at).toBe(bytes.length - length); // every byte accounted for
+    return { header, tensors };
+  }
+
+  it('is advertised in the server metadata', async () => {
+    expect((await json(served.app.request('/v2'))).body).toMatchObject({ extensions: expect.arrayContaining(['binary_tensor_data']) });
+  });
+
+  it('reads a binary input as the same rows as JSON, and answers JSON unless binary output is asked for', async () => {
+    const data = rows(3);
+    const viaJson = await infer('student', input(data, [3, TINY_INPUT]));
+    const res = await served.app.request('/v2/models/student/infer', binaryRequest(data));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(((await res.json()) as InferBody).outputs).toEqual(viaJson.body.outputs);
+  });
+
+  it('answers every output in binary for binary_data_output, or only those marked binary_data, BYTES included', async () => {
+    const data = rows(2);
+    const viaJson = await infer('ensemble', input(data));
+    const all = await decode(await served.app.request('/v2/models/ensemble/infer', binaryRequest(data, { parameters: { binary_data_output: true } })));
+    for (const output of viaJson.body.outputs) {
+      const decoded = all.tensors[output.name];
+      if (output.datatype === 'FP32') decoded.forEach((v, i) => expect(v).toBeCloseTo(output.data[i] as number, 6));
+      else expect(decoded).toEqual(output.data);
+    }
+    expect(all.header.outputs.every((o) => o.parameters?.binary_data_size !== undefined && o.data === undefined)).toBe(true);
+    const some = await decode(await served.app.request('/v2/models/ensemble/infer', binaryRequest(data, { outputs: [{ name: 'class', parameters: { binary_data: true } }, { name: 'probabilities' }] })));
+    expect(some.header.outputs.map((o) => [o.name, o.parameters?.binary_data_size])).toEqual([['class', 8], ['probabilities', undefined]]);
+    expect(some.tensors.class).toEqual(viaJson.body.outputs[1].data);
+  });
+
+  it('names what is wrong with a malformed binary request', async () => {
+    const data = rows(2);
+    const errorOf = async (init: RequestInit) => {
+      const res = await served.app.request('/v2/models/student/infer', init);
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    expect(await errorOf(binaryRequest(data, {}, 4))).toMatchObject({ status: 400, error: expect.stringMatching(/has 132 bytes after its JSON header; binary_data_size says 128/) });
+    const tooLong = binaryRequest(data);
+    (tooLong.headers as Record<string, string>)['inference-header-content-length'] = '99999';
+    expect(await errorOf(tooLong)).toMatchObject({ status: 400, error: expect.stringMatching(/Inference-Header-Content-Length must be a byte count within the body/) });
+    const wrongSize = binaryRequest(data, { inputs: [{ name: 'input', shape: [2, TINY_INPUT], datatype: 'FP32', parameters: { binary_data_size: 12 } }] });
+    expect(await errorOf(wrongSize)).toMatchObject({ status: 400, error: expect.stringMatching(/binary_data_size 12 does not fit shape \[2, 16\]/) });
+    const both = binaryRequest(data, { inputs: [{ name: 'input', shape: [2, TINY_INPUT], datatype: 'FP32', data: data.flat(), parameters: { binary_data_size: 128 } }] });
+    expect(await errorOf(both)).toMatchObject({ status: 400 });
+    const nan = binaryRequest([[NaN, ...data[0].slice(1)], data[1]]);
+    expect(await errorOf(nan)).toMatchObject({ status: 400, error: expect.stringMatching(/non-finite/) });
+    const noHeader = binaryRequest(data);
+    delete (noHeader.headers as Record<string, string>)['inference-header-content-length'];
+    expect((await errorOf(noHeader)).status).toBe(415);
+  });
+});
