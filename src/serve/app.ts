@@ -108,7 +108,7 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
   }
   const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
   const lifecycle = new Lifecycle();
-  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants),
+  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants, metrics.ab),
     receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
 
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

@@ -30,6 +30,17 @@ export class ServeMetrics {
   readonly activePerExample = new Histogram({ name: 'serve_active_specialists', help: 'Active specialists per ensemble example', buckets: [0, 1, 2, 3, 4, 6, 8, 16], registers: [this.registry] });
   readonly shadow = new Counter({ name: 'serve_shadow_total', help: 'Shadow runs by served and shadow variant and outcome (compared, dropped, failed)', labelNames: ['served', 'shadow', 'outcome'] as const, registers: [this.registry] });
   readonly inflight = new Gauge({ name: 'serve_inflight_requests', help: 'Requests being handled', registers: [this.registry] });
+  /**
+   * The A/B report as counters: summed over workers and replicas (`sum by (variant)`), they are
+   * the fleet's report, where /v1/ab/report is one process group's.
+   */
+  readonly ab = {
+    answers: new Counter({ name: 'serve_ab_answers_total', help: 'A/B requests answered, by the variant that answered', labelNames: ['variant'] as const, registers: [this.registry] }),
+    labelled: new Counter({ name: 'serve_ab_labelled_instances_total', help: 'Instances with feedback, by variant (served or in shadow)', labelNames: ['variant'] as const, registers: [this.registry] }),
+    correct: new Counter({ name: 'serve_ab_correct_instances_total', help: 'Instances with feedback the variant got right: accuracy = correct / labelled', labelNames: ['variant'] as const, registers: [this.registry] }),
+    compared: new Counter({ name: 'serve_ab_shadow_compared_instances_total', help: 'Instances answered by the served variant and run by a shadow', labelNames: ['served', 'shadow'] as const, registers: [this.registry] }),
+    agreed: new Counter({ name: 'serve_ab_shadow_agreed_instances_total', help: 'Of those, the instances where the shadow\'s top class was the served one\'s', labelNames: ['served', 'shadow'] as const, registers: [this.registry] }),
+  };
 
   constructor() {
     // Read at scrape time: the number that a leak makes grow.

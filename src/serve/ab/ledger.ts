@@ -1,4 +1,5 @@
 import type { ModelName } from '../config.js';
+import type { ServeMetrics } from '../metrics.js';
 import type { Receipt } from './receipt.js';
 
 /** Latencies kept per variant for the percentiles: the most recent ones, so the report tracks the present. */
@@ -48,7 +49,8 @@ export class AbLedger {
   private readonly stats = new Map<ModelName, VariantStats>();
   private readonly answers = new Map<string, Answer>();
 
-  constructor(variants: readonly ModelName[]) {
+  /** `counters`: the same counts exported to Prometheus, where replicas' reports add up. */
+  constructor(variants: readonly ModelName[], private readonly counters?: ServeMetrics['ab']) {
     for (const variant of variants) {
       this.stats.set(variant, { requests: 0, latencies: new Float64Array(LATENCY_WINDOW), latencyCount: 0, shadow: {}, labelled: 0, correct: 0 });
     }
@@ -57,6 +59,7 @@ export class AbLedger {
   served(answer: Receipt, latencyMs: number): void {
     const stats = this.variant(answer.variant);
     stats.requests++;
+    this.counters?.answers.inc({ variant: answer.variant });
     stats.latencies[stats.latencyCount++ % LATENCY_WINDOW] = latencyMs;
     if (this.answers.size >= REMEMBERED) this.answers.delete(this.answers.keys().next().value as string);
     this.answers.set(answer.answerId, { shadowClasses: {} });
@@ -67,11 +70,16 @@ export class AbLedger {
     const top = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
     const record = (this.variant(served.variant).shadow[shadow.variant] ??= { compared: 0, agreed: 0, klSum: 0 });
     const classes = shadow.probabilities.map(top);
+    let agreed = 0;
     served.probabilities.forEach((p, i) => {
-      record.compared++;
-      if (top(p) === classes[i]) record.agreed++;
+      if (top(p) === classes[i]) agreed++;
       record.klSum += klDivergence(p, shadow.probabilities[i]);
     });
+    record.compared += classes.length;
+    record.agreed += agreed;
+    const pair = { served: served.variant, shadow: shadow.variant };
+    this.counters?.compared.inc(pair, classes.length);
+    this.counters?.agreed.inc(pair, agreed);
     const answer = this.answers.get(answerId);
     if (answer) answer.shadowClasses[shadow.variant] = classes;
   }
@@ -87,8 +95,11 @@ export class AbLedger {
     this.answers.delete(receipt.answerId);
     for (const [variant, classes] of [[receipt.variant, receipt.classes], ...Object.entries(shadows)] as [ModelName, number[]][]) {
       const stats = this.variant(variant);
+      const correct = classes.filter((c, i) => c === labels[i]).length;
       stats.labelled += labels.length;
-      stats.correct += classes.filter((c, i) => c === labels[i]).length;
+      stats.correct += correct;
+      this.counters?.labelled.inc({ variant }, labels.length);
+      this.counters?.correct.inc({ variant }, correct);
     }
     return 'ok';
   }

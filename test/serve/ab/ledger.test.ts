@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ServeMetrics } from '../../../src/serve/metrics.js';
 import { AbLedger, klDivergence } from '../../../src/serve/ab/ledger.js';
 import { ScoredMap } from '../../../src/serve/ab/scored.js';
 
@@ -51,6 +52,27 @@ describe('AbLedger', () => {
     const report = ledger.report();
     expect(report.student!.feedback).toEqual({ labelled: 3, accuracy: 2 / 3 });
     expect(report.ensemble!.feedback).toEqual({ labelled: 2, accuracy: 0.5 });
+  });
+
+  it('exports the same counts as Prometheus counters, which add up across replicas', async () => {
+    const metrics = new ServeMetrics();
+    const ledger = new AbLedger(['student', 'ensemble'], metrics.ab);
+    const r1 = answer('r1', 'student', [0, 1]);
+    ledger.served(r1, 3);
+    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
+    ledger.feedback(r1, [0, 0]);
+    ledger.served(answer('r2', 'ensemble', [1]), 3);
+    const text = await metrics.registry.metrics();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('serve_ab_answers_total{variant="student"}')).toBe(1);
+    expect(value('serve_ab_answers_total{variant="ensemble"}')).toBe(1);
+    expect(value('serve_ab_labelled_instances_total{variant="student"}')).toBe(2);
+    expect(value('serve_ab_correct_instances_total{variant="student"}')).toBe(1);
+    expect(value('serve_ab_correct_instances_total{variant="ensemble"}')).toBe(2); // the shadow said 0, 0
+    expect(value('serve_ab_shadow_compared_instances_total{served="student",shadow="ensemble"}')).toBe(2);
+    expect(value('serve_ab_shadow_agreed_instances_total{served="student",shadow="ensemble"}')).toBe(1);
+    const report = ledger.report();
+    expect(report.student!.feedback.accuracy).toBe(0.5);
   });
 
   it('KL is zero for equal distributions and finite when the shadow rules a class out', () => {
