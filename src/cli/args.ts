@@ -89,10 +89,13 @@ export function trainConfigFrom(flags: z.infer<typeof TrainingFlags>) {
 /** Ctrl-C once: finish the batch, checkpoint, exit 130; twice: exit at once. */
 export function stopOnInterrupt(): () => boolean {
   let stop = false;
-  process.on('SIGINT', () => {
+  const interrupt = () => {
     if (stop) process.exit(130);
     stop = true;
     console.error('\nstopping after this batch and saving a checkpoint (Ctrl-C again to quit at once)…');
-  });
+  };
+  // SIGTERM too: it is how Kubernetes stops a Job's pod, which then resumes from the checkpoint.
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   return () => stop;
 }

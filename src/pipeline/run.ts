@@ -18,6 +18,15 @@ export interface PipelineOptions {
   out: string;
   /** Train only these specialists and stop: one job of a distributed specialists stage. */
   onlySpecialists?: string[];
+  /**
+   * One index of an indexed job (Kubernetes' JOB_COMPLETION_INDEX): train the specialists at
+   * positions ≡ index (mod count) and stop. Needs the generalist and clusters done (`until`).
+   */
+  shard?: { index: number; count: number };
+  /** Stop once this stage is done: `clusters` prepares the shared run folder for the shards. */
+  until?: 'clusters';
+  /** Use the specialists the shards trained, training none: fails naming any that are missing. */
+  assemble?: boolean;
   log?: (line: string) => void;
   shouldStop?: () => boolean;
   /** The combined generalist + specialists distribution as logits; needed for an ensemble teacher and ensemble metrics. */
@@ -74,6 +83,8 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   };
 
   /** Runs a stage unless it is up to date; clears what an older config left in its folder first. */
+  // A shard or an assembly runs beside others on shared storage: it must find these done, never redo them.
+  const shared: StageName[] = options.shard || options.assemble ? ['generalist', 'clusters'] : [];
   const stage = async <T>(name: StageName, run: () => Promise<T>, reuse: () => Promise<T>): Promise<T> => {
     const dir = join(runDir, name);
     const upstreamRan = reads[name].some((s) => result.ran.includes(s) && (name !== 'student' || config.student.teacher === 'ensemble' || s !== 'specialists'));
@@ -82,6 +93,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
       log(`${name}: up to date, skipped`);
       return reuse();
     }
+    if (shared.includes(name)) throw new Error(`${name} is not done in ${runDir} for this config: run the pipeline with --until clusters first`);
     const marker = join(dir, 'hash');
     if (existsSync(marker) && (await readFile(marker, 'utf8')) !== hashes[name]) {
       log(`${name}: config changed, rerunning from scratch`);
@@ -106,9 +118,16 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
     async () => (await readJson<{ metrics: ModelMetrics }>(join(runDir, 'generalist', 'metrics.json'))).metrics);
   result.clusters = await stage('clusters', () => runClustersStage(ctx), () => readJson<ClustersResult>(join(runDir, 'clusters', 'clusters.json')));
 
-  if (options.onlySpecialists) {
-    const { trained, failed } = await runSpecialistsStage(ctx, { only: options.onlySpecialists, configPath });
+  if (options.until === 'clusters') return result;
+  const ids = result.clusters.clusters.map((c) => c.id);
+  const only = options.shard ? ids.filter((_, i) => i % options.shard!.count === options.shard!.index) : options.onlySpecialists;
+  if (only) {
+    const { trained, failed } = await runSpecialistsStage(ctx, { only, configPath });
     return { ...result, specialists: trained, failedSpecialists: failed };
+  }
+  if (options.assemble) {
+    const missing = ids.filter((id) => !existsSync(join(runDir, 'specialists', id, 'metrics.json')));
+    if (missing.length > 0) throw new Error(`cannot assemble: specialists ${missing.join(', ')} are not trained in ${runDir} (run their indexed jobs)`);
   }
   const specialists = await stage('specialists', async () => {
     const { trained, failed } = await runSpecialistsStage(ctx, { configPath });

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { Job } from 'kubernetes-models/batch/v1';
 import { Container, Service } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -12,7 +13,7 @@ import { SERVE_ENV_VARIABLES } from '../../src/serve/index.js';
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string }; spec: Record<string, unknown> };
 const MODELS: Record<string, new (data: never) => { validate(): void }> = {
-  'apps/v1/Deployment': Deployment, 'v1/Service': Service, 'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
+  'apps/v1/Deployment': Deployment, 'v1/Service': Service, 'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler, 'batch/v1/Job': Job,
 };
 
 function manifests(dir: string): { file: string; doc: Manifest }[] {
@@ -31,7 +32,7 @@ const dockerEnv = Object.fromEntries([...readFileSync('Dockerfile', 'utf8').matc
 
 describe('deploy/', () => {
   it('validates every Kubernetes manifest against the API schema', () => {
-    expect(kubernetes.map((m) => m.doc.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Service']);
+    expect(kubernetes.map((m) => m.doc.kind).sort()).toEqual(['Deployment', 'HorizontalPodAutoscaler', 'Job', 'Job', 'Job', 'Service']);
     for (const { file, doc } of kubernetes) {
       const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
       expect(Model, `${file}: ${doc.apiVersion} ${doc.kind}`).toBeDefined();
@@ -43,6 +44,21 @@ describe('deploy/', () => {
     const deployment = structuredClone(kubernetes.find((m) => m.doc.kind === 'Deployment')!.doc);
     containersOf(deployment)[0].ports![0].containerPort = 'http' as never;
     expect(() => new Deployment(deployment as never).validate()).toThrow();
+  });
+
+  it('runs the pipeline as prepare → indexed specialists → assemble, with flags the pipeline script takes', () => {
+    const jobs = kubernetes.filter((m) => m.doc.kind === 'Job').map((m) => m.doc as Manifest & { spec: { completionMode?: string; completions?: number; template: { spec: { containers: { command: string[] }[] } } } });
+    expect(jobs.map((j) => j.metadata.name)).toEqual(['distill-prepare', 'distill-specialists', 'distill-assemble']);
+    const commands = jobs.map((j) => j.spec.template.spec.containers[0].command);
+    expect(commands.map((c) => c.slice(0, 4))).toEqual(Array(3).fill(['node', '--import', 'tsx', 'scripts/pipeline.ts']));
+    expect(commands[0]).toContain('--until');
+    const indexed = jobs[1];
+    expect(indexed.spec.completionMode).toBe('Indexed');
+    expect(commands[1][commands[1].indexOf('--count') + 1]).toBe(String(indexed.spec.completions));
+    expect(commands[2]).toContain('--assemble');
+    // Every flag used is one scripts/pipeline.ts declares.
+    const script = readFileSync('scripts/pipeline.ts', 'utf8');
+    for (const flag of commands.flat().filter((a) => a.startsWith('--') && a !== '--import')) expect(script, flag).toMatch(new RegExp(`\\b${flag.slice(2)}: \\{ type:`));
   });
 
   it('gives the KServe predictor a schema-valid container, as a RawDeployment speaking v2', () => {

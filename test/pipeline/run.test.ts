@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,6 +101,45 @@ describe('runPipeline', () => {
     expect(result.specialists!.map((s) => s.id)).toEqual(['s0']);
     expect(lines.filter((l) => /specialist sbad: attempt \d\/2 failed/.test(l))).toHaveLength(2);
   }, 120_000);
+
+  it('runs as an indexed job: shards on shared storage, then an assembly identical to the one-machine bundle', async () => {
+    // Every run in its own process on one OpenBLAS thread, so the two ways do the same arithmetic.
+    const configPath = join(tmp, 'tiny.json');
+    writeFileSync(configPath, JSON.stringify(TINY));
+    const pipeline = (args: string[], env: Record<string, string> = {}) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/pipeline.ts', '--config', configPath, ...args], { env: { ...process.env, OPENBLAS_NUM_THREADS: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    const sharded = join(tmp, 'sharded');
+    const out = join(tmp, 'bundles', 'sharded');
+    expect((await pipeline(['--run', sharded, '--out', out, '--index', '0', '--count', '2'])).stderr).toMatch(/generalist is not done .*--until clusters/);
+    expect((await pipeline(['--run', sharded, '--out', out, '--until', 'clusters'])).code).toBe(0);
+    expect(existsSync(join(sharded, 'specialists'))).toBe(false);
+    // Index 0 from the environment, as Kubernetes gives it; both at once on the shared folder.
+    const shards = await Promise.all([
+      pipeline(['--run', sharded, '--out', out, '--count', '2'], { JOB_COMPLETION_INDEX: '0' }),
+      pipeline(['--run', sharded, '--out', out, '--index', '1', '--count', '2']),
+    ]);
+    expect(shards.map((r) => r.code)).toEqual([0, 0]);
+    const ids: string[] = JSON.parse(readFileSync(join(sharded, 'clusters', 'clusters.json'), 'utf8')).clusters.map((c: { id: string }) => c.id);
+    for (const id of ids) expect(existsSync(join(sharded, 'specialists', id, 'metrics.json')), id).toBe(true);
+    expect((await pipeline(['--run', sharded, '--out', out, '--assemble'])).code).toBe(0);
+
+    const single = join(tmp, 'single');
+    expect((await pipeline(['--run', single, '--out', join(tmp, 'bundles', 'single')])).code).toBe(0);
+    // The weight files of every model, by path and sha256.
+    const weights = (dir: string) => Object.entries(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files as Record<string, { sha256: string }>)
+      .filter(([path]) => path.endsWith('.bin')).map(([path, { sha256 }]) => `${path} ${sha256}`).sort();
+    expect(weights(out).length).toBe(2 + ids.length);
+    expect(weights(out)).toEqual(weights(join(tmp, 'bundles', 'single')));
+
+    // A missing shard is named, not trained.
+    rmSync(join(sharded, 'specialists', ids[1]), { recursive: true, force: true });
+    rmSync(join(sharded, 'specialists', 'done'), { force: true });
+    expect((await pipeline(['--run', sharded, '--out', out, '--assemble'])).stderr).toMatch(new RegExp(`cannot assemble: specialists ${ids[1]} are not trained`));
+  }, 240_000);
 
   it('rejects invalid configs naming the path of each bad field', () => {
     const bad = { ...TINY, generalist: { ...TINY.generalist, train: { ...train(4), epochs: 0 } }, specialists: { train: train(1), parallel: -1 } };
