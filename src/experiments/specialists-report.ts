@@ -14,6 +14,9 @@ const MIN_LEVEL_EXAMPLES = 200;
 
 interface Verdict { target: string; measured: string; met: boolean | null }
 
+/** Minutes the runs took to train, each as its own records say, whether or not this invocation retrained them. */
+const trainedMinutes = (results: SpecialistsResult[]) => results.reduce((sum, r) => sum + r.trainedSeconds, 0) / 60;
+
 /** The targets of the specialists issue, read from the results; null when the run is missing. */
 export function specialistsTargets(results: SpecialistsResult[], wallSeconds: number): Verdict[] {
   const run = (name: string) => results.find((r) => r.run === name);
@@ -39,7 +42,7 @@ export function specialistsTargets(results: SpecialistsResult[], wallSeconds: nu
       met: overlap ? levels.length >= 3 && rising : null,
     },
     ...students,
-    { target: 'the whole experiment\'s wall time is reported', measured: `${(wallSeconds / 60).toFixed(1)} min`, met: true },
+    { target: 'the whole experiment\'s training time is reported', measured: `${(trainedMinutes(results)).toFixed(1)} min`, met: true },
   ];
 }
 
@@ -65,9 +68,10 @@ export async function writeSpecialistsReport(outDir: string, results: Specialist
   const heatmaps: string[] = [];
   for (const r of results) {
     const source = join(runRoot, r.run, 'clusters', 'heatmap.svg');
+    // Named by run: several runs share a dataset (synthetic, synthetic-overlap, …).
     if (existsSync(source)) {
-      await copyFile(source, join(outDir, `heatmap-${r.dataset}.svg`));
-      heatmaps.push(`![${r.dataset} covariance by cluster](heatmap-${r.dataset}.svg)`);
+      await copyFile(source, join(outDir, `heatmap-${r.run}.svg`));
+      heatmaps.push(`![${label(r)} covariance by cluster](heatmap-${r.run}.svg)`);
     }
   }
   const targets = specialistsTargets(results, wallSeconds);
@@ -82,8 +86,11 @@ export async function writeSpecialistsReport(outDir: string, results: Specialist
     '',
     markdownTable(['target', 'measured', 'met'], targets.map((t) => [t.target, t.measured, t.met === null ? 'not run' : t.met ? 'yes' : '**no**'])),
     '',
-    `Whole experiment: ${(wallSeconds / 60).toFixed(1)} min wall here (runs already finished in runs/experiments/specialists are reloaded, not retrained). ` +
+    `Training, as each run recorded it: ${trainedMinutes(results).toFixed(1)} min here (${results.map((r) => `${r.run} ${(r.trainedSeconds / 60).toFixed(1)}`).join(', ')}); ` +
+      `this invocation took ${(wallSeconds / 60).toFixed(1)} min, reloading what was already trained. ` +
       'Dustbin offsets are fitted on each validation split (docs/data-and-bundles.md); "hard-label form" is log((1 − f)/f) for the sample drawn, which soft-target specialists do not need.',
+    '',
+    'Targets missed, by how much and why: [misses.md](misses.md).',
     '',
     '## Gain by the number of specialists covering the true class (the paper\'s Table 4)',
     '',

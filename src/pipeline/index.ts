@@ -7,7 +7,7 @@ export { loadModel, saveModel } from './models.js';
 export { runPipeline } from './run.js';
 export type { PipelineOptions, PipelineResult } from './run.js';
 export type { SpecialistMetrics } from './specialists.js';
-export { STAGES } from './state.js';
+export { readRunState, STAGES } from './state.js';
 export type { StageName } from './state.js';
 export { bundleTeacherLogits, pipelineEnsemble } from './ensemble.js';
 export { printSummary, summaryTable } from './summary.js';
