@@ -1,16 +1,18 @@
+import cluster from 'node:cluster';
 import { stat } from 'node:fs/promises';
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
 import { engineInfo, initEngine } from '../engine/index.js';
-import { AbLedger } from './ab/ledger.js';
+import { AB_LEDGER, AbLedger } from './ab/ledger.js';
 import { ReceiptSigner } from './ab/receipt.js';
 import { scoredAnswers } from './ab/scored.js';
 import { AbSplit } from './ab/split.js';
 import { allowedHostsOf, parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import type { AppEnv, ServeContext } from './context.js';
 import { errorHandler, notFoundHandler, validationHook } from './errors.js';
+import { answerGather } from './gather.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { metricsText, ServeMetrics } from './metrics.js';
@@ -111,6 +113,7 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
   const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants, metrics.ab),
     receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
 
+  if (cluster.isWorker) answerGather(AB_LEDGER, () => context.ledger.snapshot());
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // HSTS is off: this server speaks plain HTTP, and TLS (where there is any) ends in front of it.
   app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)), secureHeaders({ strictTransportSecurity: false }));

@@ -5,6 +5,7 @@ import { startHealthPort } from './health.js';
 import { onStopSignals } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { serveClusterClaims } from './ab/scored.js';
+import { serveClusterGather } from './gather.js';
 import { serveClusterMetrics } from './metrics.js';
 import type { ServerHandle } from './server.js';
 
@@ -35,6 +36,7 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
   const logger = createLogger(config.logLevel);
   serveClusterMetrics();
   serveClusterClaims();
+  serveClusterGather();
   // Feedback may reach any worker: they must all check receipts with one key.
   const shared = { ...config, abSecret: config.abSecret ?? randomBytes(32).toString('hex') };
   const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(shared) });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { type ServeConfigInput, type ServerHandle, startServer } from '../../src/serve/index.js';
-import { buildServeBundles, rows, type ServeBundles } from '../fixtures/serve-bundle.js';
+import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES } from '../fixtures/serve-bundle.js';
 
 const HOST = '127.0.0.1';
 const TOKEN = 'server-test-admin-token';
@@ -235,6 +235,38 @@ describe('process lifecycle', () => {
     expect(code).toBe(1);
     await inFlight;
   });
+
+  it('with --workers 2, counts every A/B answer and feedback once, whichever worker each reached', async () => {
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', workers: 2 });
+    const exited = once(child, 'exit');
+    const base = `http://${HOST}:${port}`;
+    const N = 2000;
+    const sent: { variant: string; predicted: number; label: number }[] = [];
+    // 16 clients at a time, each on its own keep-alive connection: both workers get a share.
+    for (let start = 0; start < N; start += 16) {
+      await Promise.all(Array.from({ length: Math.min(16, N - start) }, async (_, k) => {
+        const i = start + k;
+        const res = await fetch(`${base}/v1/ab/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ab-key': `client-${i}` }, body: JSON.stringify({ instances: rows(1, undefined, i) }) });
+        const answer = await res.json() as { variant: string; receipt: string; predictions: { class: number }[] };
+        const label = i % TINY_CLASSES;
+        const fed = await fetch(`${base}/v1/ab/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: answer.receipt, label }) });
+        expect(fed.status).toBe(200);
+        sent.push({ variant: answer.variant, predicted: answer.predictions[0].class, label });
+      }));
+    }
+    const report = await (await fetch(`${base}/v1/ab/report`)).json() as { variants: Record<string, { requests: number; feedback: { labelled: number; accuracy: number } }> };
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const variant of ['student', 'ensemble']) {
+      const mine = sent.filter((s) => s.variant === variant);
+      expect(mine.length, variant).toBeGreaterThan(N / 4);
+      expect(report.variants[variant].requests, variant).toBe(mine.length);
+      expect(report.variants[variant].feedback.labelled, variant).toBe(mine.length);
+      expect(report.variants[variant].feedback.accuracy, variant).toBeCloseTo(mine.filter((s) => s.predicted === s.label).length / mine.length, 12);
+      expect(Number(new RegExp(`^serve_ab_answers_total\\{variant="${variant}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]), variant).toBe(mine.length);
+    }
+    child.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+  }, 120_000);
 
   it('runs --workers 2 behind one port, aggregates /metrics over them, and stops on SIGTERM', async () => {
     const { child, port, output } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'info', workers: 2 });

@@ -24,6 +24,14 @@ interface VariantStats {
   correct: number;
 }
 
+/** What the cluster primary gathers from each worker for /v1/ab/report (see gather.ts). */
+export const AB_LEDGER = 'ab-ledger';
+
+/** A ledger's raw counts, as one worker sends them to be merged with the others'. */
+export interface LedgerSnapshot {
+  variants: { variant: ModelName; requests: number; latencies: number[]; shadow: VariantStats['shadow']; labelled: number; correct: number }[];
+}
+
 export interface VariantReport {
   requests: number;
   latencyMs: { p50: number | null; p90: number | null; p99: number | null };
@@ -42,6 +50,34 @@ export function klDivergence(p: Float32Array, q: Float32Array): number {
 function percentile(sorted: Float64Array, p: number): number | null {
   if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * One report from the snapshots of several ledgers (the workers of a cluster): counts add up,
+ * accuracy and agreement are ratios of the sums, percentiles come from the pooled latencies.
+ */
+export function reportOf(snapshots: readonly LedgerSnapshot[]): Partial<Record<ModelName, VariantReport>> {
+  const out: Partial<Record<ModelName, VariantReport>> = {};
+  const variants = [...new Set(snapshots.flatMap((s) => s.variants.map((v) => v.variant)))];
+  for (const variant of variants) {
+    const parts = snapshots.flatMap((s) => s.variants.filter((v) => v.variant === variant));
+    const sum = (read: (v: (typeof parts)[number]) => number) => parts.reduce((total, v) => total + read(v), 0);
+    const sorted = Float64Array.from(parts.flatMap((v) => v.latencies)).sort();
+    const shadow: VariantReport['shadow'] = {};
+    for (const other of new Set(parts.flatMap((v) => Object.keys(v.shadow) as ModelName[]))) {
+      const records = parts.map((v) => v.shadow[other]).filter((r) => r !== undefined);
+      const compared = records.reduce((n, r) => n + r.compared, 0);
+      shadow[other] = { compared, agreement: records.reduce((n, r) => n + r.agreed, 0) / compared, meanKl: records.reduce((n, r) => n + r.klSum, 0) / compared };
+    }
+    const labelled = sum((v) => v.labelled);
+    out[variant] = {
+      requests: sum((v) => v.requests),
+      latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) },
+      shadow,
+      feedback: { labelled, accuracy: labelled ? sum((v) => v.correct) / labelled : null },
+    };
+  }
+  return out;
 }
 
 /** What the A/B report is made of: per variant latency, shadow agreement, and accuracy on feedback. */
@@ -104,22 +140,18 @@ export class AbLedger {
     return 'ok';
   }
 
+  /** The counts as plain data (the latency window in arrival order's place), for merging across workers. */
+  snapshot(): LedgerSnapshot {
+    return {
+      variants: [...this.stats].map(([variant, s]) => ({
+        variant, requests: s.requests, latencies: Array.from(s.latencies.subarray(0, Math.min(s.latencyCount, LATENCY_WINDOW))),
+        shadow: structuredClone(s.shadow), labelled: s.labelled, correct: s.correct,
+      })),
+    };
+  }
+
   report(): Partial<Record<ModelName, VariantReport>> {
-    const out: Partial<Record<ModelName, VariantReport>> = {};
-    for (const [variant, stats] of this.stats) {
-      const sorted = stats.latencies.slice(0, Math.min(stats.latencyCount, LATENCY_WINDOW)).sort();
-      const shadow: VariantReport['shadow'] = {};
-      for (const [other, s] of Object.entries(stats.shadow) as [ModelName, { compared: number; agreed: number; klSum: number }][]) {
-        shadow[other] = { compared: s.compared, agreement: s.agreed / s.compared, meanKl: s.klSum / s.compared };
-      }
-      out[variant] = {
-        requests: stats.requests,
-        latencyMs: { p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99) },
-        shadow,
-        feedback: { labelled: stats.labelled, accuracy: stats.labelled ? stats.correct / stats.labelled : null },
-      };
-    }
-    return out;
+    return reportOf([this.snapshot()]);
   }
 
   private variant(variant: ModelName): VariantStats {

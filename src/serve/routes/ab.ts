@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
@@ -6,6 +7,8 @@ import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet } from '../models.js';
 import { type PredictOutcome, predictWith } from '../predictions.js';
 import type { Lease } from '../registry.js';
+import { AB_LEDGER, type LedgerSnapshot, reportOf } from '../ab/ledger.js';
+import { gather } from '../gather.js';
 import { AbPredictResponse, AbReport, COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, feedbackRequest, FeedbackResponse, header, jsonResponse, predictRequest, PUBLIC } from '../schemas.js';
 
 /** Class names or indices → indices of `set`; 400 naming the first that is neither. */
@@ -113,8 +116,10 @@ export function abRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
     summary: 'Per variant: requests, latency percentiles, shadow agreement and KL, accuracy on feedback',
     responses: { 200: jsonResponse(AbReport, 'The report since start-up (latencies: the last 10,000 per variant)'), ...COMMON_RESPONSES },
   });
-  app.openapi(report, function abReport(c) {
-    return c.json({ arms: [...ctx.split.arms], shadow: ctx.config.shadow, variants: ctx.ledger.report() as Record<string, never> }, 200);
+  app.openapi(report, async function abReport(c) {
+    // With --workers, every worker's counts: the client reached one of them, but asked about the server.
+    const variants = cluster.isWorker ? reportOf((await gather(AB_LEDGER)) as LedgerSnapshot[]) : ctx.ledger.report();
+    return c.json({ arms: [...ctx.split.arms], shadow: ctx.config.shadow, variants: variants as Record<string, never> }, 200);
   });
   return app;
 }

@@ -1,0 +1,78 @@
+import cluster, { type Worker } from 'node:cluster';
+
+// One question put to every worker of a node:cluster group, through the primary: "what are your
+// A/B counts?" is answered by all of them, whichever worker the client reached.
+
+const REQUEST = 'serve:gather-request';
+const COLLECT = 'serve:gather-collect';
+const PART = 'serve:gather-part';
+const RESULT = 'serve:gather-result';
+/** A worker that has not answered by then is left out rather than holding the answer. */
+const TIMEOUT_MS = 3000;
+
+type GatherMessage =
+  | { type: typeof REQUEST; kind: string; id: number }
+  | { type: typeof COLLECT; kind: string; id: string }
+  | { type: typeof PART; id: string; part: unknown }
+  | { type: typeof RESULT; id: number; parts: unknown[] };
+
+const answerers = new Map<string, () => unknown>();
+let listening = false;
+let nextId = 0;
+
+/** In a cluster worker: answers the primary's collection of `kind` with `collect()`. */
+export function answerGather(kind: string, collect: () => unknown): void {
+  answerers.set(kind, collect);
+  if (listening) return;
+  listening = true;
+  process.on('message', (message: GatherMessage) => {
+    if (message?.type !== COLLECT) return;
+    const answer = answerers.get(message.kind);
+    process.send?.({ type: PART, id: message.id, part: answer ? answer() : null } satisfies GatherMessage);
+  });
+}
+
+/** In a cluster worker: every worker's answer to `kind`, this one's included. */
+export function gather(kind: string): Promise<unknown[]> {
+  if (!process.send) return Promise.reject(new Error(`${kind}: gather needs a cluster worker`));
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    const timeout = setTimeout(() => finish(() => reject(new Error(`${kind}: the cluster primary did not answer`))), TIMEOUT_MS * 2);
+    const finish = (settle: () => void) => {
+      clearTimeout(timeout);
+      process.off('message', listen);
+      settle();
+    };
+    const listen = (message: GatherMessage) => {
+      if (message?.type === RESULT && message.id === id) finish(() => resolve(message.parts));
+    };
+    process.on('message', listen);
+    process.send!({ type: REQUEST, kind, id } satisfies GatherMessage);
+  });
+}
+
+/** In the primary: fans each worker's request out to all workers and sends back what they answered. */
+export function serveClusterGather(): void {
+  let round = 0;
+  cluster.on('message', (asker: Worker, message: GatherMessage) => {
+    if (message?.type !== REQUEST) return;
+    const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+    const id = `${round++}`;
+    const parts: unknown[] = [];
+    let pending = workers.length;
+    const done = () => {
+      clearTimeout(timer);
+      cluster.off('message', collect);
+      if (asker.isConnected()) asker.send({ type: RESULT, id: message.id, parts } satisfies GatherMessage);
+    };
+    const collect = (_worker: Worker, reply: GatherMessage) => {
+      if (reply?.type !== PART || reply.id !== id) return;
+      if (reply.part !== null) parts.push(reply.part);
+      if (--pending === 0) done();
+    };
+    const timer = setTimeout(done, TIMEOUT_MS);
+    cluster.on('message', collect);
+    for (const worker of workers) worker.send({ type: COLLECT, kind: message.kind, id } satisfies GatherMessage);
+    if (workers.length === 0) done();
+  });
+}
