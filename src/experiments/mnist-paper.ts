@@ -49,8 +49,14 @@ export function paperPlan(preset: PipelineConfig, quick: boolean): MnistPaperPla
   const comparison = { kind: 'momentum' as const, learningRate: 0.1, momentum: 0.9, ramp: { from: 0.5, epochs: 5 } };
   if (!quick) return { teacher, student, seeds: [1, 2, 3], quick, sweep: { units: 30, epochs: 50, temperatures: [1, 2, 2.5, 3, 4, 8, 20], seeds: [1, 2, 3] }, comparison };
   return {
-    // Dropout and jitter pay off only over many epochs; six epochs need a lighter hand.
-    teacher: { net: { ...teacher.net, inputDropout: 0, hiddenDropout: 0.25 }, train: withEpochs(teacher.train, 6), jitter: 1, allTraining: false },
+    // Dropout, jitter, max-norm and a slow momentum ramp pay off only over many epochs: in six the
+    // paper's recipe leaves the teacher worse than the baseline (171 errors against 178), and the
+    // ordering check would test nothing. Adam and a lighter hand get a teacher worth distilling.
+    teacher: {
+      net: { ...teacher.net, inputDropout: 0, hiddenDropout: 0.25, maxNorm: 0 },
+      train: { ...teacher.train, epochs: 6, optimizer: { kind: 'adam', learningRate: 0.001 } },
+      jitter: 1, allTraining: false,
+    },
     student: { net: student.net, train: withEpochs(student.train, 5) },
     seeds: [1], quick, sweep: { units: 30, epochs: 0, temperatures: [], seeds: [] },
   };
