@@ -18,7 +18,7 @@ interface Verdict { target: string; measured: string; met: boolean | null }
 const trainedMinutes = (results: SpecialistsResult[]) => results.reduce((sum, r) => sum + r.trainedSeconds, 0) / 60;
 
 /** The targets of the specialists issue, read from the results; null when the run is missing. */
-export function specialistsTargets(results: SpecialistsResult[], wallSeconds: number): Verdict[] {
+export function specialistsTargets(results: SpecialistsResult[]): Verdict[] {
   const run = (name: string) => results.find((r) => r.run === name);
   const cut = (name: string, min: number): Verdict => {
     const r = run(name);
@@ -74,7 +74,7 @@ export async function writeSpecialistsReport(outDir: string, results: Specialist
       heatmaps.push(`![${label(r)} covariance by cluster](heatmap-${r.run}.svg)`);
     }
   }
-  const targets = specialistsTargets(results, wallSeconds);
+  const targets = specialistsTargets(results);
   const markdown = [
     '# Specialists: generalist alone vs generalist + specialists',
     '',

@@ -18,19 +18,19 @@ function result(run: string, overrides: Partial<SpecialistsResult> = {}): Specia
 describe('specialistsTargets', () => {
   it('judges each target from the results, and says "not run" for a missing run', () => {
     const overlap = result('synthetic-overlap', { byCoverage: [level(1, 3000, 2700, 2760), level(2, 4000, 3600, 3720), level(3, 3000, 2700, 2850), level(4, 50, 40, 30)] });
-    const verdicts = specialistsTargets([result('synthetic'), overlap, result('fashion', { relativeErrorCutOnCovered: 0.05, studentFromEnsembleErrors: 950 })], 600);
+    const verdicts = specialistsTargets([result('synthetic'), overlap, result('fashion', { relativeErrorCutOnCovered: 0.05, studentFromEnsembleErrors: 950 })]);
     const met = Object.fromEntries(verdicts.map((v) => [v.target.split(':')[0] + (v.target.includes('student') ? ' student' : v.target.includes('ARI') ? ' ARI' : ''), v.met]));
     expect(met).toMatchObject({ synthetic: true, 'synthetic ARI': true, fashion: false, 'synthetic-overlap': true, 'synthetic student': true, 'fashion student': false });
     // The 50-example level is too small to order and is left out of the trend.
     expect(verdicts.find((v) => v.target.startsWith('synthetic-overlap'))!.measured).toBe('1: 2.22%, 2: 3.33%, 3: 5.56%');
     expect(verdicts.at(-1)).toMatchObject({ measured: '15.0 min', met: true }); // 3 runs × 300 s, as they recorded it
-    expect(specialistsTargets([], 1).filter((v) => v.met === null).length).toBe(6);
+    expect(specialistsTargets([]).filter((v) => v.met === null).length).toBe(6);
   });
 
   it('misses the coverage target when the gain falls with coverage or has fewer than 3 levels', () => {
     const falling = result('synthetic-overlap', { byCoverage: [level(1, 3000, 2700, 2850), level(2, 4000, 3600, 3620), level(3, 3000, 2700, 2710)] });
-    expect(specialistsTargets([falling], 1).find((v) => v.target.startsWith('synthetic-overlap'))!.met).toBe(false);
+    expect(specialistsTargets([falling]).find((v) => v.target.startsWith('synthetic-overlap'))!.met).toBe(false);
     const two = result('synthetic-overlap', { byCoverage: [level(1, 3000, 2700, 2710), level(2, 4000, 3600, 3700)] });
-    expect(specialistsTargets([two], 1).find((v) => v.target.startsWith('synthetic-overlap'))!.met).toBe(false);
+    expect(specialistsTargets([two]).find((v) => v.target.startsWith('synthetic-overlap'))!.met).toBe(false);
   });
 });
