@@ -114,7 +114,11 @@ describe('runPipeline', () => {
     });
     const sharded = join(tmp, 'sharded');
     const out = join(tmp, 'bundles', 'sharded');
-    expect((await pipeline(['--run', sharded, '--out', out, '--index', '0', '--count', '2'])).stderr).toMatch(/generalist is not done .*--until clusters/);
+    const single = join(tmp, 'single');
+    // A shard never trains the shared stages itself (checked in-process: it fails before any work).
+    await expect(runPipeline(parsePipelineConfig(TINY), { runDir: sharded, out, log: quiet, shard: { index: 0, count: 2 } })).rejects.toThrow(/generalist is not done .*--until clusters/);
+    // The one-machine pipeline runs beside the prepare step and the shards.
+    const oneMachine = pipeline(['--run', single, '--out', join(tmp, 'bundles', 'single')]);
     expect((await pipeline(['--run', sharded, '--out', out, '--until', 'clusters'])).code).toBe(0);
     expect(existsSync(join(sharded, 'specialists'))).toBe(false);
     // Index 0 from the environment, as Kubernetes gives it; both at once on the shared folder.
@@ -127,8 +131,7 @@ describe('runPipeline', () => {
     for (const id of ids) expect(existsSync(join(sharded, 'specialists', id, 'metrics.json')), id).toBe(true);
     expect((await pipeline(['--run', sharded, '--out', out, '--assemble'])).code).toBe(0);
 
-    const single = join(tmp, 'single');
-    expect((await pipeline(['--run', single, '--out', join(tmp, 'bundles', 'single')])).code).toBe(0);
+    expect((await oneMachine).code).toBe(0);
     // The weight files of every model, by path and sha256.
     const weights = (dir: string) => Object.entries(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')).files as Record<string, { sha256: string }>)
       .filter(([path]) => path.endsWith('.bin')).map(([path, { sha256 }]) => `${path} ${sha256}`).sort();
@@ -138,7 +141,7 @@ describe('runPipeline', () => {
     // A missing shard is named, not trained.
     rmSync(join(sharded, 'specialists', ids[1]), { recursive: true, force: true });
     rmSync(join(sharded, 'specialists', 'done'), { force: true });
-    expect((await pipeline(['--run', sharded, '--out', out, '--assemble'])).stderr).toMatch(new RegExp(`cannot assemble: specialists ${ids[1]} are not trained`));
+    await expect(runPipeline(parsePipelineConfig(TINY), { runDir: sharded, out, log: quiet, assemble: true })).rejects.toThrow(new RegExp(`cannot assemble: specialists ${ids[1]} are not trained`));
   }, 240_000);
 
   it('rejects invalid configs naming the path of each bad field', () => {
