@@ -49,8 +49,9 @@ export const InstanceRow = z
 
 /** Instance bounds depend on the server's limits, so the request schema is built per app. */
 export function predictRequest(maxInstances: number) {
+  // Strict: an option this route does not take (temperature on /v1/ab/predict) is an error, not ignored.
   return z
-    .object({
+    .strictObject({
       instances: z
         .array(InstanceRow)
         .min(1, 'needs at least one instance')
@@ -195,9 +196,12 @@ export const ClustersResponse = z
 
 export const MAX_EXAMPLES = 16;
 
+/** A whole number in a query string: digits only, so `seed=` is an error, not a silent 0. */
+const queryInt = (min: number, max: number) => z.string().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.int().min(min).max(max));
+
 export const ExamplesQuery = z.object({
-  count: z.coerce.number().int().min(1).max(MAX_EXAMPLES).default(1).openapi({ param: { name: 'count', in: 'query' }, example: 1 }),
-  seed: z.coerce.number().int().min(0).max(2 ** 31 - 1).optional().openapi({ param: { name: 'seed', in: 'query' }, description: 'Same seed, same examples; random without one' }),
+  count: queryInt(1, MAX_EXAMPLES).optional().transform((n) => n ?? 1).openapi({ param: { name: 'count', in: 'query' }, example: '1', description: `Examples to draw, 1 to ${MAX_EXAMPLES} (default 1)` }),
+  seed: queryInt(0, 2 ** 31 - 1).optional().openapi({ param: { name: 'seed', in: 'query' }, description: 'Same seed, same examples; random without one' }),
 });
 
 export const ExamplesResponse = z

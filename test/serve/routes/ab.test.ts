@@ -40,6 +40,12 @@ describe('A/B', () => {
     expect(body.predictions).toHaveLength(2);
   });
 
+  it('refuses options that only /v1/models/* takes, naming them, instead of ignoring them', async () => {
+    const { status, body } = await json<{ error: string; details: { path: string; message: string }[] }>(post(plain.app, '/v1/ab/predict', { instances: rows(1), temperature: 4, explain: true }));
+    expect(status).toBe(400);
+    expect(body.details[0].message).toMatch(/temperature[\s\S]*explain|Unrecognized/);
+  });
+
   it('is sticky per x-ab-key, and splits keys in proportion within 5 standard deviations', async () => {
     const n = 300;
     const variants: string[] = [];

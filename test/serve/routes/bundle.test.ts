@@ -118,7 +118,7 @@ describe('GET /v1/examples', () => {
   });
 
   it.each([
-    ['count=0', 'count'], ['count=17', 'count'], ['count=two', 'count'], ['count=1.5', 'count'], ['seed=-1', 'seed'], ['seed=x', 'seed'],
+    ['count=0', 'count'], ['count=17', 'count'], ['count=two', 'count'], ['count=1.5', 'count'], ['seed=-1', 'seed'], ['seed=x', 'seed'], ['seed=', 'seed'], ['count=', 'count'],
   ])('answers 400 as JSON to %s', async (query, path) => {
     const { status, body, headers } = await examples(served, `?${query}`);
     expect(status).toBe(400);
