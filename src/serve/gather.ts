@@ -32,23 +32,36 @@ export function answerGather(kind: string, collect: () => unknown): void {
   });
 }
 
-/** In a cluster worker: every worker's answer to `kind`, this one's included. */
-export function gather(kind: string): Promise<unknown[]> {
-  if (!process.send) return Promise.reject(new Error(`${kind}: gather needs a cluster worker`));
+/**
+ * In a cluster worker: sends the primary `request` (built around a fresh id) and resolves with
+ * the value `reply` finds in the first message it recognises; rejects after `timeoutMs`.
+ *
+ * @example
+ *   const parts = await askPrimary('metrics', (id) => ({ type: 'q', id }), (m) => (m.type === 'a' && m.id === id ? m.text : undefined));
+ */
+export function askPrimary<T>(what: string, request: (id: number) => object, reply: (message: { type?: string; id?: unknown } & Record<string, unknown>, id: number) => T | undefined, timeoutMs = TIMEOUT_MS * 2): Promise<T> {
+  if (!process.send) return Promise.reject(new Error(`${what}: only a cluster worker can ask the primary`));
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const timeout = setTimeout(() => finish(() => reject(new Error(`${kind}: the cluster primary did not answer`))), TIMEOUT_MS * 2);
+    const timeout = setTimeout(() => finish(() => reject(new Error(`${what}: the cluster primary did not answer`))), timeoutMs);
     const finish = (settle: () => void) => {
       clearTimeout(timeout);
       process.off('message', listen);
       settle();
     };
-    const listen = (message: GatherMessage) => {
-      if (message?.type === RESULT && message.id === id) finish(() => resolve(message.parts));
+    const listen = (message: { type?: string; id?: unknown } & Record<string, unknown>) => {
+      const value = message && typeof message === 'object' ? reply(message, id) : undefined;
+      if (value !== undefined) finish(() => resolve(value));
     };
     process.on('message', listen);
-    process.send!({ type: REQUEST, kind, id } satisfies GatherMessage);
+    process.send!(request(id));
   });
+}
+
+/** In a cluster worker: every worker's answer to `kind`, this one's included. */
+export function gather(kind: string): Promise<unknown[]> {
+  return askPrimary(kind, (id) => ({ type: REQUEST, kind, id } satisfies GatherMessage),
+    (message, id) => (message.type === RESULT && message.id === id ? (message as GatherMessage & { parts: unknown[] }).parts : undefined));
 }
 
 /** In the primary: fans each worker's request out to all workers and sends back what they answered. */

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelName } from './config.js';
 import type { ModelSetHooks } from './models.js';
+import { askPrimary } from './gather.js';
 
 /** Model and variant labels for requests that name none (health, metrics, 404s). */
 export const NONE = 'none';
@@ -88,26 +89,13 @@ const REQUEST = 'serve:metrics-request';
 const RESPONSE = 'serve:metrics-response';
 type MetricsMessage = { type: typeof REQUEST; id: number } | { type: typeof RESPONSE; id: number; text?: string; error?: string };
 
-let nextId = 0;
-
 /** In a worker: every worker's metrics via the primary; elsewhere this process's own. */
 export async function metricsText(metrics: ServeMetrics): Promise<string> {
   if (!cluster.isWorker || !process.send) return metrics.registry.metrics();
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const timeout = setTimeout(() => finish(() => reject(new Error('metrics: the primary did not answer'))), 5000);
-    const finish = (settle: () => void) => {
-      clearTimeout(timeout);
-      process.off('message', listen);
-      settle();
-    };
-    const listen = (message: MetricsMessage) => {
-      if (message?.type !== RESPONSE || message.id !== id) return;
-      finish(() => (message.error ? reject(new Error(message.error)) : resolve(message.text ?? '')));
-    };
-    process.on('message', listen);
-    process.send!({ type: REQUEST, id } satisfies MetricsMessage);
-  });
+  const answer = await askPrimary('metrics', (id) => ({ type: REQUEST, id } satisfies MetricsMessage),
+    (message, id) => (message.type === RESPONSE && message.id === id ? (message as MetricsMessage & { type: typeof RESPONSE }) : undefined), 5000);
+  if (answer.error) throw new Error(answer.error);
+  return answer.text ?? '';
 }
 
 /** In the primary: answers workers' metric requests with the aggregate of all workers. */

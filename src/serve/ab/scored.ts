@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { askPrimary } from '../gather.js';
 
 /**
  * Which A/B answers already have feedback, so a receipt counts once. In one process a map; in a
@@ -35,26 +36,12 @@ export class ScoredMap {
   }
 }
 
-let nextId = 0;
-
 /** In a cluster worker: asks the primary (see serveClusterClaims); elsewhere a map of this process. */
 export function scoredAnswers(): ScoredAnswers {
   if (!cluster.isWorker || !process.send) return new ScoredMap();
   return {
-    claim: (answerId, expiresAt) => new Promise((resolve, reject) => {
-      const id = nextId++;
-      const timeout = setTimeout(() => finish(() => reject(new Error('A/B feedback: the cluster primary did not answer'))), 5000);
-      const finish = (settle: () => void) => {
-        clearTimeout(timeout);
-        process.off('message', listen);
-        settle();
-      };
-      const listen = (message: ClaimMessage) => {
-        if (message?.type === CLAIMED && message.id === id) finish(() => resolve(message.fresh));
-      };
-      process.on('message', listen);
-      process.send!({ type: CLAIM, id, answerId, expiresAt } satisfies ClaimMessage);
-    }),
+    claim: (answerId, expiresAt) => askPrimary('A/B feedback', (id) => ({ type: CLAIM, id, answerId, expiresAt } satisfies ClaimMessage),
+      (message, id) => (message.type === CLAIMED && message.id === id ? (message as ClaimMessage & { fresh: boolean }).fresh : undefined), 5000),
   };
 }
 
