@@ -25,19 +25,22 @@ export interface AdmissionOptions {
   isDraining: () => boolean;
 }
 
-/** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
-function rawJson(status: number, reason: string, body: unknown, extra: Record<string, string> = {}): string {
+/** A JSON error body and the headers of an answer after which the connection closes. */
+function closingJson(body: unknown, extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
   const text = JSON.stringify(body);
-  const headers = {
-    'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra,
-  };
+  return { text, headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
+}
+
+/** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
+function rawJson(status: number, reason: string, body: unknown): string {
+  const { text, headers } = closingJson(body);
   return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${text}`;
 }
 
-function refuse(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  // Connection: close, and the body is never read: the cheapest answer a refused request can get.
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...headers });
+/** Connection: close, and the body is never read: the cheapest answer a refused request can get. */
+function refuse(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const { text, headers } = closingJson(body, extra);
+  res.writeHead(status, headers);
   res.end(text);
 }
 

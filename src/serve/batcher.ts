@@ -88,11 +88,12 @@ export class Batcher<I, O> {
       fail(503, 'overloaded: the queue is full', { model: this.name, queued: this.queue.length, maxQueueSize: this.options.maxQueueSize }, { 'Retry-After': retryAfter });
     }
     // Refused now, the client can retry elsewhere at once; admitted, it would only wait to get a 504.
-    const expectedMs = this.expectedWaitMs + this.rowsOf(item) * this.msPerRow;
+    const rows = this.rowsOf(item);
+    const expectedMs = this.expectedWaitMs + rows * this.msPerRow;
     if (performance.now() + expectedMs > deadlineAt) {
       fail(503, 'overloaded: the work queued ahead would not finish before the deadline', { model: this.name, queued: this.queue.length, expectedWaitMs: Math.round(expectedMs) }, { 'Retry-After': String(Math.max(1, Math.ceil(expectedMs / 1000))) });
     }
-    return this.enqueue(item, deadlineAt);
+    return this.enqueue(item, rows, deadlineAt);
   }
 
   /**
@@ -101,7 +102,7 @@ export class Batcher<I, O> {
    */
   offer(item: I, deadlineAt: number): Promise<O> | undefined {
     if (this.queue.length * 2 >= this.options.maxQueueSize) return undefined;
-    return this.enqueue(item, deadlineAt);
+    return this.enqueue(item, this.rowsOf(item), deadlineAt);
   }
 
   /** Resolves once nothing is queued or running: after a reload the old models are freed then. */
@@ -110,9 +111,9 @@ export class Batcher<I, O> {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private enqueue(item: I, deadlineAt: number): Promise<O> {
+  private enqueue(item: I, rows: number, deadlineAt: number): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      const entry: Entry<I, O> = { item, rows: this.rowsOf(item), enqueuedAt: performance.now(), settled: false, resolve, reject };
+      const entry: Entry<I, O> = { item, rows, enqueuedAt: performance.now(), settled: false, resolve, reject };
       const remaining = Math.max(0, deadlineAt - entry.enqueuedAt);
       entry.timer = setTimeout(() => this.expire(entry), remaining);
       this.queue.push(entry);

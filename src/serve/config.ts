@@ -90,7 +90,8 @@ export const ServeConfigSchema = z.object({
    * 127.0.0.1 by rebinding its own DNS name to it. Default: the loopback names when bound to
    * loopback, any host otherwise (a Kubernetes Service is reached by names the pod cannot know).
    */
-  allowedHosts: z.union([z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)), z.array(z.string().transform((h) => h.toLowerCase()))]).optional(),
+  allowedHosts: z.union([z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)), z.array(z.string().transform((h) => h.toLowerCase()))])
+    .refine((hosts) => hosts.length > 0, 'name at least one host, or * for any').optional(),
   /**
    * A second port answering only /v2/health/{live,ready}, from a thread with its own event loop,
    * for Kubernetes probes: it answers at once however busy the API port is. Off when unset.

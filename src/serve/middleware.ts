@@ -71,7 +71,8 @@ export const hostCheck = (allowed: string[] | undefined): MiddlewareHandler =>
     if (allowed) {
       // Under node the URL is built from the Host header; app.request in tests has only the URL.
       const host = c.req.header('host') ?? new URL(c.req.url).host;
-      const name = host.toLowerCase().startsWith('[') ? host.slice(0, host.indexOf(']') + 1).toLowerCase() : host.toLowerCase().replace(/:\d*$/, '');
+      const lower = host.toLowerCase();
+      const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.replace(/:\d*$/, '');
       if (!allowed.includes(name)) fail(403, 'Host not allowed: start the server with --allowed-hosts naming it', { host });
     }
     await next();

