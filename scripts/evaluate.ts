@@ -3,7 +3,7 @@
 //   npm run evaluate -- --bundle models/default --which ensemble
 import { parseArgs } from 'node:util';
 import { backendFlag, datasetOption, flagError } from '../src/cli/index.js';
-import { loadDataset } from '../src/data/index.js';
+import { loadDataset, recordedDataset } from '../src/data/index.js';
 import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { bundleTeacherLogits, loadModel } from '../src/pipeline/index.js';
@@ -24,7 +24,7 @@ const backend = backendFlag(values.backend);
 if (!values.model === !values.bundle) flagError('--model, --bundle: give exactly one of --model <dir> or --bundle <dir>');
 await initEngine({ backend });
 const manifest = values.bundle ? await readManifest(values.bundle) : undefined;
-const datasetConfig = values.dataset ? datasetOption(values.dataset) : (manifest?.dataset.config as never) ?? { name: manifest?.dataset.name ?? 'mnist' };
+const datasetConfig = values.dataset ? datasetOption(values.dataset) : recordedDataset(manifest?.dataset ?? { name: 'mnist' });
 const data = loadDataset(datasetConfig);
 const split = values.split === 'validation' ? data.validation : data.test;
 let logits: Float32Array;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { exists, syncDir } from '../files/index.js';
+import { exists, syncDir, writeDurable } from '../files/index.js';
 
 // A save in progress: `.<bundle>.tmp-<pid>-<hex>` is the new bundle being written; `.<bundle>.old-<pid>-<hex>`
 // is the old bundle moved aside for the instant between the two renames of the swap.
@@ -74,4 +74,63 @@ export async function recoverInterrupted(folder: string): Promise<boolean> {
 /** Whether a live writer is mid-swap on `dir` (its old bundle is moved aside right now). */
 export async function swapInProgress(dir: string): Promise<boolean> {
   return (await siblings(dir)).some((s) => s.kind === 'old' && isAlive(s.pid));
+}
+
+/** Where a folder publish has got to; a test pauses a writer at one of them to kill it there. */
+export type PublishStep = 'moved-old' | 'renamed-new';
+
+/**
+ * Publishes a folder atomically: `write` fills a hidden temporary sibling (fsyncing what it writes),
+ * which is then renamed into place; an existing folder is moved aside for the instant between the
+ * two renames and then deleted. A crash at any point leaves the old folder or the new one, never a
+ * mix (one killed between the renames is rolled back by recoverInterrupted). One writer at a time.
+ */
+export async function publishFolder(folder: string, write: (temp: string) => Promise<void>, step: (step: PublishStep, detail: string) => void | Promise<void> = () => {}): Promise<void> {
+  const dir = resolve(folder);
+  await mkdir(dirname(dir), { recursive: true });
+  await recoverInterrupted(dir);
+  const temp = siblingPath(dir, 'tmp');
+  try {
+    await mkdir(temp);
+    await write(temp);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await swap(temp, dir, step);
+}
+
+async function swap(temp: string, dir: string, step: (step: PublishStep, detail: string) => void | Promise<void>): Promise<void> {
+  if (!(await exists(dir))) {
+    await rename(temp, dir);
+    await syncDir(dirname(dir));
+    await step('renamed-new', dir);
+    return;
+  }
+  const old = siblingPath(dir, 'old');
+  await rename(dir, old);
+  await step('moved-old', old);
+  try {
+    await rename(temp, dir);
+  } catch (error) {
+    await rename(old, dir);
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await syncDir(dirname(dir));
+  await step('renamed-new', dir);
+  await rm(old, { recursive: true, force: true });
+}
+
+/** Writes each (relative path, bytes) under `root`, fsynced with the folders that hold them, calling `onFile` after each. */
+export async function writeFiles(root: string, files: Iterable<[string, Uint8Array]>, onFile: (path: string) => void | Promise<void> = () => {}): Promise<void> {
+  const folders = new Set<string>([root]);
+  for (const [path, bytes] of files) {
+    const target = join(root, path);
+    folders.add(dirname(target));
+    await mkdir(dirname(target), { recursive: true });
+    await writeDurable(target, bytes);
+    await onFile(path);
+  }
+  for (const folder of folders) await syncDir(folder);
 }

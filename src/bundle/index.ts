@@ -2,7 +2,7 @@ export { summarizeModel } from './architecture.js';
 export { modelEntries, parseManifest } from './check.js';
 export { BUNDLE_ERROR_CODES, BundleError } from './errors.js';
 export type { BundleErrorCode } from './errors.js';
-export { recoverInterrupted } from './files.js';
+export { publishFolder, recoverInterrupted, writeFiles } from './files.js';
 export { fileSystem } from './io.js';
 export { loadBundle, readManifest, verifyBundle } from './load.js';
 export type { LoadedBundle } from './load.js';

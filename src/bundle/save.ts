@@ -1,12 +1,11 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { engineInfo } from '../engine/index.js';
 import { summarizeModel } from './architecture.js';
 import { modelEntries, parseManifest } from './check.js';
 import { BundleError } from './errors.js';
-import { exists, sha256, syncDir, writeDurable } from '../files/index.js';
-import { recoverInterrupted, siblingPath } from './files.js';
+import { sha256 } from '../files/index.js';
+import { publishFolder, writeFiles } from './files.js';
 import { type EncodedModel, encodeArtifacts } from './io.js';
 import {
   type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FORMAT_VERSION, isBundlePath,
@@ -138,49 +137,12 @@ export async function saveBundle(folder: string, draft: BundleDraft, options: Sa
   const dir = resolve(folder);
   const step = options.onStep ?? (() => {});
   const { manifest, contents } = await prepare(dir, draft, options.engine ?? currentEngine());
-  await mkdir(dirname(dir), { recursive: true });
-  await recoverInterrupted(dir);
-  const temp = siblingPath(dir, 'tmp');
-  try {
-    await mkdir(temp);
-    const folders = new Set<string>([temp]);
-    for (const [path, bytes] of contents) {
-      const target = join(temp, path);
-      folders.add(dirname(target));
-      await mkdir(dirname(target), { recursive: true });
-      await writeDurable(target, bytes);
-      await step('file', path);
-    }
-    await writeDurable(join(temp, MANIFEST_FILE), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
-    for (const folder of folders) await syncDir(folder);
+  await publishFolder(dir, async (temp) => {
+    await writeFiles(temp, contents, (path) => step('file', path));
+    await writeFiles(temp, [[MANIFEST_FILE, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`)]]);
     await step('manifest', MANIFEST_FILE);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
-  }
-  await swap(temp, dir, step);
+  }, step);
   await step('done', dir);
   return manifest;
 }
 
-async function swap(temp: string, dir: string, step: NonNullable<SaveOptions['onStep']>): Promise<void> {
-  if (!(await exists(dir))) {
-    await rename(temp, dir);
-    await syncDir(dirname(dir));
-    await step('renamed-new', dir);
-    return;
-  }
-  const old = siblingPath(dir, 'old');
-  await rename(dir, old);
-  await step('moved-old', old);
-  try {
-    await rename(temp, dir);
-  } catch (error) {
-    await rename(old, dir);
-    await rm(temp, { recursive: true, force: true });
-    throw error;
-  }
-  await syncDir(dirname(dir));
-  await step('renamed-new', dir);
-  await rm(old, { recursive: true, force: true });
-}

@@ -5,7 +5,7 @@ export type { FashionOptions, FashionRows } from './fashion.js';
 export { DEFAULT_CACHE_DIR, fashionCachePath, readFashionBytes } from './fashion-cache.js';
 export type { FashionBytes } from './fashion-cache.js';
 export { holdOut, SPLIT_SEED, stratifiedQuotas, uniqueRows } from './holdout.js';
-export { DatasetConfigSchema, loadDataset } from './load.js';
+export { DatasetConfigSchema, loadDataset, recordedDataset } from './load.js';
 export type { DatasetConfig, DatasetName } from './load.js';
 export { loadMnist, MNIST_CLASS_NAMES, MNIST_VALIDATION_SIZE, mnistDataDir } from './mnist.js';
 export type { MnistOptions } from './mnist.js';

@@ -32,3 +32,10 @@ export function loadDataset(config: DatasetConfig): Dataset {
   const parsed = DatasetConfigSchema.parse(config);
   return LOADERS[parsed.name](parsed);
 }
+
+/** The dataset a bundle's manifest records (its config, else its name); throws when this build cannot load it. */
+export function recordedDataset(info: { name: string; config?: unknown }): DatasetConfig {
+  const parsed = DatasetConfigSchema.safeParse(info.config ?? { name: info.name });
+  if (!parsed.success) throw new Error(`the bundle's dataset "${info.name}" is not one this build can load: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
