@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { benchEngine, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
+import { benchEngine, benchOnnxServing, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
 import { parseFlags } from '../src/cli/index.js';
 import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
 import { type Cell, markdownTable } from '../src/report/index.js';
@@ -51,6 +51,8 @@ const peerScript = fileURLToPath(new URL('../../shared/peers/torch_mlp.py', impo
 const peer = args.peer ? runTorchPeer(peerScript, threads) : { skipped: '--no-peer' };
 const blas = results.find((r) => r.backend === 'blas');
 const profile = blas ? await profileTrainingStep() : undefined;
+// ONNX Runtime as a serving backend for the exported student, beside the compiled forward it would replace.
+const onnx = blas ? await benchOnnxServing(threads).catch((error: Error) => ({ skipped: error.message })) : { skipped: 'needs the blas engine to compare against' };
 
 const rows: Cell[][] = results.map((r) => [
   r.backend, r.matmulGflops, r.trainSgdExamplesPerSecond, r.trainAdamExamplesPerSecond,
@@ -90,8 +92,16 @@ if (profile) {
     `${profile.pageFaultsPerStep.toFixed(0)} page faults per step.`, '',
   markdownTable(['kernel (tf.profile, one step)', 'ms'], profile.kernels.map((k) => [k.name, k.ms])));
 }
+if ('onnxMicros' in onnx) {
+  lines.push('', `Serving the exported student (${onnx.layers.join('-')}) in ONNX Runtime ${onnx.onnxRuntimeVersion} (CPU, ${onnx.threads} intra-op thread${onnx.threads === 1 ? '' : 's'}) ` +
+    'beside the compiled blas forward, host input to host logits, same run:', '',
+  markdownTable(['batch', 'compiled forward µs', 'ONNX Runtime µs', 'ONNX Runtime / compiled'],
+    Object.keys(onnx.compiledMicros).map((b) => [Number(b), onnx.compiledMicros[Number(b)], onnx.onnxMicros[Number(b)], onnx.onnxMicros[Number(b)] / onnx.compiledMicros[Number(b)]])));
+} else {
+  lines.push('', `ONNX Runtime serving comparison skipped: ${onnx.skipped}`);
+}
 const markdown = `${lines.join('\n')}\n`;
 console.log(`\n${markdown}`);
-await writeJson(`${args.out}.json`, { date: new Date().toISOString(), results, peer, profile });
+await writeJson(`${args.out}.json`, { date: new Date().toISOString(), results, peer, profile, onnx });
 await writeAtomic(`${args.out}.md`, markdown);
 console.log(`wrote ${args.out}.json and ${args.out}.md`);

@@ -31,3 +31,15 @@ export function timePerCall(fn: () => void, { warmup, iterations, runs }: Timing
   }
   return median(perRun);
 }
+
+/** timePerCall for a function that returns a promise (ONNX Runtime's session.run), each call awaited before the next. */
+export async function timePerCallAsync(fn: () => Promise<unknown>, { warmup, iterations, runs }: TimingOptions): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const perRun: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < iterations; i++) await fn();
+    perRun.push(Number(process.hrtime.bigint() - start) / 1e9 / iterations);
+  }
+  return median(perRun);
+}

@@ -5,6 +5,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { loadBundle } from '../bundle/index.js';
 import { engineInfo, initEngine } from '../engine/index.js';
+import { onnxLogits, type OnnxLogits } from '../export/index.js';
 import { AB_LEDGER, AbLedger } from './ab/ledger.js';
 import { ReceiptSigner } from './ab/receipt.js';
 import { scoredAnswers } from './ab/scored.js';
@@ -90,7 +91,15 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
   const split = new AbSplit(config.ab);
 
   const loadModels = async (bundleDir: string): Promise<ModelSet> => {
-    const set = new ModelSet(await loadBundle(bundleDir), config.batching, metrics.hooks());
+    const bundle = await loadBundle(bundleDir);
+    let studentLogits: OnnxLogits | undefined;
+    try {
+      if (config.studentRuntime === 'onnx' && bundle.student) studentLogits = await onnxLogits(bundle.student, config.blasThreads);
+    } catch (error) {
+      bundle.dispose();
+      throw error;
+    }
+    const set = new ModelSet(bundle, config.batching, metrics.hooks(), studentLogits);
     const missing = split.variants.filter((variant) => !set.has(variant));
     if (missing.length > 0) {
       set.dispose();

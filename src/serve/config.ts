@@ -108,6 +108,12 @@ export const ServeConfigSchema = z.object({
    * serving batches are small, and the cores are better spent on HTTP and on more --workers.
    */
   blasThreads: Int(1, 256).default(1),
+  /**
+   * What runs the student: the compiled blas forward, or ONNX Runtime (CPU provider, blasThreads
+   * intra-op threads) on the student exported in memory, faster at batches of tens of rows
+   * (README, "Export to ONNX"). Needs the optional onnxruntime-node.
+   */
+  studentRuntime: z.enum(['compiled', 'onnx']).default('compiled'),
 });
 export type ServeConfig = z.infer<typeof ServeConfigSchema>;
 
@@ -155,6 +161,7 @@ const SOURCES = {
   'log-level': [['logLevel'], 'LOG_LEVEL'],
   backend: [['backend'], 'DISTILL_BACKEND'],
   'blas-threads': [['blasThreads'], 'SERVE_BLAS_THREADS'],
+  'student-runtime': [['studentRuntime'], 'SERVE_STUDENT_RUNTIME'],
 } as const satisfies Record<string, readonly [readonly string[], string]>;
 
 /** Every environment variable the server reads: deployment files may set these and no others. */

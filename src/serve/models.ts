@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { LoadedBundle, Manifest } from '../bundle/index.js';
 import { softmaxAt, softmaxRowsAt } from '../distill/index.js';
 import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
+import type { OnnxLogits } from '../export/index.js';
 import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
 import type { ModelName } from './config.js';
 import { type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
@@ -72,11 +73,14 @@ function compiledLogitsOf(compiled: Map<tf.LayersModel, DenseForward>): Ensemble
   };
 }
 
+/** Host rows to host logits outside tfjs: the compiled blas forward, or ONNX Runtime. */
+type HostLogits = (x: Float32Array, rows: number) => Float32Array | Promise<Float32Array>;
+
 /** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
-function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, compiled: DenseForward | undefined): Forward {
-  if (compiled) {
+function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, host: HostLogits | undefined): Forward {
+  if (host) {
     return async (x, rows) => {
-      const logits = compiled(x, rows);
+      const logits = await host(x, rows);
       const zRows = rowsOf(logits, numClasses);
       return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
     };
@@ -141,7 +145,11 @@ export class ModelSet {
   private readonly generalistForward: Forward;
   private readonly ensembleModels: EnsembleModels | undefined;
 
-  constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}) {
+  /**
+   * `studentLogits` serves the student through another runtime (ONNX Runtime) instead of the
+   * compiled forward; the set releases it with the bundle.
+   */
+  constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}, private readonly studentLogits?: OnnxLogits) {
     this.dir = bundle.dir;
     this.manifest = bundle.manifest;
     this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
@@ -150,7 +158,7 @@ export class ModelSet {
     const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values()]);
     this.generalistForward = logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist));
     const forwards = new Map<ModelName, Forward>([['generalist', this.generalistForward]]);
-    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, compiled.get(bundle.student)));
+    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, studentLogits ?? compiled.get(bundle.student)));
     else this.unavailable.set('student', 'the bundle has no student');
     const combine = ensembleOptions(bundle.manifest);
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
@@ -235,6 +243,7 @@ export class ModelSet {
 
   dispose(): void {
     this.bundle.dispose();
+    void this.studentLogits?.release();
   }
 
   private batcher(model: ModelName): Batcher<BatchItem, Prediction[]> {

@@ -137,6 +137,18 @@ describe('the student and generalist path', () => {
     }
   });
 
+  it('serves the student through ONNX Runtime with --student-runtime onnx: the same distribution, with logits for other temperatures', async () => {
+    const compiled = await app({});
+    const onnx = await app({ studentRuntime: 'onnx' });
+    const x = rows(7, TINY_INPUT, 11);
+    const [a, b] = await Promise.all([predict(compiled, 'student', x), predict(onnx, 'student', x)]);
+    expect(b.status).toBe(200);
+    b.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(a.body.predictions[r])[c], 6)));
+    const hot = await json<Probs>(post(onnx.app, '/v1/models/student/predict', { instances: x.slice(0, 1), topK: TINY_CLASSES, temperature: 20 }));
+    const flat = byClass(hot.body.predictions[0]);
+    expect(Math.max(...flat) - Math.min(...flat)).toBeLessThan(Math.max(...byClass(b.body.predictions[0])) - Math.min(...byClass(b.body.predictions[0])));
+  });
+
   it('serves the ensemble through compiled member forwards with the same answer as the tfjs path', async () => {
     const served = await app({});
     const bundle = await loadBundle(bundles.tiny);
