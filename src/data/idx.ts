@@ -22,7 +22,8 @@ export function readIdx(path: string, expectedDims: readonly number[]): IdxArray
   return parseIdx(readFileSync(path), path, expectedDims);
 }
 
-export function parseIdx(bytes: Uint8Array, file: string, expectedDims: readonly number[]): IdxArray {
+/** Without `expectedDims`, any rank and dimensions are accepted (a user's own files). */
+export function parseIdx(bytes: Uint8Array, file: string, expectedDims?: readonly number[]): IdxArray {
   const fail = (why: string): never => {
     throw new Error(`IDX file ${file}: ${why}`);
   };
@@ -30,13 +31,13 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedDims: readonly
   if (bytes[0] !== 0 || bytes[1] !== 0) fail(`bad magic number (first bytes ${bytes[0]}, ${bytes[1]}; expected 0, 0)`);
   if (bytes[2] !== UNSIGNED_BYTE) fail(`element type 0x${bytes[2].toString(16)}, expected 0x08 (unsigned byte)`);
   const rank = bytes[3];
-  if (rank !== expectedDims.length) fail(`rank ${rank}, expected ${expectedDims.length}`);
+  if (expectedDims && rank !== expectedDims.length) fail(`rank ${rank}, expected ${expectedDims.length}`);
   const headerBytes = 4 + 4 * rank;
   if (bytes.length < headerBytes) fail(`${bytes.length} bytes, too short for a rank-${rank} header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
-  if (dims.some((d, i) => d !== expectedDims[i])) {
+  if (expectedDims && dims.some((d, i) => d !== expectedDims[i])) {
     fail(`dimensions [${dims.join(', ')}], expected [${expectedDims.join(', ')}]`);
   }
   const size = dims.reduce((a, b) => a * b, 1);

@@ -17,3 +17,7 @@ export { toTensors } from './tensors.js';
 export type { SplitTensors } from './tensors.js';
 export { dropClasses, jitter, jitterBatches, keepClasses, randomFraction } from './transforms.js';
 export type { FractionOptions, JitterOptions } from './transforms.js';
+export { datasetFromArrays, FilesConfigSchema, loadFiles } from './files.js';
+export type { ArraysInput, ArraysOptions, FilesConfig } from './files.js';
+export { DataFileError, FileSourceSchema, readSource } from './sources.js';
+export type { FileSource, RawSplit } from './sources.js';

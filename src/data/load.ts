@@ -1,16 +1,20 @@
 import { z } from 'zod';
 import type { Dataset } from './dataset.js';
 import { loadFashionMnist } from './fashion.js';
+import { FilesConfigSchema, loadFiles } from './files.js';
 import { loadMnist } from './mnist.js';
 import { generateSynthetic, SyntheticConfigSchema } from './synthetic.js';
 
-/** How a pipeline config names its data: one of the three sets, synthetic with any of its knobs. */
+/** How a pipeline config names its data: MNIST, Fashion-MNIST, synthetic with any of its knobs, or the user's own files. */
 export const DatasetConfigSchema = z.discriminatedUnion('name', [
   z.object({ name: z.literal('mnist') }),
   z.object({ name: z.literal('fashion-mnist') }),
   SyntheticConfigSchema.partial().extend({ name: z.literal('synthetic') }),
+  FilesConfigSchema,
 ]);
 export type DatasetConfig = z.infer<typeof DatasetConfigSchema>;
+/** A config as written, before defaults are filled in. */
+export type DatasetConfigInput = z.input<typeof DatasetConfigSchema>;
 export type DatasetName = DatasetConfig['name'];
 
 const LOADERS = {
@@ -20,6 +24,7 @@ const LOADERS = {
     const { name: _name, ...options } = config as Extract<DatasetConfig, { name: 'synthetic' }>;
     return generateSynthetic(options);
   },
+  files: (config: DatasetConfig) => loadFiles(config as Extract<DatasetConfig, { name: 'files' }>),
 } satisfies Record<DatasetName, (config: DatasetConfig) => Dataset>;
 
 /**
@@ -28,7 +33,7 @@ const LOADERS = {
  * @example
  *   const data = loadDataset({ name: 'synthetic', superclasses: 50, finePerSuperclass: 20 });
  */
-export function loadDataset(config: DatasetConfig): Dataset {
+export function loadDataset(config: DatasetConfigInput): Dataset {
   const parsed = DatasetConfigSchema.parse(config);
   return LOADERS[parsed.name](parsed);
 }

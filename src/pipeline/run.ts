@@ -61,10 +61,12 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const log = options.log ?? ((line: string) => console.error(line));
   const shouldStop = options.shouldStop ?? (() => false);
   const { runDir } = options;
+  // The data first: a bad file is reported before the run folder is touched.
+  const dataset = loadDataset(config.dataset);
   await mkdir(runDir, { recursive: true });
   const configPath = join(runDir, 'config.json');
   await writeJson(configPath, config);
-  const ctx: StageContext = { config, runDir, dataset: loadDataset(config.dataset), log, shouldStop };
+  const ctx: StageContext = { config, runDir, dataset, log, shouldStop };
 
   const hashes: Record<StageName, string> = {} as Record<StageName, string>;
   hashes.generalist = stageHash(config.dataset, config.generalist);
