@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { parseFlags } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
-import { benchCombine, type CombineBenchRow, SOLVER_NAMES, timeAdaptive } from '../src/ensemble/index.js';
+import { benchCombine, type CombineBenchRow, timeAdaptive } from '../src/bench/index.js';
+import { SOLVER_NAMES } from '../src/ensemble/index.js';
 import { type Cell, markdownTable } from '../src/report/index.js';
 import { writeAtomic, writeJson } from '../src/files/index.js';
 

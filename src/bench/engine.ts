@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type BackendName, compileDenseForward, createOptimizer, type DenseForward, initEngine, loadBlas, type OptimizerConfig } from '../engine/index.js';
-import { timePerCall } from './timing.js';
+import { timeAdaptive } from './timing.js';
 
 /** The paper's MNIST teacher: the network every engine figure is quoted for. */
 export const TEACHER_LAYERS = [784, 1200, 1200, 10];
@@ -30,22 +30,6 @@ function mlp(layers: number[]): tf.Sequential {
   return model;
 }
 
-/**
- * Calls per timed run so one run lasts about `budgetSeconds`: the stock cpu backend takes seconds
- * per training step and blas milliseconds, and both should be measured in bounded time.
- */
-function callsFor(fn: () => void, budgetSeconds: number): number {
-  const start = performance.now();
-  fn();
-  const seconds = (performance.now() - start) / 1000;
-  return Math.max(1, Math.min(200, Math.round(budgetSeconds / Math.max(seconds, 1e-6))));
-}
-
-function timeAdaptive(fn: () => void, budgetSeconds: number, runs: number): number {
-  const iterations = callsFor(fn, budgetSeconds);
-  return timePerCall(fn, { warmup: Math.min(3, iterations), iterations, runs });
-}
-
 export function trainingStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): () => void {
   return () => {
     const loss = optimizer.minimize(
@@ -61,7 +45,7 @@ function trainingSpeed(layers: number[], batch: number, config: OptimizerConfig,
   const optimizer = createOptimizer(config);
   const x = tf.randomNormal([batch, layers[0]]);
   const y = tf.oneHot(tf.randomUniform([batch], 0, layers[layers.length - 1], 'int32'), layers[layers.length - 1]);
-  const seconds = timeAdaptive(trainingStep(model, optimizer, x, y), budget, runs);
+  const seconds = timeAdaptive(trainingStep(model, optimizer, x, y), { budget, runs });
   tf.dispose([x, y]);
   optimizer.dispose();
   model.dispose();
@@ -71,7 +55,7 @@ function trainingSpeed(layers: number[], batch: number, config: OptimizerConfig,
 function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number, runs: number): number {
   const x = tf.randomNormal([batch, inputs]);
   // batchSize = the whole batch: predict otherwise splits into chunks of 32, which serving never does.
-  const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync(); }), budget, runs);
+  const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync(); }), { budget, runs });
   x.dispose();
   return seconds * 1e6;
 }
@@ -79,13 +63,13 @@ function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: numbe
 /** From a host array to host logits, as a request is served. */
 function forwardMicros(forward: DenseForward, batch: number, budget: number, runs: number): number {
   const x = Float32Array.from({ length: batch * forward.inputSize }, () => Math.random() * 2 - 1);
-  return timeAdaptive(() => { forward(x, batch); }, budget, runs) * 1e6;
+  return timeAdaptive(() => { forward(x, batch); }, { budget, runs }) * 1e6;
 }
 
 function matmulGflops(m: number, k: number, n: number, budget: number, runs: number): number {
   const a = tf.randomNormal([m, k]);
   const b = tf.randomNormal([k, n]);
-  const seconds = timeAdaptive(() => tf.tidy(() => { tf.matMul(a, b).dataSync(); }), budget, runs);
+  const seconds = timeAdaptive(() => tf.tidy(() => { tf.matMul(a, b).dataSync(); }), { budget, runs });
   tf.dispose([a, b]);
   return (2 * m * k * n) / seconds / 1e9;
 }

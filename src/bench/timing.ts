@@ -43,3 +43,25 @@ export async function timePerCallAsync(fn: () => Promise<unknown>, { warmup, ite
   }
   return median(perRun);
 }
+
+export interface BenchTiming {
+  /** Timed runs; the median is reported (the machines are shared and noisy). */
+  runs: number;
+  /** Seconds one timed run should last; calls per run are sized from one untimed call. */
+  budget: number;
+}
+
+/**
+ * Seconds per call of `fn`: median of `runs` runs, each of as many calls as fit in `budget`.
+ *
+ * @example
+ *   const seconds = timeAdaptive(() => model.predict(x), { runs: 5, budget: 0.05 });
+ */
+export function timeAdaptive(fn: () => void, { runs, budget }: BenchTiming): number {
+  // Sized from one untimed call: the stock cpu backend takes seconds per training step, blas milliseconds.
+  const start = performance.now();
+  fn();
+  const once = (performance.now() - start) / 1000;
+  const iterations = Math.max(1, Math.min(200, Math.round(budget / Math.max(once, 1e-6))));
+  return timePerCall(fn, { warmup: Math.min(3, iterations), iterations, runs });
+}

@@ -1,27 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { combine } from './combine.js';
 import { route } from './route.js';
-import type { SolverName } from './solvers.js';
+import type { EnsembleModels, EnsembleOptions } from './options.js';
 import { buildSpecialistIndex, type SpecialistIndex } from './specialist-index.js';
 
-export interface EnsembleModels {
-  generalist: tf.LayersModel;
-  /** Outputs are the specialist's classes in order, then the dustbin; `dustbinOffset` is added to the dustbin logit. */
-  specialists: { id: string; classes: number[]; dustbinOffset: number; model: tf.LayersModel }[];
-  numClasses: number;
-  /**
-   * Runs one member on a batch of rows; default `model.apply`. The server passes compiled BLAS
-   * forwards on the blas engine, where tfjs's per-call cost dominates at serving batch sizes.
-   */
-  logitsOf?: (model: tf.LayersModel, x: tf.Tensor2D) => tf.Tensor2D;
-}
 
-export interface EnsembleOptions {
-  solver: SolverName;
-  tolerance: number;
-  maxIterations: number;
-  topK: number;
-}
 
 export interface EnsembleOutput {
   /** [batch, classes] the combined distribution; the caller disposes it. */

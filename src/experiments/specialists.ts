@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { loadDataset } from '../data/index.js';
 import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
-import { type EnsembleModels, ensembleLogits } from '../ensemble/index.js';
+import { loadBundle } from '../bundle/index.js';
+import { ensembleFromBundle, ensembleLogits } from '../ensemble/index.js';
 import { buildMlp } from '../nets/index.js';
-import { loadModel, type PipelineConfig, pipelineEnsemble, readRunState, runPipeline, type StageContext } from '../pipeline/index.js';
+import { type PipelineConfig, pipelineEnsemble, readRunState, runPipeline } from '../pipeline/index.js';
 import { meanAndSpread, trainOnce } from './runner.js';
 
 export interface CoverageRow {
@@ -58,13 +59,10 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
   const dataset = loadDataset(config.dataset);
   const { test, numClasses } = dataset;
   const specialists = pipeline.specialists ?? [];
-  const models: EnsembleModels = {
-    generalist: await loadModel(join(runDir, 'generalist', 'model')),
-    specialists: await Promise.all(specialists.map(async (s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: await loadModel(join(runDir, 'specialists', s.id, 'model')) }))),
-    numClasses,
-  };
-  const { solver, tolerance, maxIterations, topK } = config.combiner;
-  const options = { solver, tolerance, maxIterations, topK };
+  // The bundle the pipeline just wrote is the system under test: its members, its combiner settings.
+  const bundle = await loadBundle(join(runDir, 'bundle'));
+  const { models, options } = ensembleFromBundle(bundle);
+  if (typeof options === 'string') throw new Error(`${config.name}: ${options}`);
   const ensemble = argmaxRows(ensembleLogits(models, test.x, test.n, options), numClasses);
   const generalist = argmaxRows(predictLogits(models.generalist, test.x, test.n), numClasses);
 
@@ -93,13 +91,13 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
     .map((r) => ({ ...r, relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect) }));
 
   // The loop the paper left open: distil the ensemble back into one net, beside the generalist-taught student.
-  const teacher = await (await pipelineEnsemble({ config, runDir, dataset, log, shouldStop: () => false } as StageContext, specialists)).logits(dataset.train.x, dataset.train.n);
+  const teacher = ensembleLogits(models, dataset.train.x, dataset.train.n, options);
   const set = (split: typeof dataset.train, logits?: Float32Array) => ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits: logits });
   const { model: fromEnsemble, record } = await trainOnce(join(runDir, 'experiment'), 'student-from-ensemble',
     () => buildMlp(config.student.net, dataset.train.features, numClasses), set(dataset.train, teacher), set(dataset.validation), config.student.train, { log, setup: config.student.net });
   const studentFromEnsembleErrors = evaluateModel(fromEnsemble, test.x, test.y).errors;
   fromEnsemble.dispose();
-  for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose();
+  bundle.dispose();
 
   return {
     dataset: dataset.name, run: config.name, classes: numClasses, specialists: specialists.length,

@@ -1,5 +1,6 @@
 import { type BundleDraft, type Manifest, type ModelEntry, saveBundle } from '../bundle/index.js';
 import { splitChecksum } from '../data/index.js';
+import { toCombinerRecord } from '../ensemble/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir } from './context.js';
 import type { ModelMetrics } from './generalist.js';
@@ -50,7 +51,7 @@ export async function runBundleStage(ctx: StageContext, out: string, inputs: Bun
       transferExamples: inputs.clusters.transferExamples,
       metrics: numbers({ coveredClasses: inputs.clusters.coveredClasses, adjustedRandIndex: inputs.clusters.adjustedRandIndex }),
     },
-    combiner: { solver: config.combiner.solver, iterations: config.combiner.maxIterations, tolerance: config.combiner.tolerance, options: { topK: config.combiner.topK } },
+    combiner: toCombinerRecord(config.combiner),
     metrics: inputs.metrics,
     extraFiles: { 'config.json': `${JSON.stringify(config, null, 2)}\n`, 'clusters.json': `${JSON.stringify(inputs.clusters)}\n` },
   };

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DatasetConfigSchema } from '../data/index.js';
+import { EnsembleOptionsSchema } from '../ensemble/index.js';
 import { TrainConfig } from '../distill/index.js';
 import { MlpConfig } from '../nets/index.js';
 import { ClusteringConfig } from '../specialists/index.js';
@@ -41,13 +42,6 @@ export const StudentStage = z.object({
   teacher: z.enum(['generalist', 'ensemble']).default('generalist'),
 });
 
-export const CombinerConfig = z.object({
-  solver: z.enum(['em', 'gradient']).default('em'),
-  tolerance: z.number().positive().default(1e-6),
-  maxIterations: z.number().int().positive().default(200),
-  /** Specialists are activated by the generalist's top-k classes; the paper uses k = 1. */
-  topK: z.number().int().positive().default(1),
-});
 
 export const PipelineConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, _ or -'),
@@ -56,7 +50,7 @@ export const PipelineConfig = z.object({
   clusters: ClustersStage,
   specialists: SpecialistsStage,
   student: StudentStage,
-  combiner: CombinerConfig.default({ solver: 'em', tolerance: 1e-6, maxIterations: 200, topK: 1 }),
+  combiner: EnsembleOptionsSchema.prefault({}),
 });
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
 export type PipelineConfigInput = z.input<typeof PipelineConfig>;

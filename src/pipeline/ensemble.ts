@@ -1,15 +1,10 @@
 import { argmaxRows, predictLogits } from '../distill/index.js';
-import { type EnsembleModels, type EnsembleOptions, ensembleLogits } from '../ensemble/index.js';
+import { type EnsembleModels, ensembleFromBundle, ensembleLogits } from '../ensemble/index.js';
 import { loadBundle } from '../bundle/index.js';
 import type { StageContext } from './context.js';
 import { stageDir } from './context.js';
 import { loadModel } from './models.js';
 import type { SpecialistMetrics } from './specialists.js';
-
-export function combinerOptions(ctx: StageContext): EnsembleOptions {
-  const { solver, tolerance, maxIterations, topK } = ctx.config.combiner;
-  return { solver, tolerance, maxIterations, topK };
-}
 
 function errorsOf(predicted: Int32Array, labels: Int32Array, keep: (label: number) => boolean): { errors: number; n: number } {
   let errors = 0;
@@ -36,7 +31,7 @@ export async function pipelineEnsemble(ctx: StageContext, specialists: Specialis
     numClasses: ctx.dataset.numClasses,
   });
   const release = (models: EnsembleModels) => { for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose(); };
-  const options = combinerOptions(ctx);
+  const options = ctx.config.combiner;
   return {
     logits: async (x: Float32Array, n: number) => {
       const models = await load();
@@ -75,17 +70,9 @@ export async function bundleTeacherLogits(bundleDir: string, teacher: 'generalis
   const bundle = await loadBundle(bundleDir);
   try {
     if (teacher === 'generalist') return predictLogits(bundle.generalist, x, n);
-    const { manifest } = bundle;
-    const models: EnsembleModels = {
-      generalist: bundle.generalist,
-      specialists: manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id)! })),
-      numClasses: manifest.dataset.classNames.length,
-    };
-    const combiner = manifest.combiner;
-    return ensembleLogits(models, x, n, {
-      solver: (combiner?.solver ?? 'em') as EnsembleOptions['solver'], tolerance: combiner?.tolerance ?? 1e-6,
-      maxIterations: combiner?.iterations ?? 200, topK: combiner?.options?.topK ?? 1,
-    });
+    const { models, options } = ensembleFromBundle(bundle);
+    if (typeof options === 'string') throw new Error(`${bundleDir}: the ensemble cannot teach: ${options}`);
+    return ensembleLogits(models, x, n, options);
   } finally {
     bundle.dispose();
   }

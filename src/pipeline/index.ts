@@ -1,4 +1,4 @@
-export { CombinerConfig, formatConfigError, parsePipelineConfig, PipelineConfig, readPipelineConfig } from './config.js';
+export { formatConfigError, parsePipelineConfig, PipelineConfig, readPipelineConfig } from './config.js';
 export type { PipelineConfigInput } from './config.js';
 export { StageInterrupted } from './context.js';
 export type { StageContext } from './context.js';

@@ -1,6 +1,7 @@
 // The seam between the server and src/ensemble: the only file in src/serve that imports the
 // ensemble, so the contract it serves against is written down in one place:
 //
+//   ensembleFromBundle(bundle): { models: EnsembleModels, options: EnsembleOptions | why not }
 //   predictEnsemble(models: EnsembleModels, x: tf.Tensor2D [B, inputSize], options: EnsembleOptions): EnsembleOutput
 //   EnsembleOutput = { probabilities: tf.Tensor2D [B, N] (caller disposes), generalistTop: Int32Array [B],
 //                      active: string[][] (ids per example), iterations: number (for the batch) }
@@ -9,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type EnsembleModels, specialistProbabilities } from '../ensemble/index.js';
 
-export { predictEnsemble } from '../ensemble/index.js';
+export { ensembleFromBundle, predictEnsemble } from '../ensemble/index.js';
 export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from '../ensemble/index.js';
 
 /**

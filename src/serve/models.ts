@@ -5,7 +5,7 @@ import { compileDenseForward, type DenseForward, engineInfo } from '../engine/in
 import type { OnnxLogits } from '../export/index.js';
 import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
 import type { ModelName } from './config.js';
-import { type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
+import { ensembleFromBundle, type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
 
 /** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */
 export interface Prediction {
@@ -28,18 +28,6 @@ export interface ModelSetHooks {
   onRun?: (model: ModelName, seconds: number) => void;
   /** Per example of an ensemble batch, the specialists that ran on it. */
   onActive?: (active: string[][]) => void;
-}
-
-/** The solvers the ensemble contract names; a bundle naming another cannot serve the ensemble. */
-const SOLVERS = ['em', 'gradient'] as const satisfies readonly EnsembleOptions['solver'][];
-
-/** The combiner settings the bundle was built with, or why the ensemble cannot be served from it. */
-function ensembleOptions(manifest: Manifest): EnsembleOptions | string {
-  const combiner = manifest.combiner;
-  if (!combiner) return 'the bundle has no combiner settings';
-  if (!(SOLVERS as readonly string[]).includes(combiner.solver)) return `unknown combiner solver "${combiner.solver}"`;
-  const topK = combiner.options?.topK ?? 1;
-  return { solver: combiner.solver as EnsembleOptions['solver'], tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK };
 }
 
 /** Each model's forward pass on a whole batch: x is [rows, inputSize] row-major → one Prediction per row. */
@@ -160,11 +148,10 @@ export class ModelSet {
     const forwards = new Map<ModelName, Forward>([['generalist', this.generalistForward]]);
     if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, studentLogits ?? compiled.get(bundle.student)));
     else this.unavailable.set('student', 'the bundle has no student');
-    const combine = ensembleOptions(bundle.manifest);
+    const { models, options: combine } = ensembleFromBundle(bundle);
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
-      const specialists = bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id) as tf.LayersModel }));
-      this.ensembleModels = { generalist: bundle.generalist, specialists, numClasses: this.numClasses, logitsOf: compiledLogitsOf(compiled) };
+      this.ensembleModels = { ...models, logitsOf: compiledLogitsOf(compiled) };
       // The canary's own row is not traffic: it must not show in the activation metrics.
       const onActive = (active: string[][]) => { if (!this.inCanary) hooks.onActive?.(active); };
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, { onActive }, this.inputSize));

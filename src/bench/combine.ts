@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { timePerCall } from '../bench/timing.js';
-import { createGaussian, createRng, type Rng, shuffleInPlace } from '../data/random.js';
-import { combine, type CombineInputs } from './combine.js';
-import { route } from './route.js';
-import type { SolverName } from './solvers.js';
-import { buildSpecialistIndex, type SpecialistIndex } from './specialist-index.js';
+import { type BenchTiming, timeAdaptive } from './timing.js';
+import { createGaussian, createRng, type Rng, shuffleInPlace } from '../data/index.js';
+import { buildSpecialistIndex, combine, type CombineInputs, route, type SolverName, type SpecialistIndex } from '../ensemble/index.js';
 
 export interface CombineBenchCase {
   batch: number;
@@ -95,27 +92,6 @@ export function benchInstance(seed: number, { batch, numClasses, active }: Pick<
     specialistsRun: Object.keys(specialists).length,
     dispose: () => tf.dispose([generalist, ...Object.values(specialists)]),
   };
-}
-
-export interface BenchTiming {
-  /** Timed runs; the median is reported (the machines are shared and noisy). */
-  runs: number;
-  /** Seconds one timed run should last; calls per run are sized from one untimed call. */
-  budget: number;
-}
-
-/**
- * Seconds per call of `fn`: median of `runs` runs, each of as many calls as fit in `budget`.
- *
- * @example
- *   const seconds = timeAdaptive(() => model.predict(x), { runs: 5, budget: 0.05 });
- */
-export function timeAdaptive(fn: () => void, { runs, budget }: BenchTiming): number {
-  const start = performance.now();
-  fn();
-  const once = (performance.now() - start) / 1000;
-  const iterations = Math.max(1, Math.min(200, Math.round(budget / Math.max(once, 1e-6))));
-  return timePerCall(fn, { warmup: Math.min(3, iterations), iterations, runs });
 }
 
 /**
