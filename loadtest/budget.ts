@@ -1,5 +1,22 @@
 import { z } from 'zod';
-import type { Measurement } from './cannon.js';
+
+/** What one autocannon run measured (loadtest/cannon.ts): the figures budgets are checked against. */
+export interface Measurement {
+  connections: number;
+  /** Seconds autocannon ran (the fixed duration, rounded up to its sampling tick). */
+  seconds: number;
+  /** 2xx answers. */
+  ok: number;
+  /** 2xx answers per second: throughput that a client could use. */
+  rps: number;
+  /** Over every answer received, whatever its status; null when there was none. */
+  latencyMs: { mean: number | null; p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null };
+  /** Connection errors and timeouts (autocannon counts a timeout as an error too). */
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  statusCodes: Record<string, number>;
+}
 
 // Latency budgets from the command line: `--budget p99=20ms,errors=0` holds every model
 // endpoint to them at every load level; `student:p99@32=25ms` narrows one to an endpoint and a level.

@@ -1,6 +1,9 @@
 import autocannon from 'autocannon';
 import { median } from '../src/bench/index.js';
+import type { Measurement } from './budget.js';
 import type { LoadSettings } from './options.js';
+
+export type { Measurement } from './budget.js';
 
 // One load level against one endpoint: a warm-up, then a fixed-duration autocannon run whose
 // every response time is kept, so percentiles are exact rather than autocannon's whole-ms buckets.
@@ -15,22 +18,6 @@ export interface Endpoint {
   headers?: Record<string, string>;
 }
 
-export interface Measurement {
-  connections: number;
-  /** Seconds autocannon ran (the fixed duration, rounded up to its sampling tick). */
-  seconds: number;
-  /** 2xx answers. */
-  ok: number;
-  /** 2xx answers per second: throughput that a client could use. */
-  rps: number;
-  /** Over every answer received, whatever its status; null when there was none. */
-  latencyMs: { mean: number | null; p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null };
-  /** Connection errors and timeouts (autocannon counts a timeout as an error too). */
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  statusCodes: Record<string, number>;
-}
 
 /** autocannon reports per sampling tick; a short tick lets sub-second durations end on time. */
 const SAMPLE_MS = 100;

@@ -7,7 +7,7 @@ import { createLogger } from './logger.js';
 import { serveClusterClaims } from './ab/scored.js';
 import { serveClusterGather } from './gather.js';
 import { serveClusterMetrics } from './metrics.js';
-import type { ServerHandle } from './server.js';
+import type { ServerHandle } from './handle.js';
 
 /** The primary's validated config, handed to each worker so all of them serve the same thing. */
 export const WORKER_CONFIG_ENV = 'SERVE_WORKER_CONFIG';

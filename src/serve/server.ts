@@ -10,17 +10,11 @@ import { createApp, type ServeApp } from './app.js';
 import { startCluster, WORKER_CONFIG_ENV, workerListening } from './cluster.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import { onStopSignals } from './lifecycle.js';
+import type { ServerHandle } from './handle.js';
 import { createLogger } from './logger.js';
 
-export interface ServerHandle {
-  /** The bound port: the one asked for, or the one the OS picked for port 0. */
-  port: number;
-  host: string;
-  /** The probe port (--health-port) as bound, when there is one. */
-  healthPort?: number;
-  /** Drains (readiness off, in-flight requests finish), stops listening, frees the models; false when the drain timed out. */
-  close(): Promise<boolean>;
-}
+export type { ServerHandle } from './handle.js';
+
 
 export interface StartOptions {
   /** Drain and exit on SIGTERM/SIGINT; a caller that manages the process itself (tests) turns it off. */

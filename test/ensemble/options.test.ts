@@ -37,7 +37,7 @@ describe('one combiner schema', () => {
     await saveBundle(join(dir, 'bad'), bad);
     const bundle = await loadBundle(join(dir, 'bad'));
     const { models, options } = ensembleFromBundle(bundle);
-    expect(models.specialists.map((s) => [s.id, s.classes, s.dustbinOffset])).toEqual(bad.specialists.map((s) => [s.id, s.classes, s.dustbinOffset]));
+    expect(models.specialists.map((s) => [s.id, s.classes, s.dustbinOffset])).toEqual(bad.specialists!.map((s) => [s.id, s.classes, s.dustbinOffset]));
     expect(options).toMatch(/solver/);
     bundle.dispose();
     await expect(bundleTeacherLogits(join(dir, 'bad'), 'ensemble', new Float32Array(8), 2)).rejects.toThrow(/the ensemble cannot teach: its combiner settings cannot be run/);
