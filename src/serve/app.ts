@@ -18,7 +18,7 @@ import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { metricsText, ServeMetrics } from './metrics.js';
 import { hostCheck, observe, serverRequestId } from './middleware.js';
-import { CanaryError, ModelSet } from './models.js';
+import { CanaryError, ModelSet } from './model-set.js';
 import { ModelRegistry } from './registry.js';
 import { abRoutes } from './routes/ab.js';
 import { adminRoutes } from './routes/admin.js';

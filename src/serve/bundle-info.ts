@@ -6,7 +6,7 @@ import { sha256 } from '../files/index.js';
 import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, sampleToFront, type Split, takeRows } from '../data/index.js';
 import type { ModelName } from './config.js';
 import { fail, zodDetails } from './errors.js';
-import type { ModelSet } from './models.js';
+import type { ModelSet } from './model-set.js';
 import { type BundleResponse, ClustersResponse, type ExamplesResponse } from './schemas.js';
 
 // What GET /v1/bundle, /v1/bundle/clusters and /v1/examples show of the serving bundle. The

@@ -8,7 +8,7 @@ import type { AbSplit } from './ab/split.js';
 import type { ModelName, ServeConfig } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { ServeMetrics } from './metrics.js';
-import type { ModelSet } from './models.js';
+import type { ModelSet } from './model-set.js';
 import type { ModelRegistry } from './registry.js';
 
 /** Everything the routes share: one per app, passed to each route-group factory. */

@@ -6,7 +6,7 @@
 //   EnsembleOutput = { probabilities: tf.Tensor2D [B, N] (caller disposes), generalistTop: Int32Array [B],
 //                      active: string[][] (ids per example), iterations: number (for the batch) }
 //
-// The server calls it once per dynamic batch (models.ts).
+// The server calls it once per dynamic batch (model-set.ts).
 import * as tf from '@tensorflow/tfjs';
 import { type EnsembleModels, specialistProbabilities } from '../ensemble/index.js';
 

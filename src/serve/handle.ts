@@ -1,4 +1,4 @@
-// Its own module so that server.ts (one process) and cluster.ts (many) can both name it without importing each other.
+// Its own module so that server.ts (one process) and workers.ts (many, node:cluster) can both name it without importing each other.
 
 export interface ServerHandle {
   /** The bound port: the one asked for, or the one the OS picked for port 0. */

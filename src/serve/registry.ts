@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ModelSet } from './models.js';
+import type { ModelSet } from './model-set.js';
 
 export interface Lease {
   set: ModelSet;

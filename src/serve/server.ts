@@ -7,7 +7,7 @@ import { serve } from '@hono/node-server';
 import { admissionServer } from './admission.js';
 import { startHealthPort } from './health.js';
 import { createApp, type ServeApp } from './app.js';
-import { startCluster, WORKER_CONFIG_ENV, workerListening } from './cluster.js';
+import { startCluster, WORKER_CONFIG_ENV, workerListening } from './workers.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
 import { onStopSignals } from './lifecycle.js';
 import type { ServerHandle } from './handle.js';

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ModelSet } from '../../src/serve/models.js';
+import type { ModelSet } from '../../src/serve/model-set.js';
 import { ModelRegistry } from '../../src/serve/registry.js';
 
 /** A stand-in ModelSet that records its disposal and can be held busy. */

@@ -4,7 +4,7 @@ import type { ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
 import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
-import type { ModelSet } from '../models.js';
+import type { ModelSet } from '../model-set.js';
 import { type PredictOutcome, predictWith } from '../predictions.js';
 import type { Lease } from '../registry.js';
 import { AB_LEDGER, type LedgerSnapshot, reportOf } from '../ab/ledger.js';

@@ -5,7 +5,7 @@ import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, readJson, rejectInvalid } from '../errors.js';
 import { deadlineOf, JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
-import { type ModelSet, NonFiniteRow, type Prediction } from '../models.js';
+import { type ModelSet, NonFiniteRow, type Prediction } from '../model-set.js';
 import { topClasses } from '../predictions.js';
 import { ANSWER_HEADERS, COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, header, jsonResponse, PUBLIC } from '../schemas.js';
 
