@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type Dataset, featuresOf, type Split, takeRows } from './dataset.js';
 import { holdOut, range, SPLIT_SEED } from './holdout.js';
 import { createRng } from './random.js';
-import { DataFileError, FileSourceSchema, type RawSplit, readSource } from './sources.js';
+import { DataFileError, type RawSplit, readBytes } from './raw.js';
+import { FileSourceSchema, readSource } from './sources.js';
 
 /** A dataset from the user's own files: each split in any of the formats of FileSourceSchema. */
 export const FilesConfigSchema = z.object({
@@ -108,13 +108,7 @@ export function datasetFromArrays(input: ArraysInput, options: Partial<ArraysOpt
 
 /** The names in a class-names file: one per line, blank lines ignored. */
 function readClassNames(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new DataFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  return readBytes(file).toString('utf8').split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
 }
 
 /**

@@ -19,5 +19,7 @@ export { dropClasses, jitter, jitterBatches, keepClasses, randomFraction } from 
 export type { FractionOptions, JitterOptions } from './transforms.js';
 export { datasetFromArrays, FilesConfigSchema, loadFiles } from './files.js';
 export type { ArraysInput, ArraysOptions, FilesConfig } from './files.js';
-export { DataFileError, FileSourceSchema, readSource } from './sources.js';
-export type { FileSource, RawSplit } from './sources.js';
+export { DataFileError } from './raw.js';
+export type { RawSplit } from './raw.js';
+export { FileSourceSchema, readSource } from './sources.js';
+export type { FileSource } from './sources.js';

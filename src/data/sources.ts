@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { type CsvError, parse as parseCsv } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import { type NpyArray, parse as parseNpy } from 'npyjs';
 import { z } from 'zod';
 import { parseIdx } from './idx.js';
+import { readImageFolder } from './images.js';
+import { DataFileError, type RawSplit, readBytes } from './raw.js';
 
 // One file-backed split as read, before labels become class ids: the formats people already have.
 
@@ -16,35 +17,10 @@ export const FileSourceSchema = z.discriminatedUnion('format', [
   z.object({ format: z.literal('csv'), path: z.string().min(1), label: z.string().min(1).default('label'), features: z.array(z.string().min(1)).min(1).optional() }),
   /** LeCun's IDX, as MNIST ships: unsigned-byte features [n, …] and labels [n]. */
   z.object({ format: z.literal('idx'), features: z.string().min(1), labels: z.string().min(1) }),
+  /** One sub-folder per class of PNG or JPEG files, each resized to height × width, grey (1 channel) or RGB (3). */
+  z.object({ format: z.literal('images'), dir: z.string().min(1), height: z.int().positive(), width: z.int().positive(), channels: z.union([z.literal(1), z.literal(3)]).default(1) }),
 ]);
 export type FileSource = z.infer<typeof FileSourceSchema>;
-
-/** A split as read from its files: features as float32 (uint8 scaled to [0, 1]), labels as ids or names. */
-export interface RawSplit {
-  x: Float32Array;
-  n: number;
-  /** One example's shape as the file gives it (without the row dimension). */
-  shape: number[];
-  labels: Int32Array | string[];
-  /** Which file each part came from, for error messages. */
-  featuresFile: string;
-  labelsFile: string;
-}
-
-export class DataFileError extends Error {
-  constructor(file: string, what: string) {
-    super(`${file}: ${what}`);
-    this.name = 'DataFileError';
-  }
-}
-
-function readBytes(file: string): Uint8Array {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new DataFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-}
 
 /** Features in float32 whatever the stored type: float64 rounds once, uint8 (pixels) scales to [0, 1]. */
 function toFeatures(array: NpyArray, file: string): Float32Array {
@@ -151,5 +127,6 @@ export function readSource(source: FileSource): RawSplit {
     case 'npz': return readNpz(source.path, source.features, source.labels);
     case 'idx': return readIdxPair(source.features, source.labels);
     case 'csv': return readCsv(source.path, source.label, source.features);
+    case 'images': return readImageFolder(source.dir, source.height, source.width, source.channels);
   }
 }

@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zipSync } from 'fflate';
+import { encode as encodeJpeg } from 'jpeg-js';
 import { dump } from 'npyjs';
+import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Dataset, datasetFromArrays, loadDataset, type RawSplit, type Split } from '../../src/data/index.js';
 import { trainModel } from '../../src/distill/index.js';
@@ -159,5 +161,46 @@ describe('bad files: a clear error naming the file, the row and what was expecte
     expect(load(npySplit(write('junk.npy', 'not numpy'), path('train-y.npy')))).toThrow(/junk\.npy: is not a readable \.npy array/);
     expect(load({ format: 'npz', path: write('junk.npz', 'not a zip') })).toThrow(/junk\.npz: is not a readable \.npz \(zip\) archive/);
     expect(load({ format: 'idx', features: write('junk.idx', 'xx'), labels: path('train-y.idx') })).toThrow(/junk\.idx: only 2 bytes/);
+  });
+});
+
+describe('image folders', () => {
+  const png = (width: number, height: number, value: (x: number, y: number) => number) => {
+    const image = new PNG({ width, height });
+    for (let i = 0; i < width * height; i++) {
+      const v = value(i % width, Math.floor(i / width));
+      image.data.set([v, v, v, 255], 4 * i);
+    }
+    return PNG.sync.write(image);
+  };
+  const folder = (name: string, classes: Record<string, Record<string, Buffer | string>>) => {
+    for (const [label, files] of Object.entries(classes)) {
+      mkdirSync(path(`${name}/${label}`), { recursive: true });
+      for (const [file, content] of Object.entries(files)) writeFileSync(path(`${name}/${label}/${file}`), content);
+    }
+    return { format: 'images' as const, dir: path(name), height: 4, width: 4 };
+  };
+
+  it('reads one sub-folder per class, PNG exactly and JPEG closely, resizing to the declared shape', () => {
+    const gradient = (x: number, y: number) => 16 * (x + 4 * y);
+    const jpeg = Buffer.from(encodeJpeg({ width: 4, height: 4, data: PNG.sync.read(png(4, 4, () => 200)).data }, 100).data);
+    const train = folder('pics', { cat: { 'a.png': png(4, 4, gradient), 'b.jpg': jpeg }, dog: { 'big.png': png(8, 8, () => 255) }, '10': { 'c.png': png(4, 4, () => 0) }, '9': { 'd.png': png(4, 4, () => 0) } });
+    const data = loadDataset({ name: 'files', train, test: train, validation: train, inputShape: [4, 4, 1] });
+    expect(data.classNames).toEqual(['9', '10', 'cat', 'dog']); // numbers in numeric order
+    expect(data.inputShape).toEqual([4, 4, 1]);
+    const row = (label: string) => Array.from(data.test.y).indexOf(data.classNames.indexOf(label));
+    const pixels = (r: number) => Array.from(data.test.x.subarray(r * 16, (r + 1) * 16));
+    pixels(row('cat')).forEach((v, i) => expect(v).toBeCloseTo(gradient(i % 4, Math.floor(i / 4)) / 255, 6)); // grey: luma of r = g = b
+    const jpegRow = Array.from(data.test.y).lastIndexOf(data.classNames.indexOf('cat'));
+    pixels(jpegRow).forEach((v) => expect(v).toBeCloseTo(200 / 255, 1));
+    pixels(row('dog')).forEach((v) => expect(v).toBeCloseTo(1, 5)); // 8 × 8 resized to 4 × 4
+  });
+
+  it('names the file that is not an image, or cannot be decoded', () => {
+    const text = folder('notes', { a: { 'x.png': png(4, 4, () => 1), 'readme.txt': 'hello' }, b: { 'y.png': png(4, 4, () => 2) } });
+    expect(() => loadDataset({ name: 'files', train: text, test: text })).toThrow(/readme\.txt: is not a \.png, \.jpg or \.jpeg file/);
+    const broken = folder('broken', { a: { 'x.png': 'not a png' }, b: { 'y.png': png(4, 4, () => 2) } });
+    expect(() => loadDataset({ name: 'files', train: broken, test: broken })).toThrow(/x\.png: cannot be decoded as PNG/);
+    expect(() => loadDataset({ name: 'files', train: { format: 'images', dir: path('nowhere'), height: 4, width: 4 }, test: text })).toThrow(/nowhere: cannot be read \(ENOENT\)/);
   });
 });
