@@ -113,10 +113,17 @@ function readClassNames(file: string): string[] {
 
 /**
  * The dataset a `files` config names, read and checked before anything trains: every problem is an
- * error naming the file, the row or entry, and what was expected.
+ * error naming the file, the row or entry, and what was expected. `log` gets a line per file read.
  */
-export function loadFiles(config: FilesConfig): Dataset {
-  const input = { train: readSource(config.train), test: readSource(config.test), validation: config.validation && readSource(config.validation) };
+export function loadFiles(config: FilesConfig, log: (line: string) => void = () => {}): Dataset {
+  const read = (split: string, source: FilesConfig['train']) => {
+    const started = performance.now();
+    const raw = readSource(source);
+    const mb = (raw.x.byteLength / 2 ** 20).toFixed(1);
+    log(`dataset: ${split} from ${raw.featuresFile}: ${raw.n.toLocaleString('en')} rows × ${featuresOf(raw.shape)} features (${mb} MB as float32) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    return raw;
+  };
+  const input = { train: read('train', config.train), test: read('test', config.test), validation: config.validation && read('validation', config.validation) };
   const classNames = config.classNames ?? (config.classNamesFile ? readClassNames(config.classNamesFile) : undefined);
   return datasetFromArrays(input, { ...config, classNames });
 }

@@ -24,18 +24,19 @@ const LOADERS = {
     const { name: _name, ...options } = config as Extract<DatasetConfig, { name: 'synthetic' }>;
     return generateSynthetic(options);
   },
-  files: (config: DatasetConfig) => loadFiles(config as Extract<DatasetConfig, { name: 'files' }>),
-} satisfies Record<DatasetName, (config: DatasetConfig) => Dataset>;
+  files: (config: DatasetConfig, log?: (line: string) => void) => loadFiles(config as Extract<DatasetConfig, { name: 'files' }>, log),
+} satisfies Record<DatasetName, (config: DatasetConfig, log?: (line: string) => void) => Dataset>;
 
 /**
- * The dataset a config names. Nothing is decoded until a split is read.
+ * The dataset a config names. The packaged sets decode nothing until a split is read; files are read
+ * and checked at once, a line per file to `log`.
  *
  * @example
  *   const data = loadDataset({ name: 'synthetic', superclasses: 50, finePerSuperclass: 20 });
  */
-export function loadDataset(config: DatasetConfigInput): Dataset {
+export function loadDataset(config: DatasetConfigInput, log?: (line: string) => void): Dataset {
   const parsed = DatasetConfigSchema.parse(config);
-  return LOADERS[parsed.name](parsed);
+  return LOADERS[parsed.name](parsed, log);
 }
 
 /** The dataset a bundle's manifest records (its config, else its name); throws when this build cannot load it. */

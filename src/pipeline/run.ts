@@ -62,7 +62,7 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const shouldStop = options.shouldStop ?? (() => false);
   const { runDir } = options;
   // The data first: a bad file is reported before the run folder is touched.
-  const dataset = loadDataset(config.dataset);
+  const dataset = loadDataset(config.dataset, log);
   await mkdir(runDir, { recursive: true });
   const configPath = join(runDir, 'config.json');
   await writeJson(configPath, config);

@@ -89,6 +89,15 @@ describe('datasets from files', () => {
     expect(expected.validation.n).toBe(12); // 20% of 60, stratified
   });
 
+  it('says what it read, a line per file', () => {
+    const lines: string[] = [];
+    loadDataset({ name: 'files', train: SOURCES.npy('train'), test: SOURCES.csv('test') } as never, (line) => lines.push(line));
+    expect(lines).toEqual([
+      expect.stringMatching(/^dataset: train from .*train-x\.npy: 60 rows × 6 features \(0\.0 MB as float32\) in \d+\.\d s$/),
+      expect.stringMatching(/^dataset: test from .*test\.csv: 15 rows × 6 features/),
+    ]);
+  });
+
   it('trains the identical model from a file as from memory (same seeds)', async () => {
     const train = async (data: Dataset) => {
       const model = buildMlp({ kind: 'mlp', hidden: [8], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 3 }, FEATURES, CLASSES);
