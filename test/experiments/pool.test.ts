@@ -119,8 +119,9 @@ describe('runMnistPaper', () => {
   it('builds the same table whether its runs train here or side by side in workers', async () => {
     const here = await runMnistPaper(data, join(root, 'paper-here'), plan, { log: () => {}, workers: 1 });
     const away = await runMnistPaper(data, join(root, 'paper-away'), plan, { log: () => {}, workers: 2 });
+    const T = plan.student.train.loss?.temperature; // the preset's, chosen on validation
     expect(away.runs.map((r) => r.name)).toEqual([
-      'teacher', 'baseline-s1', 'baseline-s2', 'three-percent-hard', 'distilled-T20-s1', 'distilled-T20-s2', 'distilled-T20-s1-momentum',
+      'teacher', 'baseline-s1', 'baseline-s2', 'three-percent-hard', `distilled-T${T}-s1`, `distilled-T${T}-s2`, `distilled-T${T}-s1-momentum`,
       'no-3s', 'only-7-8', 'three-percent-soft', 'sweep-30-T1-s1', 'sweep-30-T4-s1',
     ]);
     expect(away.runs.map((r) => r.name)).toEqual(here.runs.map((r) => r.name));
