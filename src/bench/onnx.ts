@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
 import { compileDenseForward, initEngine } from '../engine/index.js';
 import { onnxLogits, onnxRuntime } from '../export/index.js';
+import { buildMlp } from '../nets/index.js';
 import { timePerCall, timePerCallAsync } from './timing.js';
 
 /** The paper's small net, the one a user ships: the student of every MNIST bundle. */
@@ -16,15 +16,6 @@ export interface OnnxServingResult {
   onnxMicros: Record<number, number>;
 }
 
-function studentModel(layers: number[]): tf.Sequential {
-  const model = tf.sequential();
-  layers.slice(1).forEach((units, i) => model.add(tf.layers.dense({
-    units, activation: i < layers.length - 2 ? 'relu' : 'linear', name: i < layers.length - 2 ? `hidden${i + 1}` : 'logits',
-    ...(i === 0 ? { inputShape: [layers[0]] } : {}),
-  })));
-  return model;
-}
-
 /**
  * The student's serving latency in ONNX Runtime (CPU provider, `threads` intra-op threads) beside the
  * compiled blas forward with as many OpenBLAS threads, measured in one run so the ratio holds.
@@ -32,7 +23,7 @@ function studentModel(layers: number[]): tf.Sequential {
 export async function benchOnnxServing(threads: number, { layers = STUDENT_LAYERS, runs = 5, iterations = 200 } = {}): Promise<OnnxServingResult> {
   await initEngine({ backend: 'blas', log: () => {} });
   const ort = await onnxRuntime();
-  const model = studentModel(layers);
+  const model = buildMlp({ kind: 'mlp', hidden: layers.slice(1, -1), inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 }, layers[0], layers.at(-1)!);
   const forward = compileDenseForward(model);
   if (typeof forward === 'string') throw new Error(`the compiled forward is unavailable: ${forward}`);
   const logits = await onnxLogits(model, threads);

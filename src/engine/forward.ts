@@ -2,8 +2,8 @@ import type * as tf from '@tensorflow/tfjs';
 import { reluInPlace } from './kernels/unary.js';
 import { type Blas, loadBlas } from './nblas.js';
 
-/** One dense layer as the forward pass needs it: W is [inputs, units] row-major, as tfjs stores it. */
-interface DenseStep {
+/** One dense layer as the forward pass (and the ONNX export) needs it: W is [inputs, units] row-major, as tfjs stores it. */
+export interface DenseStep {
   name: string;
   inputs: number;
   units: number;
@@ -24,7 +24,8 @@ export interface DenseForward {
 const IDENTITY_AT_INFERENCE = new Set(['Dropout', 'GaussianDropout', 'AlphaDropout', 'GaussianNoise']);
 const ACTIVATIONS = { relu: true, linear: false } as const satisfies Record<string, boolean>;
 
-function denseSteps(model: tf.LayersModel): DenseStep[] | string {
+/** The model as a stack of ReLU/linear dense layers (dropout skipped), or why it is not one. */
+export function denseSteps(model: tf.LayersModel): DenseStep[] | string {
   if (model.getClassName() !== 'Sequential') return `${model.name} is a ${model.getClassName()}, not a Sequential stack`;
   const steps: DenseStep[] = [];
   for (const layer of model.layers) {

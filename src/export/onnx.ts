@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import onnxProto from 'onnx-proto';
+import { type DenseStep, denseSteps } from '../engine/index.js';
 
 const { onnx } = onnxProto;
 
@@ -15,36 +16,12 @@ const FLOAT = onnx.TensorProto.DataType.FLOAT;
 /** The names every exported graph uses: the input as the v2 metadata names it, and two outputs. */
 export const ONNX_NAMES = { input: 'input', logits: 'logits', probabilities: 'probabilities' } as const;
 
-/** One weight layer of a ReLU MLP, as the ONNX graph needs it. */
-interface DenseLayer {
-  name: string;
-  /** [inputs, units], row-major, as tfjs stores a Dense kernel. */
-  kernel: Float32Array;
-  bias: Float32Array;
-  inputs: number;
-  units: number;
-  relu: boolean;
-}
-
-// Dropout is the identity at inference; anything else the exporter would have to translate.
-const INFERENCE_IDENTITY = new Set(['Dropout', 'FastDropout']);
-
-/** The model's Dense layers in order; throws naming the first layer ONNX export does not handle. */
-export function denseLayers(model: tf.LayersModel): DenseLayer[] {
-  const layers: DenseLayer[] = [];
-  for (const layer of model.layers) {
-    const type = layer.getClassName();
-    if (INFERENCE_IDENTITY.has(type)) continue;
-    const activation = String(layer.getConfig().activation ?? 'linear');
-    if (type !== 'Dense' || !['relu', 'linear'].includes(activation)) {
-      throw new Error(`layer ${layer.name} (${type}${type === 'Dense' ? `, activation ${activation}` : ''}) cannot be exported: only Dense layers with relu or linear activations and dropout are`);
-    }
-    const [kernel, bias] = layer.getWeights();
-    const [inputs, units] = kernel.shape as [number, number];
-    layers.push({ name: layer.name, kernel: kernel.dataSync() as Float32Array, bias: bias.dataSync() as Float32Array, inputs, units, relu: activation === 'relu' });
-  }
-  if (layers.length === 0 || layers.at(-1)!.relu) throw new Error('cannot export: the model must end in a linear Dense layer (its logits)');
-  return layers;
+/** The model's dense stack (engine/forward's reading of it); throws saying why a model is not one. */
+export function denseLayers(model: tf.LayersModel): DenseStep[] {
+  const steps = denseSteps(model);
+  if (typeof steps === 'string') throw new Error(`cannot export ${model.name} to ONNX: ${steps}`);
+  if (steps.at(-1)!.relu) throw new Error(`cannot export ${model.name} to ONNX: it must end in a linear Dense layer (its logits)`);
+  return steps;
 }
 
 function floatTensor(name: string, dims: number[], values: Float32Array): onnxProto.onnx.ITensorProto {
@@ -82,8 +59,10 @@ export function mlpToOnnx(model: tf.LayersModel, options: OnnxOptions): Uint8Arr
   layers.forEach((layer, i) => {
     const last = i === layers.length - 1;
     const linear = last ? ONNX_NAMES.logits : `${layer.name}_linear`;
-    initializer.push(floatTensor(`${layer.name}_kernel`, [layer.inputs, layer.units], layer.kernel), floatTensor(`${layer.name}_bias`, [layer.units], layer.bias));
-    nodes.push({ name: `${layer.name}_gemm`, opType: 'Gemm', input: [previous, `${layer.name}_kernel`, `${layer.name}_bias`], output: [linear] });
+    const weights = [floatTensor(`${layer.name}_kernel`, [layer.inputs, layer.units], layer.kernel)];
+    if (layer.bias) weights.push(floatTensor(`${layer.name}_bias`, [layer.units], layer.bias));
+    initializer.push(...weights);
+    nodes.push({ name: `${layer.name}_gemm`, opType: 'Gemm', input: [previous, ...weights.map((w) => w.name!)], output: [linear] });
     if (layer.relu) nodes.push({ name: `${layer.name}_relu`, opType: 'Relu', input: [linear], output: [layer.name] });
     previous = layer.relu ? layer.name : linear;
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle, type LoadedBundle, saveBundle } from '../../src/bundle/index.js';
 import { generateSynthetic, type SyntheticConfig } from '../../src/data/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { denseLayers, exportBundle, type ModelCheck, onnxRuntime, SIDECAR_FILE, verifyExport } from '../../src/export/index.js';
+import { denseLayers, exportBundle, mlpToOnnx, type ModelCheck, onnxRuntime, SIDECAR_FILE, verifyExport } from '../../src/export/index.js';
 import { sha256 } from '../../src/files/index.js';
 import { buildMlp } from '../../src/nets/index.js';
 import { draft, tempDir } from '../bundle/helpers.js';
@@ -125,8 +125,23 @@ describe('ONNX export', () => {
 describe('what the exporter refuses', () => {
   it('names a layer it cannot translate', () => {
     const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'tanh', name: 'squash' }), tf.layers.dense({ units: 2 })] });
-    expect(() => denseLayers(model)).toThrow(/layer squash \(Dense, activation tanh\) cannot be exported/);
+    expect(() => denseLayers(model)).toThrow(/cannot export .* to ONNX: layer squash uses activation tanh/);
     model.dispose();
+  });
+
+  it('refuses a model whose last layer is not linear, and exports one without biases', async () => {
+    const relu = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'relu' })] });
+    expect(() => denseLayers(relu)).toThrow(/must end in a linear Dense layer/);
+    const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
+    const ort = await onnxRuntime();
+    const session = await ort.InferenceSession.create(mlpToOnnx(plain, { name: 'plain', docString: '', producerVersion: 'test' }));
+    const x = Float32Array.of(1, -2, 0.5, 3);
+    const out = await session.run({ input: new ort.Tensor('float32', x, [1, 4]) });
+    const expected = tf.tidy(() => Array.from((plain.predict(tf.tensor2d(x, [1, 4])) as tf.Tensor).dataSync()));
+    Array.from(out.logits.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+    await session.release();
+    relu.dispose();
+    plain.dispose();
   });
 
   it('exits 2 naming --format for a format it does not write, before loading anything', () => {
