@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { backendFlag, parseFlags } from '../src/cli/index.js';
 import { loadBundle } from '../src/bundle/index.js';
-import { featuresOf, loadDataset, recordedDataset } from '../src/data/index.js';
+import { type Dataset, featuresOf, loadDataset, recordedDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { exportBundle, verifyExport } from '../src/export/index.js';
 import { markdownTable } from '../src/report/index.js';
@@ -27,15 +27,26 @@ const backend = backendFlag(values.backend);
 parseFlags(z.object({ format: z.literal('onnx', 'the only export format is onnx') }), values);
 await initEngine({ backend });
 
+// A bundle that is missing or damaged, or a dataset that cannot be read, is the user's to fix: one line, exit 1.
+const fail = (error: Error): never => {
+  console.error(`export: ${error.message}`);
+  process.exit(1);
+};
 const started = performance.now();
-const files = await exportBundle(values.bundle!, values.out!);
+const files = await exportBundle(values.bundle!, values.out!).catch(fail);
 console.log(`exported ${values.bundle} to ${values.out}/ in ${((performance.now() - started) / 1000).toFixed(2)} s: ${files.join(', ')}`);
 
 if (values.verify) {
-  const bundle = await loadBundle(values.bundle!);
-  const data = loadDataset(recordedDataset(bundle.manifest.dataset));
-  if (featuresOf(data.inputShape) !== featuresOf(bundle.manifest.dataset.inputShape)) throw new Error(`dataset ${data.name} as loaded here does not have the bundle's input size`);
-  const checks = await verifyExport(values.out!, bundle, data.test.x, data.test.n);
+  const bundle = await loadBundle(values.bundle!).catch(fail);
+  const data = ((): Dataset => {
+    try {
+      return loadDataset(recordedDataset(bundle.manifest.dataset));
+    } catch (error) {
+      return fail(error as Error);
+    }
+  })();
+  if (featuresOf(data.inputShape) !== featuresOf(bundle.manifest.dataset.inputShape)) fail(new Error(`dataset ${data.name} as loaded here does not have the bundle's input size`));
+  const checks = await verifyExport(values.out!, bundle, data.test.x, data.test.n).catch(fail);
   bundle.dispose();
   console.log(`\nONNX Runtime against the bundle's forward pass on the ${data.name} test split (${data.test.n} rows):\n`);
   console.log(markdownTable(['model', 'file', 'max |Δ| logits', 'max |Δ| probabilities', 'top-1 agreement'],

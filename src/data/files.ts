@@ -44,6 +44,7 @@ function resolveClasses(splits: RawSplit[], given: string[] | undefined): { name
   const names = given ?? (byName[0]
     ? [...new Set(train.labels as string[])].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
     : Array.from({ length: largest + 1 }, (_, i) => String(i)));
+  if (names.length < 2) throw new DataFileError(train.labelsFile, `has ${names.length} class: a classifier needs at least 2`);
   const index = new Map(names.map((name, i) => [name, i]));
   const ids = splits.map((split) => Int32Array.from(split.labels as ArrayLike<number | string>, (label, row) => {
     const id = typeof label === 'number' ? label : index.get(label);
@@ -52,7 +53,6 @@ function resolveClasses(splits: RawSplit[], given: string[] | undefined): { name
     }
     return id;
   }));
-  if (names.length < 2) throw new DataFileError(train.labelsFile, `has ${names.length} class: a classifier needs at least 2`);
   return { names, ids };
 }
 
@@ -85,6 +85,7 @@ export function datasetFromArrays(input: ArraysInput, options: Partial<ArraysOpt
   const splits = [input.train, input.test, ...(input.validation ? [input.validation] : [])];
   const features = featuresOf(input.train.shape);
   for (const split of splits) {
+    if (split.n === 0) throw new DataFileError(split.featuresFile, 'has no rows: every split needs examples');
     if (featuresOf(split.shape) !== features) throw new DataFileError(split.featuresFile, `has ${featuresOf(split.shape)} features per row; the training set has ${features}`);
     checkFinite(split, features);
   }

@@ -166,6 +166,10 @@ describe('bad files: a clear error naming the file, the row and what was expecte
     expect(load({ format: 'csv', path: write('ragged.csv', lines.join('\n')) })).toThrow(/ragged\.csv: line 4: .*/);
     expect(load({ format: 'csv', path: write('word.csv', csv(TRAIN).replace(/\n[^,\n]*,/, '\nabc,')) })).toThrow(/word\.csv: line 2, column "f0": "abc" is not a number/);
     expect(load({ format: 'csv', path: path('train.csv'), label: 'class' })).toThrow(/train\.csv: has no column "class"/);
+    expect(load({ format: 'csv', path: write('empty.csv', '') })).toThrow(/empty\.csv: is empty: expected a header row/);
+    expect(load({ format: 'csv', path: write('huge.csv', csv(TRAIN).replace(/\n[^,\n]*,/, '\n1e400,')) })).toThrow(/huge\.csv: row 0, feature 0 is Infinity: features must be finite/);
+    expect(load(npySplit(write('none-x.npy', npy(new Float32Array(0), [0, FEATURES])), write('none-y.npy', npy(new Uint8Array(0), [0]))))).toThrow(/none-x\.npy: has no rows: every split needs examples/);
+    expect(load(npySplit(path('train-x.npy'), write('one-y.npy', npy(new Uint8Array(60), [60]))))).toThrow(/one-y\.npy: has 1 class: a classifier needs at least 2/);
     expect(load(npySplit(path('missing.npy'), path('train-y.npy')))).toThrow(/missing\.npy: cannot be read \(ENOENT\)/);
     expect(load(npySplit(write('junk.npy', 'not numpy'), path('train-y.npy')))).toThrow(/junk\.npy: is not a readable \.npy array/);
     expect(load({ format: 'npz', path: write('junk.npz', 'not a zip') })).toThrow(/junk\.npz: is not a readable \.npz \(zip\) archive/);

@@ -144,10 +144,12 @@ describe('what the exporter refuses', () => {
     plain.dispose();
   });
 
-  it('exits 2 naming --format for a format it does not write, before loading anything', () => {
+  it('exits 2 naming --format for a format it does not write, before loading anything; 1 with one line for a missing bundle', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--format', 'tflite', '--bundle', '/nonexistent'], { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/--format: the only export format is onnx/);
+    const missing = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--bundle', join(dir, 'no-such-bundle'), '--out', join(dir, 'no-out')], { encoding: 'utf8', timeout: 60_000 });
+    expect([missing.status, missing.stderr.trim().split('\n').at(-1)]).toEqual([1, expect.stringMatching(/^export: .*no-such-bundle.*no bundle here/)]);
   }, 60_000);
 
   it('exports the tiny five-class bundle too, its specialists of several sizes', async () => {

@@ -19,6 +19,9 @@ describe('server config', () => {
     expect(configFromArgs(['--bundle', 'b', '--shadow']).shadow).toBe(true);
     expect(configFromArgs(['--bundle', 'b'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(2);
     expect(configFromArgs(['--bundle', 'b', '--blas-threads', '4'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(4);
+    expect(configFromArgs(['--bundle', 'b']).studentRuntime).toBe('compiled');
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_STUDENT_RUNTIME: 'onnx' }).studentRuntime).toBe('onnx');
+    expect(() => configFromArgs(['--bundle', 'b', '--student-runtime', 'tflite'])).toThrow(/studentRuntime: .*"compiled"/);
   });
 
   it('answers only loopback Host names when bound to loopback; any when bound wider or told "*"', () => {
