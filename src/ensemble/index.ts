@@ -14,3 +14,5 @@ export { ensembleLogits, predictEnsemble, specialistProbabilities } from './pred
 export type { EnsembleOutput } from './predict.js';
 export { EnsembleOptionsSchema, ensembleFromBundle, fromCombinerRecord, toCombinerRecord } from './options.js';
 export type { CombinerRecord, EnsembleModels, EnsembleOptions, EnsembleSource } from './options.js';
+export { averageMemberArrays, averageMembers, AveragingSchema } from './average.js';
+export type { Averaging } from './average.js';
