@@ -6,3 +6,6 @@ export type { RunRecord } from './runner.js';
 export { runSpecialistsExperiment } from './specialists.js';
 export type { CoverageRow, SpecialistsResult } from './specialists.js';
 export { writeSpecialistsReport } from './specialists-report.js';
+export { ensembleExperimentDir, ensemblePlan, runEnsembleExperiment } from './ensemble.js';
+export type { EnsemblePlan, EnsembleResult, SizeResult } from './ensemble.js';
+export { writeEnsembleReport } from './ensemble-report.js';

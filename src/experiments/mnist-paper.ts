@@ -9,7 +9,7 @@ import {
 import type { MlpConfig } from '../nets/index.js';
 import type { PipelineConfig } from '../pipeline/index.js';
 import { RunPool, type RunSpec } from './pool.js';
-import { meanAndSpread, type RunRecord } from './runner.js';
+import { meanAndSpread, type RunRecord, started } from './runner.js';
 
 /**
  * The table's recipes come from the paper preset the pipeline also trains (configs/mnist-paper.json):
@@ -107,12 +107,6 @@ export interface MnistPaperOptions {
   shouldStop?: () => boolean;
   /** Runs trained at once, in worker processes when more than 1 (see RunPool). */
   workers?: number;
-}
-
-/** Keeps a promise that is awaited later from counting as unhandled if it fails first. */
-function started<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => {});
-  return promise;
 }
 
 /**

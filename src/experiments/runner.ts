@@ -65,6 +65,12 @@ export async function trainOnce(
   return { model, record };
 }
 
+/** Keeps a promise that is awaited later from counting as unhandled if it fails first. */
+export function started<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
 export function meanAndSpread(values: number[]): { mean: number; min: number; max: number; sd: number } {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;
   const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / Math.max(1, values.length - 1));
