@@ -68,6 +68,15 @@ export function checkManifest(manifest: Manifest): void {
     }
     ids.set(specialist.id, i);
   });
+  const memberIds = new Map<string, number>();
+  manifest.members?.models.forEach((member, i) => {
+    const earlier = memberIds.get(member.id);
+    if (earlier !== undefined) throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, `members.models[${i}].id`, `id "${member.id}" is also members.models[${earlier}]'s`);
+    memberIds.set(member.id, i);
+  });
+  if (manifest.student?.teacher === 'members' && !manifest.members) {
+    throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, 'student.teacher', 'is "members", but the bundle has no members');
+  }
 
   const paths = new Map<string, string>();
   for (const [field, entry] of modelEntries(manifest)) {
@@ -85,7 +94,7 @@ export function checkManifest(manifest: Manifest): void {
 }
 
 /**
- * Every model of the manifest with the field that describes it: generalist, specialists[i], student.
+ * Every model of the manifest with the field that describes it: generalist, specialists[i], student, members.models[i].
  *
  * @example
  *   for (const [field, entry] of modelEntries(manifest)) console.log(field, entry.architecture.sizes);
@@ -94,5 +103,6 @@ export function modelEntries(manifest: Manifest): [string, ModelEntry][] {
   const entries: [string, ModelEntry][] = [['generalist', manifest.generalist]];
   manifest.specialists.forEach((specialist, i) => entries.push([`specialists[${i}]`, specialist]));
   if (manifest.student) entries.push(['student', manifest.student]);
+  manifest.members?.models.forEach((member, i) => entries.push([`members.models[${i}]`, member]));
   return entries;
 }

@@ -8,11 +8,11 @@ export { loadBundle, readManifest, verifyBundle } from './load.js';
 export type { LoadedBundle } from './load.js';
 export {
   ArchitectureSchema, ClusteringSchema, CombinerSchema, DatasetInfoSchema, EngineSchema, FileEntrySchema, FORMAT_VERSION,
-  isBundlePath, LayerSummarySchema, MANIFEST_FILE, ManifestSchema, MODEL_FILE, ModelEntrySchema, SpecialistEntrySchema,
+  isBundlePath, LayerSummarySchema, MANIFEST_FILE, ManifestSchema, MemberEntrySchema, MembersSchema, MODEL_FILE, ModelEntrySchema, SpecialistEntrySchema,
   StudentEntrySchema, WEIGHTS_FILE,
 } from './manifest.js';
 export type {
-  Architecture, Clustering, Combiner, DatasetInfo, EngineRecord, FileEntry, Manifest, ModelEntry, SpecialistEntry, StudentEntry,
+  Architecture, Clustering, Combiner, DatasetInfo, EngineRecord, FileEntry, Manifest, MemberEntry, Members, ModelEntry, SpecialistEntry, StudentEntry,
 } from './manifest.js';
 export { saveBundle } from './save.js';
-export type { BundleDraft, ModelDraft, SaveOptions, SaveStep, SpecialistDraft, StudentDraft } from './save.js';
+export type { BundleDraft, MemberDraft, ModelDraft, SaveOptions, SaveStep, SpecialistDraft, StudentDraft } from './save.js';

@@ -18,6 +18,8 @@ export interface LoadedBundle {
   /** By specialist id; `manifest.specialists` has each one's classes and dustbin offset. */
   specialists: Map<string, tf.LayersModel>;
   student?: tf.LayersModel;
+  /** The members besides the generalist, by id, in the manifest's order (`manifest.members`). */
+  members: Map<string, tf.LayersModel>;
   /** Frees every model's weights. */
   dispose(): void;
 }
@@ -145,5 +147,6 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   // Every entry of modelEntries was loaded above, so these lookups cannot miss.
   const model = (field: string) => models.get(field) as tf.LayersModel;
   const specialists = new Map(manifest.specialists.map((s, i) => [s.id, model(`specialists[${i}]`)]));
-  return { dir, manifest, generalist: model('generalist'), specialists, student: models.get('student'), dispose };
+  const members = new Map((manifest.members?.models ?? []).map((m, i) => [m.id, model(`members.models[${i}]`)]));
+  return { dir, manifest, generalist: model('generalist'), specialists, student: models.get('student'), members, dispose };
 }

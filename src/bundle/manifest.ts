@@ -23,6 +23,8 @@ export function isBundlePath(path: string): boolean {
   return path.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
 }
 
+/** An id that is also a folder name: a specialist's, a member's. */
+export const FolderId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, _ or -');
 const BundlePath = z.string().refine(isBundlePath, 'must be a relative path inside the bundle without . or .. segments');
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
 /** Named numbers: accuracy, error counts, losses, timings. */
@@ -62,7 +64,7 @@ export const ModelEntrySchema = z.object({
 
 export const SpecialistEntrySchema = ModelEntrySchema.extend({
   /** Also its folder name under specialists/. */
-  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, _ or -'),
+  id: FolderId,
   /** Dataset class ids; output k is classes[k] and output classes.length is the dustbin. */
   classes: z.array(z.int().nonnegative()).min(1),
   /**
@@ -77,8 +79,23 @@ export const SpecialistEntrySchema = ModelEntrySchema.extend({
   }),
 });
 
+/** A net trained like the generalist from another seed: one of an ensemble of full models. */
+export const MemberEntrySchema = ModelEntrySchema.extend({
+  /** Also its folder name under members/. */
+  id: FolderId,
+});
+
+/** The generalist and K − 1 more nets of its architecture from other seeds, pooled into one distribution. */
+export const MembersSchema = z.object({
+  /** 'probabilities': the mean of the members' distributions; 'logits': their renormalised geometric mean. */
+  averaging: z.enum(['probabilities', 'logits']),
+  /** The members besides the generalist (which is always the first). */
+  models: z.array(MemberEntrySchema).min(1),
+});
+
 export const StudentEntrySchema = ModelEntrySchema.extend({
-  teacher: z.enum(['generalist', 'ensemble']),
+  /** 'members': the generalist and the bundle's other members, their distributions pooled. */
+  teacher: z.enum(['generalist', 'ensemble', 'members']),
   /** T of the soft targets; the soft loss was scaled by T². */
   temperature: z.number().positive(),
   /** Weight of the hard-label cross-entropy at T = 1. */
@@ -132,6 +149,7 @@ export const ManifestSchema = z.object({
   specialists: z.array(SpecialistEntrySchema),
   clustering: ClusteringSchema.optional(),
   student: StudentEntrySchema.optional(),
+  members: MembersSchema.optional(),
   combiner: CombinerSchema.optional(),
   /** Whole-system results: ensemble accuracy, agreement between paths, … */
   metrics: MetricsSchema,
@@ -143,6 +161,8 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 export type SpecialistEntry = z.infer<typeof SpecialistEntrySchema>;
 export type StudentEntry = z.infer<typeof StudentEntrySchema>;
+export type MemberEntry = z.infer<typeof MemberEntrySchema>;
+export type Members = z.infer<typeof MembersSchema>;
 export type Architecture = z.infer<typeof ArchitectureSchema>;
 export type DatasetInfo = z.infer<typeof DatasetInfoSchema>;
 export type Clustering = z.infer<typeof ClusteringSchema>;

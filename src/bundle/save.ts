@@ -8,8 +8,8 @@ import { sha256 } from '../files/index.js';
 import { publishFolder, writeFiles } from './files.js';
 import { type EncodedModel, encodeArtifacts } from './io.js';
 import {
-  type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FORMAT_VERSION, isBundlePath,
-  MANIFEST_FILE, type Manifest, MODEL_FILE, type ModelEntry, type SpecialistEntry, SpecialistEntrySchema, type StudentEntry, WEIGHTS_FILE,
+  type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FolderId, FORMAT_VERSION, isBundlePath,
+  MANIFEST_FILE, type Manifest, type MemberEntry, type Members, MODEL_FILE, type ModelEntry, type SpecialistEntry, type StudentEntry, WEIGHTS_FILE,
 } from './manifest.js';
 import { checkShapes } from './shapes.js';
 
@@ -23,6 +23,7 @@ export interface ModelDraft {
 }
 export type SpecialistDraft = ModelDraft & Pick<SpecialistEntry, 'id' | 'classes' | 'dustbinOffset' | 'cluster'>;
 export type StudentDraft = ModelDraft & Pick<StudentEntry, 'teacher' | 'temperature' | 'hardWeight'>;
+export type MemberDraft = ModelDraft & Pick<MemberEntry, 'id'>;
 
 /** What a pipeline hands saveBundle: models plus what they are; paths, summaries and checksums are derived. */
 export interface BundleDraft {
@@ -32,6 +33,8 @@ export interface BundleDraft {
   generalist: ModelDraft;
   specialists?: SpecialistDraft[];
   student?: StudentDraft;
+  /** More nets like the generalist, pooled with it into one distribution. */
+  members?: { averaging: Members['averaging']; models: MemberDraft[] };
   clustering?: Clustering;
   combiner?: Combiner;
   metrics?: Manifest['metrics'];
@@ -66,6 +69,11 @@ function currentEngine(): EngineRecord {
   return { backend: info.backend, blasLibrary: info.blasLibrary, tfjsVersion: tf.version.tfjs };
 }
 
+/** An id becomes a folder name, so it is checked before it is used as one. */
+function checkFolderId(field: string, id: string): void {
+  if (!FolderId.safeParse(id).success) throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, field, `"${id}" cannot name a folder: use letters, digits, _ or -`);
+}
+
 /** Encodes every model and builds the manifest, all in memory: nothing touches disk until it validates. */
 async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): Promise<{ manifest: Manifest; contents: Map<string, Uint8Array> }> {
   const contents = new Map<string, Uint8Array>();
@@ -78,10 +86,7 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
   const generalist = await entry('generalist', draft.generalist);
   const specialists: SpecialistEntry[] = [];
   for (const [i, s] of (draft.specialists ?? []).entries()) {
-    // The id becomes a folder name, so it is checked before it is used as one.
-    if (!SpecialistEntrySchema.shape.id.safeParse(s.id).success) {
-      throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, `specialists[${i}].id`, `"${s.id}" cannot name a folder: use letters, digits, _ or -`);
-    }
+    checkFolderId(`specialists[${i}].id`, s.id);
     specialists.push({ ...(await entry(`specialists/${s.id}`, s)), id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, cluster: s.cluster });
   }
   const student = draft.student && {
@@ -90,6 +95,11 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
     temperature: draft.student.temperature,
     hardWeight: draft.student.hardWeight,
   };
+  const members = draft.members && { averaging: draft.members.averaging, models: [] as MemberEntry[] };
+  for (const [i, m] of (draft.members?.models ?? []).entries()) {
+    checkFolderId(`members.models[${i}].id`, m.id);
+    members!.models.push({ ...(await entry(`members/${m.id}`, m)), id: m.id });
+  }
   for (const [path, content] of Object.entries(draft.extraFiles ?? {})) {
     if (!isBundlePath(path) || path === MANIFEST_FILE || contents.has(path)) {
       throw new Error(`saveBundle: extra file "${path}" is not a free relative path in the bundle`);
@@ -109,6 +119,7 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
     specialists,
     clustering: draft.clustering,
     student,
+    members,
     combiner: draft.combiner,
     metrics: draft.metrics ?? {},
     files,

@@ -18,6 +18,7 @@ export function checkShapes(manifest: Manifest, architectures: Map<string, Archi
     expectations.push([`specialists[${i}]`, specialist.classes.length + 1, `its ${specialist.classes.length} classes + 1 dustbin`]);
   });
   if (manifest.student) expectations.push(['student', numClasses, `the ${numClasses} classes of dataset "${dataset.name}"`]);
+  manifest.members?.models.forEach((_, i) => expectations.push([`members.models[${i}]`, numClasses, `the ${numClasses} classes of dataset "${dataset.name}"`]));
   for (const [field, outputs, why] of expectations) {
     const architecture = architectures.get(field);
     if (!architecture) continue;

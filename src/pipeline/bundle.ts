@@ -4,11 +4,15 @@ import { toCombinerRecord } from '../ensemble/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir } from './context.js';
 import type { ModelMetrics } from './generalist.js';
+import { loadMemberModels, type MemberMetrics } from './members.js';
+import { membersTeacher, teacherName } from './config.js';
 import { loadModel } from './models.js';
 import type { SpecialistMetrics } from './specialists.js';
 
 export interface BundleInputs {
   generalist: ModelMetrics;
+  /** Empty unless the student's teacher is an ensemble of members. */
+  members: MemberMetrics[];
   clusters: ClustersResult;
   specialists: SpecialistMetrics[];
   student: ModelMetrics & { teacher: string };
@@ -28,6 +32,8 @@ export async function runBundleStage(ctx: StageContext, out: string, inputs: Bun
   const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
   const student = await loadModel(stageDir(ctx, 'student', 'model'));
   const specialists = await Promise.all(inputs.specialists.map(async (s) => ({ metrics: s, model: await loadModel(stageDir(ctx, 'specialists', s.id, 'model')) })));
+  const memberModels = await loadMemberModels(ctx, inputs.members);
+  const teacher = membersTeacher(config);
   const k = config.clusters.clustering.clusters;
   const draft: BundleDraft = {
     name: config.name,
@@ -42,9 +48,16 @@ export async function runBundleStage(ctx: StageContext, out: string, inputs: Bun
       config: json(config.generalist.net), training: json(config.specialists.train), metrics: numbers(metrics),
     })),
     student: {
-      model: student, kind: 'mlp', teacher: config.student.teacher, temperature: config.student.train.loss.temperature,
+      model: student, kind: 'mlp', teacher: teacherName(config.student.teacher), temperature: config.student.train.loss.temperature,
       hardWeight: config.student.train.loss.hardWeight, config: json(config.student.net), training: json(config.student.train),
       metrics: numbers(inputs.student),
+    },
+    members: teacher && {
+      averaging: teacher.averaging,
+      models: inputs.members.map((m, i) => ({
+        model: memberModels[i], kind: 'mlp', id: m.id, config: json({ ...config.generalist.net, seed: config.generalist.net.seed + m.seedOffset }),
+        training: json({ ...config.generalist.train, seed: config.generalist.train.seed + m.seedOffset }), metrics: numbers(m),
+      })),
     },
     clustering: {
       method: 'kmeans-prediction-covariance', clusters: k, seed: config.clusters.clustering.seed,
@@ -58,6 +71,6 @@ export async function runBundleStage(ctx: StageContext, out: string, inputs: Bun
   try {
     return await saveBundle(out, draft);
   } finally {
-    for (const model of [generalist, student, ...specialists.map((s) => s.model)]) model.dispose();
+    for (const model of [generalist, student, ...specialists.map((s) => s.model), ...memberModels]) model.dispose();
   }
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DatasetConfigSchema } from '../data/index.js';
-import { EnsembleOptionsSchema } from '../ensemble/index.js';
+import { AveragingSchema, EnsembleOptionsSchema } from '../ensemble/index.js';
 import { TrainConfig } from '../distill/index.js';
 import { MlpConfig } from '../nets/index.js';
 import { ClusteringConfig } from '../specialists/index.js';
@@ -35,12 +35,31 @@ export const SpecialistsStage = z.object({
   attempts: z.number().int().positive().default(2),
 });
 
+/**
+ * The paper's ensemble of full models as the teacher: the generalist and `count` − 1 more nets of
+ * its architecture and training, each from other seeds, their distributions pooled.
+ */
+export const MembersTeacher = z.object({
+  kind: z.literal('members'),
+  count: z.int().min(2).max(32),
+  averaging: AveragingSchema.default('probabilities'),
+});
+export type MembersTeacher = z.infer<typeof MembersTeacher>;
+
 export const StudentStage = z.object({
   net: MlpConfig,
   /** Temperature, soft and hard weights come from train.loss. */
   train: TrainConfig,
-  teacher: z.enum(['generalist', 'ensemble']).default('generalist'),
+  /** The generalist, the generalist + specialists ensemble, or an ensemble of K generalists. */
+  teacher: z.union([z.enum(['generalist', 'ensemble']), MembersTeacher]).default('generalist'),
 });
+
+/** The teacher's name as bundles and summaries give it. */
+export const teacherName = (teacher: StudentStage['teacher']) => (typeof teacher === 'string' ? teacher : teacher.kind);
+export type StudentStage = z.infer<typeof StudentStage>;
+/** The members teacher a config asks for, if any. */
+export const membersTeacher = (config: { student: StudentStage }): MembersTeacher | undefined =>
+  (typeof config.student.teacher === 'object' ? config.student.teacher : undefined);
 
 
 export const PipelineConfig = z.object({

@@ -19,30 +19,38 @@ export interface ModelMetrics {
 }
 
 /** Stage 1: the cumbersome model, on all classes, with dropout and (for images) jittered inputs. */
-export async function runGeneralistStage(ctx: StageContext): Promise<ModelMetrics> {
+export function runGeneralistStage(ctx: StageContext): Promise<ModelMetrics> {
+  return trainGeneralistLike(ctx, 'generalist', 0);
+}
+
+/**
+ * A net of the generalist's architecture and training in `folder` (relative to the run), its net
+ * and training seeds moved by `seedOffset`: the generalist itself (0), or another ensemble member.
+ */
+export async function trainGeneralistLike(ctx: StageContext, folder: string, seedOffset: number): Promise<ModelMetrics> {
   const { config, dataset } = ctx;
   const stage = config.generalist;
   const features = dataset.train.features;
-  const model = buildMlp(stage.net, features, dataset.numClasses);
+  const model = buildMlp({ ...stage.net, seed: stage.net.seed + seedOffset }, features, dataset.numClasses);
   const augment = stage.jitter > 0
     ? (x: Float32Array, rows: number, rng: () => number) => jitter(
       { x, y: new Int32Array(rows), ids: new Int32Array(rows), n: rows, features },
       { inputShape: dataset.inputShape, maxShift: stage.jitter, seed: Math.floor(rng() * 2 ** 31) },
     ).x
     : undefined;
-  const result = await trainModel(model, labelledSet(dataset.train), labelledSet(dataset.validation), stage.train, {
-    augment, name: 'generalist', log: ctx.log, shouldStop: ctx.shouldStop,
-    checkpointDir: stageDir(ctx, 'generalist', 'checkpoint'), resume: true,
+  const result = await trainModel(model, labelledSet(dataset.train), labelledSet(dataset.validation), { ...stage.train, seed: stage.train.seed + seedOffset }, {
+    augment, name: folder, log: ctx.log, shouldStop: ctx.shouldStop,
+    checkpointDir: stageDir(ctx, folder, 'checkpoint'), resume: true,
   });
-  if (result.interrupted) throw new StageInterrupted('generalist');
-  return finishModelStage(ctx, 'generalist', model, result);
+  if (result.interrupted) throw new StageInterrupted(folder);
+  return finishModelStage(ctx, folder, model, result);
 }
 
 /**
- * Saves a trained whole-dataset model (generalist or student) in its stage folder, evaluates it on
- * the test split and records metrics, history and per-class errors beside it.
+ * Saves a trained whole-dataset model (generalist, member or student) in its folder of the run,
+ * evaluates it on the test split and records metrics, history and per-class errors beside it.
  */
-export async function finishModelStage(ctx: StageContext, stage: 'generalist' | 'student', model: tf.LayersModel, result: TrainResult): Promise<ModelMetrics> {
+export async function finishModelStage(ctx: StageContext, stage: string, model: tf.LayersModel, result: TrainResult): Promise<ModelMetrics> {
   const { dataset } = ctx;
   await saveModel(model, stageDir(ctx, stage, 'model'));
   const test = evaluateModel(model, dataset.test.x, dataset.test.y);

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { loadDataset } from '../data/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import { type ClustersResult, runClustersStage } from './clusters.js';
-import type { PipelineConfig } from './config.js';
+import { membersTeacher, type PipelineConfig, teacherName } from './config.js';
+import { type MemberMetrics, membersLogits, runMembersStage } from './members.js';
+import { argmaxRows } from '../distill/index.js';
 import type { StageContext } from './context.js';
 import { type ModelMetrics, runGeneralistStage } from './generalist.js';
 import { runBundleStage } from './bundle.js';
@@ -38,6 +40,8 @@ export interface PipelineResult {
   skipped: StageName[];
   seconds: Partial<Record<StageName, number>>;
   generalist?: ModelMetrics;
+  /** The generalist's fellow members, when the student's teacher is an ensemble of them. */
+  members?: MemberMetrics[];
   clusters?: ClustersResult;
   specialists?: SpecialistMetrics[];
   failedSpecialists?: string[];
@@ -50,7 +54,7 @@ async function readJson<T>(path: string): Promise<T> {
 }
 
 /**
- * Runs generalist → clusters → specialists → student → bundle, each recorded in the run folder.
+ * Runs generalist → members → clusters → specialists → student → bundle, each recorded in the run folder.
  * A stage whose config (or any upstream config) is unchanged and that finished is skipped; one
  * that changed is cleared and rerun, with everything that reads from it, and nothing else.
  *
@@ -70,26 +74,31 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
 
   const hashes: Record<StageName, string> = {} as Record<StageName, string>;
   hashes.generalist = stageHash(config.dataset, config.generalist);
+  hashes.members = stageHash(hashes.generalist, membersTeacher(config) ?? null);
   hashes.clusters = stageHash(hashes.generalist, config.clusters);
   hashes.specialists = stageHash(hashes.clusters, config.specialists.train, config.specialists.softTargets);
-  hashes.student = stageHash(hashes.generalist, config.student, config.student.teacher === 'ensemble' ? [hashes.specialists, config.combiner] : null);
-  hashes.bundle = stageHash(hashes.student, hashes.specialists, config.combiner, config.name, options.out);
+  const teacher = teacherName(config.student.teacher);
+  const teacherHash = { generalist: null, ensemble: [hashes.specialists, config.combiner], members: hashes.members }[teacher];
+  hashes.student = stageHash(hashes.generalist, config.student, teacherHash);
+  hashes.bundle = stageHash(hashes.student, hashes.specialists, hashes.members, config.combiner, config.name, options.out);
 
   const state = await readRunState(runDir);
   const result: PipelineResult = { ran: [], skipped: [], seconds: {} };
 
   /** Stages whose outputs each stage reads: if one of them ran now, this one is stale too. */
   const reads: Record<StageName, StageName[]> = {
-    generalist: [], clusters: ['generalist'], specialists: ['clusters'], student: ['generalist', 'specialists'],
-    bundle: ['generalist', 'clusters', 'specialists', 'student'],
+    generalist: [], members: ['generalist'], clusters: ['generalist'], specialists: ['clusters'], student: ['generalist', 'specialists', 'members'],
+    bundle: ['generalist', 'members', 'clusters', 'specialists', 'student'],
   };
+  /** The student reads the specialists or the members only when they are its teacher. */
+  const studentReads = (s: StageName) => (s === 'specialists' ? teacher === 'ensemble' : s === 'members' ? teacher === 'members' : true);
 
   /** Runs a stage unless it is up to date; clears what an older config left in its folder first. */
   // A shard or an assembly runs beside others on shared storage: it must find these done, never redo them.
   const shared: StageName[] = options.shard || options.assemble ? ['generalist', 'clusters'] : [];
   const stage = async <T>(name: StageName, run: () => Promise<T>, reuse: () => Promise<T>): Promise<T> => {
     const dir = join(runDir, name);
-    const upstreamRan = reads[name].some((s) => result.ran.includes(s) && (name !== 'student' || config.student.teacher === 'ensemble' || s !== 'specialists'));
+    const upstreamRan = reads[name].some((s) => result.ran.includes(s) && (name !== 'student' || studentReads(s)));
     if (!upstreamRan && state.stages[name]?.hash === hashes[name] && existsSync(join(dir, 'done'))) {
       result.skipped.push(name);
       log(`${name}: up to date, skipped`);
@@ -118,6 +127,9 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
 
   result.generalist = await stage('generalist', () => runGeneralistStage(ctx),
     async () => (await readJson<{ metrics: ModelMetrics }>(join(runDir, 'generalist', 'metrics.json'))).metrics);
+  // Only a members teacher has a members stage; every other run's stages stay as they were.
+  result.members = teacher !== 'members' ? [] : await stage('members', () => runMembersStage(ctx, hashes.generalist),
+    async () => (await readJson<{ members: MemberMetrics[] }>(join(runDir, 'members', 'summary.json'))).members);
   result.clusters = await stage('clusters', () => runClustersStage(ctx), () => readJson<ClustersResult>(join(runDir, 'clusters', 'clusters.json')));
 
   if (options.until === 'clusters') return result;
@@ -145,11 +157,16 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   if (result.failedSpecialists?.length) await rm(join(runDir, 'specialists', 'done'), { force: true });
 
   const ensemble = options.ensemble ? await options.ensemble(ctx, specialists) : undefined;
-  result.student = await stage('student', () => runStudentStage(ctx, ensemble?.logits),
+  result.student = await stage('student', () => runStudentStage(ctx, ensemble?.logits, result.members),
     async () => (await readJson<{ metrics: ModelMetrics & { teacher: string } }>(join(runDir, 'student', 'metrics.json'))).metrics);
   await stage('bundle', async () => {
     const metrics = ensemble ? await ensemble.metrics() : {};
-    await runBundleStage(ctx, options.out, { generalist: result.generalist!, clusters: result.clusters!, specialists, student: result.student!, metrics });
+    if (teacher === 'members') {
+      const { test, numClasses } = dataset;
+      const predicted = argmaxRows(await membersLogits(ctx, result.members!, test.x, test.n), numClasses);
+      metrics.membersTestErrors = predicted.reduce((errors, p, i) => errors + (p === test.y[i] ? 0 : 1), 0);
+    }
+    await runBundleStage(ctx, options.out, { generalist: result.generalist!, members: result.members!, clusters: result.clusters!, specialists, student: result.student!, metrics });
   }, async () => undefined);
   result.bundle = options.out;
   return result;

@@ -54,6 +54,7 @@ function summary(set: ModelSet, model: ModelName, entry: ModelEntry | undefined,
 export function bundleSummary(set: ModelSet): z.infer<typeof BundleResponse> {
   const m = set.manifest;
   const ensembleParameters = m.generalist.architecture.parameters + m.specialists.reduce((sum, s) => sum + s.architecture.parameters, 0);
+  const membersParameters = m.members ? m.generalist.architecture.parameters + m.members.models.reduce((sum, s) => sum + s.architecture.parameters, 0) : null;
   return {
     name: m.name,
     createdAt: m.createdAt,
@@ -62,7 +63,9 @@ export function bundleSummary(set: ModelSet): z.infer<typeof BundleResponse> {
       student: summary(set, 'student', m.student, m.student?.metrics ?? {}),
       generalist: summary(set, 'generalist', m.generalist, m.generalist.metrics),
       ensemble: { ...summary(set, 'ensemble', undefined, m.metrics), parameters: ensembleParameters },
+      members: { ...summary(set, 'members', undefined, m.metrics), parameters: membersParameters },
     },
+    members: m.members ? { averaging: m.members.averaging, ids: ['generalist', ...m.members.models.map((member) => member.id)] } : null,
     student: m.student ? { teacher: m.student.teacher, temperature: m.student.temperature, hardWeight: m.student.hardWeight } : null,
     specialists: m.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, cluster: s.cluster.index, metrics: s.metrics })),
     clustering: m.clustering ? { method: m.clustering.method, clusters: m.clustering.clusters, transferExamples: m.clustering.transferExamples ?? null, metrics: m.clustering.metrics ?? {} } : null,

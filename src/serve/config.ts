@@ -2,8 +2,11 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { BACKENDS } from '../engine/index.js';
 
-/** The three ways to answer: one student pass, one generalist pass, or generalist + specialists combined. */
-export const MODEL_NAMES = ['student', 'generalist', 'ensemble'] as const;
+/**
+ * The ways to answer: one student pass, one generalist pass, generalist + specialists combined, or
+ * the generalist and its fellow members (nets of its kind from other seeds) pooled.
+ */
+export const MODEL_NAMES = ['student', 'generalist', 'ensemble', 'members'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);

@@ -28,6 +28,7 @@ export class ServeMetrics {
   readonly batchSize = new Histogram({ name: 'serve_batch_size', help: 'Instances per model call after dynamic batching', labelNames: ['model'] as const, buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly queueDepth = new Gauge({ name: 'serve_queue_depth', help: 'Requests waiting for a batch, per model', labelNames: ['model'] as const, registers: [this.registry] });
   readonly activations = new Counter({ name: 'serve_specialist_activations_total', help: 'Examples each specialist ran on', labelNames: ['specialist'] as const, registers: [this.registry] });
+  readonly memberTime = new Histogram({ name: 'serve_member_duration_seconds', help: 'Time one batch spent in each member of the members model, seconds', labelNames: ['member'] as const, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   readonly activePerExample = new Histogram({ name: 'serve_active_specialists', help: 'Active specialists per ensemble example', buckets: [0, 1, 2, 3, 4, 6, 8, 16], registers: [this.registry] });
   readonly shadow = new Counter({ name: 'serve_shadow_total', help: 'Shadow runs by served and shadow variant and outcome (compared, dropped, failed)', labelNames: ['served', 'shadow', 'outcome'] as const, registers: [this.registry] });
   readonly inflight = new Gauge({ name: 'serve_inflight_requests', help: 'Requests being handled', registers: [this.registry] });
@@ -64,6 +65,7 @@ export class ServeMetrics {
       onDepth: (model: ModelName, depth: number) => this.queueDepth.set({ model }, depth),
       onQueued: (model: ModelName, seconds: number) => this.queued.observe({ model }, seconds),
       onRun: (model: ModelName, seconds: number) => this.modelTime.observe({ model }, seconds),
+      onMember: (member: string, seconds: number) => this.memberTime.observe({ member }, seconds),
       onActive: (active: string[][]) => {
         for (const set of active) {
           this.activePerExample.observe(set.length);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedBundle, Manifest } from '../bundle/index.js';
-import { softmaxAt, softmaxRowsAt } from '../distill/index.js';
+import { predictLogits, softmaxAt, softmaxRowsAt } from '../distill/index.js';
+import { averageMemberArrays, type Averaging } from '../ensemble/index.js';
 import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
 import type { OnnxLogits } from '../export/index.js';
 import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
@@ -28,6 +29,8 @@ export interface ModelSetHooks {
   onRun?: (model: ModelName, seconds: number) => void;
   /** Per example of an ensemble batch, the specialists that ran on it. */
   onActive?: (active: string[][]) => void;
+  /** Each member's share of a members batch (its forward pass alone). */
+  onMember?: (member: string, seconds: number) => void;
 }
 
 /** Each model's forward pass on a whole batch: x is [rows, inputSize] row-major → one Prediction per row. */
@@ -91,6 +94,25 @@ function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: num
   };
 }
 
+/**
+ * The generalist and its fellow members, each on the whole batch (timed alone, for onMember), their
+ * distributions pooled. The pooled log-probabilities are the answer's logits: softmax of them is it.
+ */
+function membersForward(members: { id: string; model: tf.LayersModel }[], averaging: Averaging, compiled: Map<tf.LayersModel, DenseForward>, numClasses: number, onMember: ModelSetHooks['onMember']): Forward {
+  return async (x, rows) => {
+    const memberLogits = members.map(({ id, model }) => {
+      const started = performance.now();
+      const forward = compiled.get(model);
+      const logits = forward ? forward(x, rows) : predictLogits(model, x, rows);
+      onMember?.(id, (performance.now() - started) / 1000);
+      return logits;
+    });
+    const pooled = averageMemberArrays(memberLogits, numClasses, averaging);
+    const zRows = rowsOf(pooled, numClasses);
+    return rowsOf(softmaxRowsAt(pooled, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+  };
+}
+
 function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks, inputSize: number): Forward {
   return async (x, rows) => {
     // One call per batch: one generalist pass, each active specialist once on its rows, one combine.
@@ -143,7 +165,7 @@ export class ModelSet {
     this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
     this.classNames = bundle.manifest.dataset.classNames;
     this.numClasses = this.classNames.length;
-    const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values()]);
+    const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values(), ...bundle.members.values()]);
     this.generalistForward = logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist));
     const forwards = new Map<ModelName, Forward>([['generalist', this.generalistForward]]);
     if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, studentLogits ?? compiled.get(bundle.student)));
@@ -155,6 +177,13 @@ export class ModelSet {
       // The canary's own row is not traffic: it must not show in the activation metrics.
       const onActive = (active: string[][]) => { if (!this.inCanary) hooks.onActive?.(active); };
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, { onActive }, this.inputSize));
+    }
+    const membersInfo = bundle.manifest.members;
+    if (!membersInfo) this.unavailable.set('members', 'the bundle has no members (a pipeline whose student.teacher is { "kind": "members" } trains them)');
+    else {
+      const members = [{ id: 'generalist', model: bundle.generalist }, ...[...bundle.members].map(([id, model]) => ({ id, model }))];
+      const onMember = (id: string, seconds: number) => { if (!this.inCanary) hooks.onMember?.(id, seconds); };
+      forwards.set('members', membersForward(members, membersInfo.averaging, compiled, this.numClasses, onMember));
     }
     for (const [name, forward] of forwards) {
       this.forwards.set(name, forward);

@@ -171,7 +171,11 @@ export const BundleResponse = z
       classNames: z.array(z.string()),
       image: z.object({ height: z.int(), width: z.int() }).nullable().openapi({ description: 'Set when an input is a 28×28 grey image (MNIST-shaped), so a client may offer drawing one' }),
     }),
-    models: z.object({ student: ModelSummary, generalist: ModelSummary, ensemble: ModelSummary }),
+    models: z.object({ student: ModelSummary, generalist: ModelSummary, ensemble: ModelSummary, members: ModelSummary }),
+    members: z.object({
+      averaging: z.string().openapi({ description: "'probabilities' (mean of the members' distributions) or 'logits' (their renormalised geometric mean)" }),
+      ids: z.array(z.string()).openapi({ description: "The members in order, the generalist first; serve_member_duration_seconds is labelled by these" }),
+    }).nullable(),
     student: z.object({ teacher: z.string(), temperature: z.number(), hardWeight: z.number() }).nullable(),
     specialists: z.array(z.object({ id: z.string(), classes: z.array(z.int()), dustbinOffset: z.number(), cluster: z.int(), metrics: Metrics })),
     clustering: z.object({ method: z.string(), clusters: z.int(), transferExamples: z.int().nullable(), metrics: Metrics }).nullable(),

@@ -5,7 +5,7 @@ import { predictWith } from '../predictions.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ModelParam, modelPredictRequest, PredictResponse, PUBLIC } from '../schemas.js';
 import { validationHook } from '../errors.js';
 
-/** POST /v1/models/{student|generalist|ensemble}/predict: one model, no A/B. */
+/** POST /v1/models/{student|generalist|ensemble|members}/predict: one model, no A/B. */
 export function predictRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const route = createRoute({

@@ -13,7 +13,7 @@ describe('AbSplit', () => {
   it('splits sequential keys in proportion to the weights, within 5 standard deviations', () => {
     const split = new AbSplit([{ variant: 'student', weight: 1 }, { variant: 'generalist', weight: 3 }, { variant: 'ensemble', weight: 6 }]);
     const n = 20_000;
-    const counts = { student: 0, generalist: 0, ensemble: 0 };
+    const counts = { student: 0, generalist: 0, ensemble: 0, members: 0 };
     for (let i = 0; i < n; i++) counts[split.pick(`user-${i}`)]++;
     for (const [variant, p] of [['student', 0.1], ['generalist', 0.3], ['ensemble', 0.6]] as const) {
       expect(Math.abs(counts[variant] - n * p)).toBeLessThan(5 * Math.sqrt(n * p * (1 - p)));
