@@ -15,26 +15,28 @@ const TRITON_MAX_BATCH = 4096;
 
 /** One exported model: where its ONNX file is and which bundle model it came from. */
 export interface ExportedModel {
-  role: 'generalist' | 'student' | 'specialist';
-  /** The specialist's id, or the role. */
+  role: 'generalist' | 'student' | 'specialist' | 'member';
+  /** The specialist's or member's id, or the role. */
   id: string;
   file: string;
   model: tf.LayersModel;
   dustbinOffset?: number;
 }
 
-/** The bundle's models with the file each is exported to, the specialists under specialists/. */
+/** The bundle's models with the file each is exported to, the specialists under specialists/, the members under members/. */
 export function exportedModels(bundle: LoadedBundle): ExportedModel[] {
   const models: ExportedModel[] = [{ role: 'generalist', id: 'generalist', file: 'generalist.onnx', model: bundle.generalist }];
   if (bundle.student) models.push({ role: 'student', id: 'student', file: 'student.onnx', model: bundle.student });
   for (const s of bundle.manifest.specialists) {
     models.push({ role: 'specialist', id: s.id, file: `specialists/${s.id}.onnx`, model: bundle.specialists.get(s.id)!, dustbinOffset: s.dustbinOffset });
   }
+  for (const [id, model] of bundle.members) models.push({ role: 'member', id, file: `members/${id}.onnx`, model });
   return models;
 }
 
 function docString(model: ExportedModel, manifest: Manifest): string {
   const where = `bundle ${manifest.name} (${manifest.createdAt}), dataset ${manifest.dataset.name}`;
+  if (model.role === 'member') return `Member ${model.id} of ${where}, pooled with the generalist as ${SIDECAR_FILE} says. probabilities = softmax(logits).`;
   if (model.role !== 'specialist') return `The ${model.role} of ${where}. probabilities = softmax(logits); for temperature T use softmax(logits / T).`;
   return `Specialist ${model.id} of ${where}: outputs are its classes in ${SIDECAR_FILE}, then the dustbin. probabilities = softmax(logits + dustbin offset ${model.dustbinOffset}).`;
 }
@@ -58,6 +60,8 @@ function sidecar(manifest: Manifest, files: Map<string, Uint8Array>, triton: str
     generalist: { file: 'generalist.onnx', metrics: manifest.generalist.metrics },
     student: student ? { file: 'student.onnx', teacher: student.teacher, temperature: student.temperature, hardWeight: student.hardWeight, metrics: student.metrics } : null,
     specialists: manifest.specialists.map((s) => ({ id: s.id, file: `specialists/${s.id}.onnx`, classes: s.classes, dustbinOffset: s.dustbinOffset, cluster: s.cluster.index })),
+    // The generalist is the first member; pool softmax(logits) of all of them as `averaging` says.
+    members: manifest.members ? { averaging: manifest.members.averaging, files: ['generalist.onnx', ...manifest.members.models.map((m) => `members/${m.id}.onnx`)] } : null,
     clustering: manifest.clustering ?? null,
     combiner: manifest.combiner ?? null,
     triton,

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { generateSynthetic } from '../../src/data/index.js';
 import { predictLogits } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { parsePipelineConfig, runPipeline } from '../../src/pipeline/index.js';
+import { exportBundle } from '../../src/export/index.js';
 import { createApp, type ServeApp } from '../../src/serve/index.js';
 import { draft, tempDir, tinyModel } from '../bundle/helpers.js';
 import { json, post } from '../fixtures/serve-client.js';
@@ -94,6 +95,13 @@ describe('a student taught by an ensemble of members', () => {
     expect(info.body.members).toEqual({ averaging: 'probabilities', ids: ['generalist', 'm2', 'm3', 'm4'] });
     expect(info.body.models.members.served).toBe(true);
   }, 60_000);
+
+  it('exports every member to ONNX, and the sidecar says how to pool them', async () => {
+    const files = await exportBundle(out, join(tmp, 'exported'));
+    expect(files).toEqual(expect.arrayContaining(['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx']));
+    const sidecar = JSON.parse(readFileSync(join(tmp, 'exported', 'ensemble.json'), 'utf8'));
+    expect(sidecar.members).toEqual({ averaging: 'probabilities', files: ['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx'] });
+  });
 
   it('a bundle without members answers the model "members" with a clear error', async () => {
     const dir = join(await tempDir(), 'plain');
