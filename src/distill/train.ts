@@ -99,12 +99,124 @@ function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   else settable.learningRate = lr;
 }
 
+/** Sets the optimizer's learning rate and momentum for `epoch` (0-based) from the schedule and ramp. */
+function scheduleEpoch(optimizer: tf.Optimizer, config: TrainConfig, epoch: number): { lr: number; momentum?: number } {
+  const lr = learningRateAt(config, epoch);
+  setLearningRate(optimizer, lr);
+  const momentum = momentumAt(config, epoch);
+  if (momentum !== undefined) (optimizer as tf.MomentumOptimizer).setMomentum(momentum);
+  return { lr, momentum };
+}
+
 function validationError(model: tf.LayersModel, validation: TrainingSet, selectOn: TrainOptions['selectOn'] = top1Error): number {
   if (validation.n === 0) return NaN;
   return selectOn(predictLogits(model, validation.x, validation.n), model.outputs[0].shape[1] as number, validation.labels);
 }
 
 const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.name, tensor: tf.clone(w.read()) }));
+
+/** The soft targets at T (or the teacher's logits for logit matching) and the soft term's constant floor, once per run. */
+interface Targets {
+  useTeacher: boolean;
+  teacherTargets?: Float32Array;
+  /** T²·H(teacher at T) per row: the soft cross-entropy's floor, subtracted to log T²·KL. */
+  teacherFloor?: Float64Array;
+}
+
+function prepareTargets(name: string, train: TrainingSet, config: TrainConfig, classes: number): Targets {
+  const { temperature, softWeight, hardWeight, softKind } = config.loss;
+  const useTeacher = Boolean(train.teacherLogits) && softWeight > 0;
+  if (!useTeacher && hardWeight === 0) throw new Error(`${name}: no teacher and hardWeight 0 leaves nothing to learn from`);
+  if (train.teacherLogits && train.teacherLogits.length !== train.n * classes) {
+    throw new Error(`${name}: teacherLogits has ${train.teacherLogits.length} values, expected ${train.n} × ${classes}`);
+  }
+  if (!useTeacher) return { useTeacher };
+  const teacherTargets = softKind === 'soft' ? softmaxRowsAt(train.teacherLogits!, classes, temperature) : train.teacherLogits!;
+  // Logged as the difference (T²·KL), since at T = 20 the floor (~900 on MNIST) hides every change in the cross-entropy.
+  const teacherFloor = softKind === 'soft' ? scaledEntropies(teacherTargets, classes, temperature ** 2) : undefined;
+  return { useTeacher, teacherTargets, teacherFloor };
+}
+
+/** Where training stands: what a checkpoint saves and a resumed run restores. */
+interface Progress {
+  history: EpochRecord[];
+  best: { epoch: number; error: number; weights: { name: string; tensor: tf.Tensor }[] | null };
+  startEpoch: number;
+  startBatch: number;
+  generation: number;
+}
+
+async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: TrainOptions, log: (line: string) => void, name: string): Promise<Progress> {
+  const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null }, startEpoch: 0, startBatch: 0, generation: 0 };
+  if (!options.resume || !options.checkpointDir) return fresh;
+  const checkpoint = await loadCheckpoint(options.checkpointDir);
+  if (!checkpoint) return fresh;
+  model.setWeights(checkpoint.model.map((t) => t.tensor));
+  tf.dispose(checkpoint.model.map((t) => t.tensor));
+  await optimizer.setWeights(checkpoint.optimizer);
+  const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number };
+  log(`${name}: resumed from ${options.checkpointDir} at epoch ${checkpoint.epoch + 1}, batch ${checkpoint.batch}`);
+  return {
+    history: [...state.history], best: { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best },
+    startEpoch: checkpoint.epoch, startBatch: checkpoint.batch, generation: checkpoint.generation + 1,
+  };
+}
+
+/** One optimizer step on the given rows; returns the batch's loss and each term (and T²·KL when distilling). */
+function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: TrainingSet, rows: Int32Array, xBatch: Float32Array, config: TrainConfig, targets: Targets, classes: number): Record<string, number> {
+  const { temperature, softWeight, hardWeight, softKind } = config.loss;
+  const labels = Int32Array.from(rows, (r) => train.labels[r]);
+  const soft = targets.teacherTargets ? gather(targets.teacherTargets, classes, rows) : undefined;
+  const values = tf.tidy(() => {
+    const x = tf.tensor2d(xBatch, [rows.length, train.features]); // [batch, features]
+    const y = tf.tensor1d(labels, 'int32'); // [batch]
+    const teacher = soft ? tf.tensor2d(soft, [rows.length, classes]) : undefined; // [batch, classes]
+    let terms: LossTerms = {};
+    const loss = optimizer.minimize(() => {
+      const logits = model.apply(x, { training: true }) as tf.Tensor; // [batch, classes]
+      terms = {};
+      if (teacher) {
+        terms.soft = { weight: softWeight, value: softKind === 'soft' ? softTargetLoss(logits, teacher, temperature) : logitMatchingLoss(logits, teacher) };
+      }
+      if (hardWeight > 0) terms.hard = { weight: targets.useTeacher ? hardWeight : 1, value: hardLabelLoss(logits, y) };
+      // Kept past the gradient scope so each term can be logged; read and freed just below.
+      for (const term of Object.values(terms)) tf.keep(term.value);
+      return weightedSum(terms);
+    }, true)!;
+    const termValues = Object.entries(terms).map(([k, t]) => [k, t.value.dataSync()[0]] as const);
+    tf.dispose(Object.values(terms).map((t) => t.value));
+    return { total: loss.dataSync()[0], ...Object.fromEntries(termValues) } as Record<string, number>;
+  });
+  if (targets.teacherFloor) {
+    let floor = 0;
+    for (const r of rows) floor += targets.teacherFloor[r];
+    values.kl = values.soft - floor / rows.length;
+  }
+  // tfjs applies layer constraints only when a weight is written, which minimize() never does.
+  enforceConstraints(model);
+  return values;
+}
+
+/** The epoch's line: loss and terms, validation error, learning rate, momentum, speed and ETA. */
+function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasValidation: boolean, stoppedEarly: boolean): string {
+  const termText = Object.entries(record.terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+  const remaining = (config.epochs - record.epoch) * record.seconds;
+  return `${name} epoch ${record.epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
+    `${hasValidation ? `val err ${(record.validationError * 100).toFixed(2)}%` : 'no validation'}  lr ${record.learningRate.toPrecision(3)}` +
+    `${record.momentum !== undefined ? ` m ${record.momentum.toFixed(3)}` : ''}  ${record.seconds.toFixed(1)}s  ` +
+    `${Math.round(record.examplesPerSecond)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`;
+}
+
+/** Keeps the epoch's weights when they are the best so far (with no validation rows, every epoch is); true when patience ran out. */
+function selectEpoch(model: tf.LayersModel, progress: Progress, record: EpochRecord, hasValidation: boolean, patience: number): boolean {
+  const { best } = progress;
+  if (!hasValidation || record.validationError < best.error || best.epoch < 0) {
+    tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
+    progress.best = { epoch: record.epoch, error: record.validationError, weights: snapshot(model) };
+    return false;
+  }
+  return patience > 0 && record.epoch - best.epoch >= patience;
+}
 
 /**
  * Trains `model` on `train` and selects on `validation`: hard labels alone, or distillation from
@@ -122,71 +234,34 @@ export async function trainModel(
   const log = options.log ?? ((line: string) => console.error(line));
   const name = options.name ?? 'train';
   const classes = model.outputs[0].shape[1] as number;
-  const { temperature, softWeight, hardWeight, softKind } = config.loss;
-  const useTeacher = Boolean(train.teacherLogits) && softWeight > 0;
-  if (!useTeacher && hardWeight === 0) throw new Error(`${name}: no teacher and hardWeight 0 leaves nothing to learn from`);
-  if (train.teacherLogits && train.teacherLogits.length !== train.n * classes) {
-    throw new Error(`${name}: teacherLogits has ${train.teacherLogits.length} values, expected ${train.n} × ${classes}`);
-  }
-  // Soft targets once per run, not per epoch or batch.
-  const teacherTargets = useTeacher
-    ? softKind === 'soft' ? softmaxRowsAt(train.teacherLogits!, classes, temperature) : train.teacherLogits!
-    : undefined;
-  // T²·H(teacher at T) per row: the soft cross-entropy's constant floor. Logged as the difference
-  // (T²·KL), since at T = 20 the floor (~900 on MNIST) hides every change in the cross-entropy.
-  const teacherFloor = teacherTargets && softKind === 'soft' ? scaledEntropies(teacherTargets, classes, temperature ** 2) : undefined;
+  const targets = prepareTargets(name, train, config, classes);
   const optimizer = createOptimizer(config.optimizer);
-  const history: EpochRecord[] = [];
-  let best = { epoch: -1, error: Infinity, weights: null as { name: string; tensor: tf.Tensor }[] | null };
-  let startEpoch = 0;
-  let startBatch = 0;
-  let generation = 0;
-
-  if (options.resume && options.checkpointDir) {
-    const checkpoint = await loadCheckpoint(options.checkpointDir);
-    if (checkpoint) {
-      model.setWeights(checkpoint.model.map((t) => t.tensor));
-      tf.dispose(checkpoint.model.map((t) => t.tensor));
-      await optimizer.setWeights(checkpoint.optimizer);
-      const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number };
-      history.push(...state.history);
-      best = { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best };
-      startEpoch = checkpoint.epoch;
-      startBatch = checkpoint.batch;
-      generation = checkpoint.generation + 1;
-      log(`${name}: resumed from ${options.checkpointDir} at epoch ${startEpoch + 1}, batch ${startBatch}`);
-    }
-  }
-
+  const progress = await restore(model, optimizer, options, log, name);
   const save = async (epoch: number, batch: number) => {
     if (!options.checkpointDir) return;
-    const optimizerWeights = await optimizer.getWeights();
     await saveCheckpoint(options.checkpointDir, {
       epoch, batch,
-      state: { history, bestEpoch: best.epoch, bestError: best.error, config },
+      state: { history: progress.history, bestEpoch: progress.best.epoch, bestError: progress.best.error, config },
       model: model.weights.map((w) => ({ name: w.name, tensor: w.read() })),
-      optimizer: optimizerWeights,
-      best: best.weights,
-    }, generation++);
+      optimizer: await optimizer.getWeights(),
+      best: progress.best.weights,
+    }, progress.generation++);
   };
 
   const started = performance.now();
   let interrupted = false;
   let stoppedEarly = false;
-  for (let epoch = startEpoch; epoch < config.epochs && !interrupted && !stoppedEarly; epoch++) {
+  for (let epoch = progress.startEpoch; epoch < config.epochs && !interrupted && !stoppedEarly; epoch++) {
     const epochStart = performance.now();
-    const lr = learningRateAt(config, epoch);
-    setLearningRate(optimizer, lr);
-    const momentum = momentumAt(config, epoch);
-    if (momentum !== undefined) (optimizer as tf.MomentumOptimizer).setMomentum(momentum);
+    const { lr, momentum } = scheduleEpoch(optimizer, config, epoch);
     // One generator per epoch, derived from the seed: a resumed epoch replays the same order.
     const rng = createRng(config.seed * 100003 + epoch);
     const order = options.sampler ? options.sampler(epoch, rng) : shuffled(train.n, rng);
     const batches = Math.ceil(order.length / config.batchSize);
-    const progress = epochProgress(batches, `${name} ${epoch + 1}/${config.epochs}`);
+    const bar = epochProgress(batches, `${name} ${epoch + 1}/${config.epochs}`);
     const sums: Record<string, number> = { total: 0 };
     let seen = 0;
-    for (let b = epoch === startEpoch ? startBatch : 0; b < batches; b++) {
+    for (let b = epoch === progress.startEpoch ? progress.startBatch : 0; b < batches; b++) {
       if (options.shouldStop?.()) {
         interrupted = true;
         await save(epoch, b);
@@ -195,77 +270,38 @@ export async function trainModel(
       }
       const rows = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
       const gathered = gather(train.x, train.features, rows);
-      const xBatch = options.augment ? options.augment(gathered, rows.length, rng) : gathered;
-      const labels = Int32Array.from(rows, (r) => train.labels[r]);
-      const targets = teacherTargets ? gather(teacherTargets, classes, rows) : undefined;
-      const values = tf.tidy(() => {
-        const x = tf.tensor2d(xBatch, [rows.length, train.features]); // [batch, features]
-        const y = tf.tensor1d(labels, 'int32'); // [batch]
-        const teacher = targets ? tf.tensor2d(targets, [rows.length, classes]) : undefined; // [batch, classes]
-        let terms: LossTerms = {};
-        const loss = optimizer.minimize(() => {
-          const logits = model.apply(x, { training: true }) as tf.Tensor; // [batch, classes]
-          terms = {};
-          if (teacher) {
-            terms.soft = {
-              weight: softWeight,
-              value: softKind === 'soft' ? softTargetLoss(logits, teacher, temperature) : logitMatchingLoss(logits, teacher),
-            };
-          }
-          if (hardWeight > 0) terms.hard = { weight: useTeacher ? hardWeight : 1, value: hardLabelLoss(logits, y) };
-          // Kept past the gradient scope so each term can be logged; read and freed just below.
-          for (const term of Object.values(terms)) tf.keep(term.value);
-          return weightedSum(terms);
-        }, true)!;
-        const termValues = Object.entries(terms).map(([k, t]) => [k, t.value.dataSync()[0]] as const);
-        tf.dispose(Object.values(terms).map((t) => t.value));
-        const values: Record<string, number> = { total: loss.dataSync()[0], ...Object.fromEntries(termValues) };
-        if (teacherFloor) {
-          let floor = 0;
-          for (const r of rows) floor += teacherFloor[r];
-          values.kl = values.soft - floor / rows.length;
-        }
-        return values;
-      });
+      const values = trainStep(model, optimizer, train, rows, options.augment ? options.augment(gathered, rows.length, rng) : gathered, config, targets, classes);
       if (!Number.isFinite(values.total)) {
         // Diverged: every later step would be NaN too, and the epoch would still be logged as trained.
         throw new Error(`${name}: the loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} (lr ${lr.toPrecision(3)}); lower the learning rate or add a momentum ramp`);
       }
-      // tfjs applies layer constraints only when a weight is written, which minimize() never does.
-      enforceConstraints(model);
       for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
       seen += rows.length;
-      progress.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate: Math.round(seen / ((performance.now() - epochStart) / 1000)) });
+      bar.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate: Math.round(seen / ((performance.now() - epochStart) / 1000)) });
     }
-    progress.stop();
+    bar.stop();
     if (interrupted) break;
 
     const valError = validationError(model, validation, options.selectOn);
     const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
     const seconds = (performance.now() - epochStart) / 1000;
     const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
-    history.push({ epoch: epoch + 1, learningRate: lr, ...(momentum !== undefined ? { momentum } : {}), loss: total, terms, validationError: valError,
-      ...(monitorError !== undefined ? { monitorError } : {}), seconds, examplesPerSecond: seen / seconds });
-    // With no validation rows there is nothing to select on, so the last epoch is the model.
-    if (validation.n === 0 || valError < best.error || best.epoch < 0) {
-      tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
-      best = { epoch: epoch + 1, error: valError, weights: snapshot(model) };
-    } else if (config.patience > 0 && epoch + 1 - best.epoch >= config.patience) {
-      stoppedEarly = true;
-    }
-    const remaining = (config.epochs - epoch - 1) * seconds;
-    const termText = Object.entries(terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
-    log(`${name} epoch ${epoch + 1}/${config.epochs}  loss ${total.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
-      `${validation.n === 0 ? 'no validation' : `val err ${(valError * 100).toFixed(2)}%`}  lr ${lr.toPrecision(3)}${momentum !== undefined ? ` m ${momentum.toFixed(3)}` : ''}  ${seconds.toFixed(1)}s  ` +
-      `${Math.round(seen / seconds)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`);
+    const record: EpochRecord = {
+      epoch: epoch + 1, learningRate: lr, ...(momentum !== undefined ? { momentum } : {}), loss: total, terms, validationError: valError,
+      ...(monitorError !== undefined ? { monitorError } : {}), seconds, examplesPerSecond: seen / seconds,
+    };
+    progress.history.push(record);
+    stoppedEarly = selectEpoch(model, progress, record, validation.n > 0, config.patience);
+    log(epochLine(name, config, record, validation.n > 0, stoppedEarly));
     await save(epoch + 1, 0);
   }
 
+  const { best } = progress;
   if (best.weights && !interrupted) model.setWeights(best.weights.map((w) => w.tensor));
   tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
   optimizer.dispose();
   return {
-    history, bestEpoch: best.epoch, bestValidationError: best.error, interrupted, stoppedEarly,
+    history: progress.history, bestEpoch: best.epoch, bestValidationError: best.error, interrupted, stoppedEarly,
     seconds: (performance.now() - started) / 1000,
   };
 }
