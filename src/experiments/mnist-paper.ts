@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
-import { concatRows, type Dataset, dropClasses, keepClasses, randomFraction, sliceRows, type Split } from '../data/index.js';
+import { concatRows, type Dataset, dropClasses, jitter, keepClasses, randomFraction, sliceRows, type Split } from '../data/index.js';
 import { engineInfo } from '../engine/index.js';
 import {
   argmaxRows, evaluateModel, evaluateShifted, grid, predictLogits, scorePredictions, type TrainConfigInput, type TrainingSet, tuneBiasShift,
@@ -154,10 +154,10 @@ async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Prom
   };
 
   // The teacher trains alone on every core; then everything else, as many at a time as there are workers.
-  const jitter = plan.teacher.jitter > 0 ? { inputShape: data.inputShape, maxShift: plan.teacher.jitter } : undefined;
+  const shifts = plan.teacher.jitter > 0 ? { inputShape: data.inputShape, maxShift: plan.teacher.jitter } : undefined;
   // The paper's teacher saw all 60,000 training images; the students keep validation to select on.
   const teacherSet = plan.teacher.allTraining ? { train: concatRows(train, validation), validation: sliceRows(validation, 0, 0) } : { train, validation };
-  const teacherRun = once('teacher', plan.teacher.net, labelled(teacherSet.train), plan.teacher.train, { jitter, alone: true, validation: labelled(teacherSet.validation) });
+  const teacherRun = once('teacher', plan.teacher.net, labelled(teacherSet.train), plan.teacher.train, { jitter: shifts, alone: true, validation: labelled(teacherSet.validation) });
   const baselineRuns = perSeed((seed) => `baseline-s${seed}`, labelled(train));
   // 3% of the training data (the paper shows this on speech): soft targets regularise where labels overfit.
   const few = randomFraction(train, 0.03, { seed: 7 });
@@ -180,7 +180,12 @@ async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Prom
     { ...seeded(student.train, plan.seeds[0], student.train.loss), optimizer: plan.comparison }, { monitor: labelled(test) });
   const transfer = (split: Split) => labelled(split, predictLogits(teacher, split.x, split.n));
   const sweepTrain = withEpochs(student.train, Math.max(1, plan.sweep.epochs));
+  // Diagnostic, outside the paper's protocol: the transfer set and three ±2 px shifted copies of it,
+  // each with the teacher's logits, so the student sees what the teacher knows about shifts.
+  const shifted = () => concatRows(train, ...[1, 2, 3].map((i) => jitter(train, { inputShape: data.inputShape, maxShift: plan.teacher.jitter, seed: 100 + i })));
   const later = plan.quick ? undefined : {
+    jittered: plan.teacher.jitter > 0 ? once(`${distilledName(plan.seeds[0])}-jittered`, smallNet(student.net, plan.seeds[0]), transfer(shifted()),
+      withEpochs(seeded(student.train, plan.seeds[0], student.train.loss), Math.max(1, Math.round(student.train.epochs / 4)))) : undefined,
     // No 3s in the transfer set: the student never sees a 3, yet learns them from the teacher's soft targets on other digits.
     no3: once('no-3s', smallNet(student.net, 1), transfer(dropClasses(train, [3])), seeded(student.train, 1, student.train.loss)),
     // Only 7s and 8s: the student must infer every other digit from the teacher's soft targets alone.
@@ -242,6 +247,15 @@ async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Prom
   const biasCurves: Record<string, { delta: number; errors: number }[]> = {};
   const temperatureSweep: SweepPoint[] = [];
   if (!later) return finish();
+
+  if (later.jittered) {
+    const model = await later.jittered;
+    rows.push({
+      run: `diagnostic, not the paper's protocol: the seed-${plan.seeds[0]} distilled student on the transfer set plus 3 ±${plan.teacher.jitter} px shifted copies of it (${train.n * 4} images, a quarter of the epochs)`,
+      paper: '—', ours: `${evaluateModel(model, test.x, test.y).errors} (top-1 agreement with the teacher on test ${percent(agreeWith(teacherTestLogits, model, test.x, test.n))})`, detail: {},
+    });
+    model.dispose();
+  }
 
   const no3Model = await later.no3;
   const no3Tuning = tuneBiasShift(predictLogits(no3Model, validation.x, validation.n), validation.y, 10, [3], grid(0, 10, 0.25));
