@@ -11,7 +11,7 @@ import { readPipelineConfig } from '../src/pipeline/index.js';
 
 const { values } = parseArgs({
   options: {
-    configs: { type: 'string', default: 'configs/synthetic.json,configs/synthetic-overlap.json,configs/synthetic-soft.json,configs/fashion.json,configs/quick.json' },
+    configs: { type: 'string', default: 'configs/synthetic.json,configs/synthetic-overlap.json,configs/synthetic-soft.json,configs/fashion.json,configs/quick.json,configs/many-classes.json' },
     backend: { type: 'string' },
   },
 });

@@ -3,11 +3,9 @@
 //   npm run data:npy -- --out data/synthetic-1000 --superclasses 100 --fine 10 --input-size 64 --train-per-class 100
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dump } from 'npyjs';
 import { z } from 'zod';
 import { parseFlags } from '../src/cli/index.js';
-import { generateSynthetic, type Split } from '../src/data/index.js';
-import { writeAtomic, writeJson } from '../src/files/index.js';
+import { DEFAULT_SYNTHETIC, writeSyntheticFiles } from '../src/data/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,19 +20,9 @@ const { values } = parseArgs({
 });
 const count = z.coerce.number().int().positive();
 const flags = parseFlags(z.object({ superclasses: count, fine: count, 'input-size': count, 'train-per-class': count, 'test-per-class': count, seed: z.coerce.number().int().min(0) }), values);
-const data = generateSynthetic({
-  superclasses: flags.superclasses, finePerSuperclass: flags.fine, inputSize: flags['input-size'],
-  trainPerClass: flags['train-per-class'], validationPerClass: 1, testPerClass: flags['test-per-class'], seed: flags.seed,
-});
 const out = resolve(values.out!);
-const write = async (name: string, split: Split) => {
-  await writeAtomic(join(out, `${name}-x.npy`), Buffer.from(dump(split.x, [split.n, split.features])));
-  await writeAtomic(join(out, `${name}-y.npy`), Buffer.from(dump(split.y, [split.n])));
-  console.error(`${name}: ${split.n} rows × ${split.features} features`);
-};
-await write('train', data.train);
-await write('test', data.test);
-await writeAtomic(join(out, 'classes.txt'), `${data.classNames.join('\n')}\n`);
-const source = (name: string) => ({ format: 'npy', features: join(out, `${name}-x.npy`), labels: join(out, `${name}-y.npy`) });
-await writeJson(join(out, 'dataset.json'), { name: 'files', title: `synthetic-${data.numClasses}`, train: source('train'), test: source('test'), classNamesFile: join(out, 'classes.txt') });
-console.log(`wrote ${data.numClasses} classes to ${out}/; its dataset config (a pipeline config's "dataset"): ${join(out, 'dataset.json')}`);
+const config = await writeSyntheticFiles(out, {
+  ...DEFAULT_SYNTHETIC, superclasses: flags.superclasses, finePerSuperclass: flags.fine, inputSize: flags['input-size'],
+  trainPerClass: flags['train-per-class'], testPerClass: flags['test-per-class'], seed: flags.seed,
+}, (line) => console.error(line));
+console.log(`wrote ${config.title} to ${out}/; its dataset config (a pipeline config's "dataset"): ${join(out, 'dataset.json')}`);

@@ -8,3 +8,5 @@ export { benchCombine, benchInstance, clusterSizeFor } from './combine.js';
 export type { BenchInstance, CombineBenchCase, CombineBenchRow } from './combine.js';
 export { median, timeAdaptive, timePerCall, timePerCallAsync } from './timing.js';
 export type { BenchTiming, TimingOptions } from './timing.js';
+export { requestCost } from './request-cost.js';
+export type { RequestCost } from './request-cost.js';

@@ -23,3 +23,4 @@ export { DataFileError } from './raw.js';
 export type { RawSplit } from './raw.js';
 export { FileSourceSchema, readSource } from './sources.js';
 export type { FileSource } from './sources.js';
+export { writeSyntheticFiles } from './synthetic-files.js';

@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset } from '../data/index.js';
+import { requestCost, type RequestCost } from '../bench/index.js';
+import { DEFAULT_SYNTHETIC, loadDataset, writeSyntheticFiles } from '../data/index.js';
 import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
 import { loadBundle } from '../bundle/index.js';
 import { ensembleFromBundle, ensembleLogits } from '../ensemble/index.js';
@@ -42,6 +44,11 @@ export interface SpecialistsResult {
   byCoverage: CoverageRow[];
   studentFromGeneralistErrors: number;
   studentFromEnsembleErrors: number;
+  /** The clusters stage's wall time, and what it held in memory (absent for runs clustered before it was recorded). */
+  clusteringSeconds?: number;
+  clusteringMemory?: { predictionsBytes: number; covarianceBytes: number; rssGrowthBytes: number };
+  /** Model time of single-row requests on each path at this ensemble's size. */
+  requestCost: RequestCost;
   /** This invocation's wall time for the run (small when its stages were reloaded). */
   seconds: number;
   /** What training the run took when it did train, from the pipeline's and the runner's own records. */
@@ -49,11 +56,24 @@ export interface SpecialistsResult {
 }
 
 /**
+ * Datasets the experiment writes as NPY files before its first run, by config name: the path a
+ * user's own arrays take (a `files` dataset), at 1,000 classes in 100 superclasses.
+ */
+export const GENERATED_DATASETS: Record<string, { out: string; synthetic: Parameters<typeof writeSyntheticFiles>[1] }> = {
+  'many-classes': {
+    out: 'data/synthetic-1000',
+    synthetic: { ...DEFAULT_SYNTHETIC, superclasses: 100, finePerSuperclass: 10, inputSize: 64, trainPerClass: 100, testPerClass: 20, modesPerClass: 3, seed: 7 },
+  },
+};
+
+/**
  * Generalist alone against generalist + specialists on one dataset, from the pipeline's own run
  * folder (so it reuses finished stages), plus a second student distilled from the ensemble.
  */
 export async function runSpecialistsExperiment(config: PipelineConfig, root: string, log: (line: string) => void): Promise<SpecialistsResult> {
   const started = performance.now();
+  const generated = GENERATED_DATASETS[config.name];
+  if (generated && !existsSync(join(generated.out, 'dataset.json'))) await writeSyntheticFiles(generated.out, generated.synthetic, log);
   const runDir = join(root, config.name);
   const pipeline = await runPipeline(config, { runDir, out: join(runDir, 'bundle'), ensemble: pipelineEnsemble, log });
   const dataset = loadDataset(config.dataset);
@@ -97,7 +117,9 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
     () => buildMlp(config.student.net, dataset.train.features, numClasses), set(dataset.train, teacher), set(dataset.validation), config.student.train, { log, setup: config.student.net });
   const studentFromEnsembleErrors = evaluateModel(fromEnsemble, test.x, test.y).errors;
   fromEnsemble.dispose();
+  const cost = requestCost(models, options, test.x, test.features, Math.min(200, test.n));
   bundle.dispose();
+  const state = await readRunState(runDir);
 
   return {
     dataset: dataset.name, run: config.name, classes: numClasses, specialists: specialists.length,
@@ -111,7 +133,8 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
     byCoverage,
     studentFromGeneralistErrors: pipeline.student?.testErrors ?? NaN,
     studentFromEnsembleErrors,
+    clusteringSeconds: state.stages.clusters?.seconds, clusteringMemory: pipeline.clusters?.memory, requestCost: cost,
     seconds: (performance.now() - started) / 1000,
-    trainedSeconds: Object.values((await readRunState(runDir)).stages).reduce((sum: number, stage) => sum + (stage?.seconds ?? 0), 0) + record.seconds,
+    trainedSeconds: Object.values(state.stages).reduce((sum: number, stage) => sum + (stage?.seconds ?? 0), 0) + record.seconds,
   };
 }

@@ -15,6 +15,11 @@ export interface ClustersResult {
   /** Against the true superclasses, where the dataset has them (synthetic). */
   adjustedRandIndex?: number;
   coveredClasses: number;
+  /**
+   * What clustering held: the predicted distributions (rows × classes float32) and the covariance
+   * (classes² float64), and how far the process's resident memory grew while it ran.
+   */
+  memory?: { predictionsBytes: number; covarianceBytes: number; rssGrowthBytes: number };
 }
 
 /**
@@ -24,6 +29,7 @@ export interface ClustersResult {
  */
 export async function runClustersStage(ctx: StageContext): Promise<ClustersResult> {
   const { config, dataset } = ctx;
+  const rssBefore = process.memoryUsage().rss;
   const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
   const rows = config.clusters.split === 'validation' && dataset.validation.n > 0 ? dataset.validation : dataset.train;
   const requested = config.clusters.transferExamples;
@@ -39,6 +45,7 @@ export async function runClustersStage(ctx: StageContext): Promise<ClustersResul
     transferExamples: n,
     adjustedRandIndex: dataset.superclassOf ? adjustedRandIndex(clustering.assignment, dataset.superclassOf) : undefined,
     coveredClasses: new Set(clustering.clusters.flatMap((c) => c.classes)).size,
+    memory: { predictionsBytes: probabilities.byteLength, covarianceBytes: dataset.numClasses ** 2 * 8, rssGrowthBytes: Math.max(0, process.memoryUsage().rss - rssBefore) },
   };
   await writeJson(stageDir(ctx, 'clusters', 'clusters.json'), result);
   const order = Array.from({ length: dataset.numClasses }, (_, c) => c).sort((a, b) => clustering.assignment[a] - clustering.assignment[b] || a - b);
