@@ -68,6 +68,8 @@ export async function writeEnsembleReport(outDir: string, results: EnsembleResul
     ]),
     '![errors vs members](errors-vs-members.svg)',
     '',
+    'What was tried before this table: [tried.md](tried.md).',
+    '',
   ].join('\n');
   await writeAtomic(join(outDir, 'summary.md'), markdown);
   await writeJson(join(outDir, 'summary.json'), { plan, engine, workers, wallSeconds, invocations, results });

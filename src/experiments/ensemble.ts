@@ -27,11 +27,12 @@ export interface EnsemblePlan {
 }
 
 export function ensemblePlan(quick: boolean): EnsemblePlan {
-  // Dropout on the hidden units: unregularised members memorise the training split, and their
-  // outputs there (the transfer set) become near one-hot, leaving the distilled net little to learn.
+  // No dropout: members with hidden dropout 0.3 (20 epochs) agreed so closely that 8 of them made
+  // 951 Fashion-MNIST test errors against 970 for one, a gain within one distilled net's seed noise.
+  // Independent unregularised nets, each selected on validation, are the paper's ensemble.
   const member = {
-    net: { kind: 'mlp' as const, hidden: [512, 512], inputDropout: 0, hiddenDropout: 0.3, maxNorm: 0, seed: 1 },
-    train: { epochs: 20, batchSize: 128, optimizer: { kind: 'adam' as const, learningRate: 0.001 }, schedule: { kind: 'cosine' as const } },
+    net: { kind: 'mlp' as const, hidden: [512, 512], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 },
+    train: { epochs: 15, batchSize: 128, optimizer: { kind: 'adam' as const, learningRate: 0.001 }, schedule: { kind: 'cosine' as const } },
   };
   if (quick) return { member: { net: { ...member.net, hidden: [64] }, train: { ...member.train, epochs: 3 } }, seeds: [1, 2], sizes: [1, 2], temperatures: [2], hardWeight: 0.1, studentSeed: 101 };
   return { member, seeds: [1, 2, 3, 4, 5, 6, 7, 8], sizes: [1, 2, 4, 8], temperatures: [1, 3, 8], hardWeight: 0.1, studentSeed: 101 };
