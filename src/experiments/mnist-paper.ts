@@ -124,179 +124,233 @@ export async function runMnistPaper(data: Dataset, dir: string, plan: MnistPaper
   }
 }
 
-async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Promise<MnistPaperResult> {
-  const { train, validation, test } = data;
-  const rows: Row[] = [];
-  const perClassErrors: Record<string, number[]> = {};
-  const records: Promise<RunRecord>[] = [];
-  type Extra = Partial<Pick<RunSpec, 'jitter' | 'monitor' | 'validation'>> & { alone?: boolean };
-  const once = (name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, { alone = false, validation: selectOn = labelled(validation), ...extra }: Extra = {}) => {
-    const run = started(pool.train({ name, net, classes: data.numClasses, train: set, validation: selectOn, config, ...extra }, { alone }));
-    records.push(started(run.then((r) => r.record)));
+type Extra = Partial<Pick<RunSpec, 'jitter' | 'monitor' | 'validation'>> & { alone?: boolean };
+type SeedRun = { seed: number; model: Promise<tf.LayersModel> };
+
+/** Top-1 agreement of a model with the teacher's scores on the same rows. */
+const agreeWith = (teacherScores: Float32Array, model: tf.LayersModel, x: Float32Array, n: number) =>
+  1 - scorePredictions(argmaxRows(predictLogits(model, x, n), 10), argmaxRows(teacherScores, 10), 10).errorRate;
+const percent = (v: number) => `${(100 * v).toFixed(2)}%`;
+const summary = (errors: number[]) => {
+  const s = meanAndSpread(errors);
+  return errors.length > 1 ? `${s.mean.toFixed(1)} (${s.min}–${s.max})` : `${errors[0]}`;
+};
+
+/** The table being built: the runs it started, in the pool, and the rows, per-class errors and curves it has so far. */
+class PaperTable {
+  readonly rows: Row[] = [];
+  readonly perClassErrors: Record<string, number[]> = {};
+  readonly records: Promise<RunRecord>[] = [];
+  readonly biasCurves: Record<string, { delta: number; errors: number }[]> = {};
+  readonly temperatureSweep: SweepPoint[] = [];
+
+  constructor(readonly data: Dataset, readonly plan: MnistPaperPlan, private readonly pool: RunPool) {}
+
+  /** Starts (or reloads) one run; the model comes when it is trained. */
+  once(name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, { alone = false, validation = labelled(this.data.validation), ...extra }: Extra = {}) {
+    const run = started(this.pool.train({ name, net, classes: this.data.numClasses, train: set, validation, config, ...extra }, { alone }));
+    this.records.push(started(run.then((r) => r.record)));
     return started(run.then((r) => r.model));
-  };
-  const { student } = plan;
-  const T = student.train.loss?.temperature ?? 1;
-  // Every seed's test curve is kept (monitor), for the optimizer plot; selection stays on validation.
-  const perSeed = (name: (seed: number) => string, set: TrainingSet, loss?: TrainConfigInput['loss']) =>
-    plan.seeds.map((seed) => ({ seed, model: once(name(seed), smallNet(student.net, seed), set, seeded(student.train, seed, loss), { monitor: labelled(test) }) }));
-  const testErrors = async (label: string, runs: { seed: number; model: Promise<tf.LayersModel> }[], score?: (model: tf.LayersModel) => void) => {
+  }
+
+  /** The student's net and training once per seed; every seed's test curve is kept (monitor) for the optimizer plot, selection stays on validation. */
+  perSeed(name: (seed: number) => string, set: TrainingSet, loss?: TrainConfigInput['loss']): SeedRun[] {
+    const { student } = this.plan;
+    return this.plan.seeds.map((seed) => ({ seed, model: this.once(name(seed), smallNet(student.net, seed), set, seeded(student.train, seed, loss), { monitor: labelled(this.data.test) }) }));
+  }
+
+  /** Each run's test errors (per-class errors kept under `label`), `score` called on each model before it is freed. */
+  async testErrors(label: string, runs: SeedRun[], score?: (model: tf.LayersModel) => void): Promise<number[]> {
+    const { test } = this.data;
     const errors: number[] = [];
     for (const run of runs) {
       const model = await run.model;
       const evaluation = evaluateModel(model, test.x, test.y);
       errors.push(evaluation.errors);
-      perClassErrors[`${label} (seed ${run.seed})`] = evaluation.perClassErrors;
+      this.perClassErrors[`${label} (seed ${run.seed})`] = evaluation.perClassErrors;
       score?.(model);
       model.dispose();
     }
     return errors;
-  };
+  }
 
+  async result(headline: Headline, distilledName: string, comparisonName: string | undefined): Promise<MnistPaperResult> {
+    const runs = await Promise.all(this.records);
+    const curve = (name: string | undefined, optimizer: string) => (runs.find((r) => r.name === name)?.history ?? [])
+      .filter((h) => h.monitorError !== undefined).map((h) => ({ optimizer, epoch: h.epoch, testError: h.monitorError! }));
+    const optimizerCurves = [...curve(distilledName, this.plan.student.train.optimizer.kind), ...curve(comparisonName, this.plan.comparison?.kind ?? '')];
+    const { rows, perClassErrors, temperatureSweep, biasCurves } = this;
+    return { rows, headline, optimizerCurves, runs, perClassErrors, temperatureSweep, biasCurves };
+  }
+}
+
+async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Promise<MnistPaperResult> {
+  const { train, validation, test } = data;
+  const table = new PaperTable(data, plan, pool);
+  const { student } = plan;
+  const T = student.train.loss?.temperature ?? 1;
   // The teacher trains alone on every core; then everything else, as many at a time as there are workers.
   const shifts = plan.teacher.jitter > 0 ? { inputShape: data.inputShape, maxShift: plan.teacher.jitter } : undefined;
   // The paper's teacher saw all 60,000 training images; the students keep validation to select on.
   const teacherSet = plan.teacher.allTraining ? { train: concatRows(train, validation), validation: sliceRows(validation, 0, 0) } : { train, validation };
-  const teacherRun = once('teacher', plan.teacher.net, labelled(teacherSet.train), plan.teacher.train, { jitter: shifts, alone: true, validation: labelled(teacherSet.validation) });
-  const baselineRuns = perSeed((seed) => `baseline-s${seed}`, labelled(train));
+  const teacherRun = table.once('teacher', plan.teacher.net, labelled(teacherSet.train), plan.teacher.train, { jitter: shifts, alone: true, validation: labelled(teacherSet.validation) });
+  const baselineRuns = table.perSeed((seed) => `baseline-s${seed}`, labelled(train));
   // 3% of the training data (the paper shows this on speech): soft targets regularise where labels overfit.
   const few = randomFraction(train, 0.03, { seed: 7 });
   const fewTrain = withEpochs(student.train, student.train.epochs * 4); // 1,650 examples: an epoch is a fraction of a second
-  const hard3Run = plan.quick ? undefined : once('three-percent-hard', smallNet(student.net, 1), labelled(few), seeded(fewTrain, 1));
+  const hard3Run = plan.quick ? undefined : table.once('three-percent-hard', smallNet(student.net, 1), labelled(few), seeded(fewTrain, 1));
 
   const teacher = await teacherRun;
-  const teacherEval = evaluateModel(teacher, test.x, test.y);
-  perClassErrors.teacher = teacherEval.perClassErrors;
-  const net = plan.teacher.net;
-  const regularisation = `dropout ${net.inputDropout}/${net.hiddenDropout}${net.maxNorm > 0 ? `, max-norm ${net.maxNorm}` : ''} + ±${plan.teacher.jitter} px jitter`;
-  const images = plan.teacher.allTraining ? `all ${teacherSet.train.n.toLocaleString('en')} training images, last epoch kept` : `${train.n.toLocaleString('en')} training images`;
-  rows.push({ run: `teacher 784-1200-1200-10 on ${images}, ${regularisation}`, paper: '67 (dropout + ±2 px jitter)', ours: `${teacherEval.errors}`, errors: teacherEval.errors, detail: { epochs: plan.teacher.train.epochs } });
+  const teacherErrors = teacherRow(table, teacher, teacherSet.train.n);
   const teacherLogits = predictLogits(teacher, train.x, train.n);
   const teacherTestLogits = predictLogits(teacher, test.x, test.n);
   const distilledName = (seed: number) => `distilled-T${T}-s${seed}`;
-  const distilledRuns = perSeed(distilledName, labelled(train, teacherLogits), student.train.loss);
+  const distilledRuns = table.perSeed(distilledName, labelled(train, teacherLogits), student.train.loss);
   const comparisonName = plan.comparison && `${distilledName(plan.seeds[0])}-${plan.comparison.kind}`;
-  const comparisonRun = plan.comparison && once(comparisonName!, smallNet(student.net, plan.seeds[0]), labelled(train, teacherLogits),
+  const comparisonRun = plan.comparison && table.once(comparisonName!, smallNet(student.net, plan.seeds[0]), labelled(train, teacherLogits),
     { ...seeded(student.train, plan.seeds[0], student.train.loss), optimizer: plan.comparison }, { monitor: labelled(test) });
+  const later = plan.quick ? undefined : startLaterRuns(table, teacher, teacherLogits, few, fewTrain, distilledName(plan.seeds[0]));
+  teacher.dispose();
+
+  const baseline = await table.testErrors('baseline', baselineRuns);
+  // Top-1 agreement with the teacher on the transfer set and on unseen digits: a student that agrees on
+  // the first but not the second fails to generalise from the soft targets rather than under-fitting them.
+  const agreement: { seed: number; transfer: number; test: number }[] = [];
+  const distilled = await table.testErrors('distilled', distilledRuns, (model) => agreement.push({
+    seed: agreement.length < plan.seeds.length ? plan.seeds[agreement.length] : 0,
+    transfer: agreeWith(teacherLogits, model, train.x, train.n), test: agreeWith(teacherTestLogits, model, test.x, test.n),
+  }));
+  const headline = gapRows(table, teacherErrors, baseline, distilled, agreement);
+  if (comparisonRun) {
+    const model = await comparisonRun;
+    table.rows.push({
+      run: `the seed-${plan.seeds[0]} distilled student again with ${plan.comparison!.kind} (diagnostic: the optimizer's effect)`, paper: '—',
+      ours: `${evaluateModel(model, test.x, test.y).errors}`, detail: { optimizer: plan.comparison },
+    });
+    model.dispose();
+  }
+  if (later) {
+    if (later.jittered) jitteredRow(table, await later.jittered, teacherTestLogits);
+    headline.threesRight = no3Rows(table, await later.no3);
+    only78Row(table, await later.only78);
+    table.rows.push(await fewDataRow(few, test, await hard3Run!, await later.soft3));
+    headline.bestTemperature = await sweepRow(table, later.sweep);
+  }
+  return table.result(headline, distilledName(plan.seeds[0]), comparisonName);
+}
+
+function teacherRow(table: PaperTable, teacher: tf.LayersModel, images: number): number {
+  const { plan, data } = table;
+  const evaluation = evaluateModel(teacher, data.test.x, data.test.y);
+  table.perClassErrors.teacher = evaluation.perClassErrors;
+  const net = plan.teacher.net;
+  const regularisation = `dropout ${net.inputDropout}/${net.hiddenDropout}${net.maxNorm > 0 ? `, max-norm ${net.maxNorm}` : ''} + ±${plan.teacher.jitter} px jitter`;
+  const trainedOn = plan.teacher.allTraining ? `all ${images.toLocaleString('en')} training images, last epoch kept` : `${images.toLocaleString('en')} training images`;
+  table.rows.push({ run: `teacher 784-1200-1200-10 on ${trainedOn}, ${regularisation}`, paper: '67 (dropout + ±2 px jitter)', ours: `${evaluation.errors}`, errors: evaluation.errors, detail: { epochs: plan.teacher.train.epochs } });
+  return evaluation.errors;
+}
+
+/** The runs after the head of the table, started as soon as the teacher's logits exist. */
+function startLaterRuns(table: PaperTable, teacher: tf.LayersModel, teacherLogits: Float32Array, few: Split, fewTrain: TrainConfigInput, distilledName: string) {
+  const { plan, data } = table;
+  const { train } = data;
+  const { student } = plan;
   const transfer = (split: Split) => labelled(split, predictLogits(teacher, split.x, split.n));
   const sweepTrain = withEpochs(student.train, Math.max(1, plan.sweep.epochs));
+  const distil = seeded(student.train, 1, student.train.loss);
   // Diagnostic, outside the paper's protocol: the transfer set and three ±2 px shifted copies of it,
   // each with the teacher's logits, so the student sees what the teacher knows about shifts.
   const shifted = () => concatRows(train, ...[1, 2, 3].map((i) => jitter(train, { inputShape: data.inputShape, maxShift: plan.teacher.jitter, seed: 100 + i })));
-  const later = plan.quick ? undefined : {
-    jittered: plan.teacher.jitter > 0 ? once(`${distilledName(plan.seeds[0])}-jittered`, smallNet(student.net, plan.seeds[0]), transfer(shifted()),
+  return {
+    jittered: plan.teacher.jitter > 0 ? table.once(`${distilledName}-jittered`, smallNet(student.net, plan.seeds[0]), transfer(shifted()),
       withEpochs(seeded(student.train, plan.seeds[0], student.train.loss), Math.max(1, Math.round(student.train.epochs / 4)))) : undefined,
     // No 3s in the transfer set: the student never sees a 3, yet learns them from the teacher's soft targets on other digits.
-    no3: once('no-3s', smallNet(student.net, 1), transfer(dropClasses(train, [3])), seeded(student.train, 1, student.train.loss)),
+    no3: table.once('no-3s', smallNet(student.net, 1), transfer(dropClasses(train, [3])), distil),
     // Only 7s and 8s: the student must infer every other digit from the teacher's soft targets alone.
-    only78: once('only-7-8', smallNet(student.net, 1), transfer(keepClasses(train, [7, 8])), seeded(student.train, 1, student.train.loss)),
-    soft3: once('three-percent-soft', smallNet(student.net, 1), transfer(few), seeded(fewTrain, 1, student.train.loss)),
+    only78: table.once('only-7-8', smallNet(student.net, 1), transfer(keepClasses(train, [7, 8])), distil),
+    soft3: table.once('three-percent-soft', smallNet(student.net, 1), transfer(few), seeded(fewTrain, 1, student.train.loss)),
     sweep: plan.sweep.temperatures.map((temperature) => ({
       temperature,
       runs: plan.sweep.seeds.map((seed) => ({
         seed,
-        model: once(`sweep-${plan.sweep.units}-T${temperature}-s${seed}`, smallNet(student.net, seed, plan.sweep.units), labelled(train, teacherLogits),
+        model: table.once(`sweep-${plan.sweep.units}-T${temperature}-s${seed}`, smallNet(student.net, seed, plan.sweep.units), labelled(train, teacherLogits),
           seeded(sweepTrain, seed, withTemperature(student.train, temperature))),
       })),
     })),
   };
-  teacher.dispose();
+}
 
-  const baseline = await testErrors('baseline', baselineRuns);
-  // Top-1 agreement with the teacher on the transfer set and on unseen digits: a student that agrees on
-  // the first but not the second fails to generalise from the soft targets rather than under-fitting them.
-  const agreement: { seed: number; transfer: number; test: number }[] = [];
-  const agreeWith = (teacherScores: Float32Array, model: tf.LayersModel, x: Float32Array, n: number) =>
-    1 - scorePredictions(argmaxRows(predictLogits(model, x, n), 10), argmaxRows(teacherScores, 10), 10).errorRate;
-  const distilled = await testErrors('distilled', distilledRuns, (model) => agreement.push({
-    seed: agreement.length < plan.seeds.length ? plan.seeds[agreement.length] : 0,
-    transfer: agreeWith(teacherLogits, model, train.x, train.n), test: agreeWith(teacherTestLogits, model, test.x, test.n),
-  }));
-  const summary = (errors: number[]) => {
-    const s = meanAndSpread(errors);
-    return errors.length > 1 ? `${s.mean.toFixed(1)} (${s.min}–${s.max})` : `${errors[0]}`;
-  };
-  rows.push({ run: 'baseline 784-800-800-10, hard labels, no regularisation', paper: '146', ours: summary(baseline), errors: meanAndSpread(baseline).mean, detail: { seeds: plan.seeds, errors: baseline } });
-  const gap = meanAndSpread(baseline).mean - teacherEval.errors;
+/** The baseline and distilled rows, and the gap the distilled students close. */
+function gapRows(table: PaperTable, teacher: number, baseline: number[], distilled: number[], agreement: { seed: number; transfer: number; test: number }[]): Headline {
+  const { plan } = table;
+  const T = plan.student.train.loss?.temperature ?? 1;
+  table.rows.push({ run: 'baseline 784-800-800-10, hard labels, no regularisation', paper: '146', ours: summary(baseline), errors: meanAndSpread(baseline).mean, detail: { seeds: plan.seeds, errors: baseline } });
+  const gap = meanAndSpread(baseline).mean - teacher;
   const closed = (meanAndSpread(baseline).mean - meanAndSpread(distilled).mean) / gap;
-  const percent = (v: number) => `${(100 * v).toFixed(2)}%`;
   const meanAgreement = (key: 'transfer' | 'test') => agreement.reduce((a, r) => a + r[key], 0) / agreement.length;
-  rows.push({
+  table.rows.push({
     run: `same net distilled at T=${T} from the teacher, no regularisation`, paper: '74 (closes 91% of the gap)',
     ours: `${summary(distilled)} (${gap > 0 ? `closes ${(closed * 100).toFixed(0)}% of the gap` : 'the teacher did not beat the baseline'}; ` +
       `top-1 agreement with the teacher ${percent(meanAgreement('transfer'))} on the transfer set, ${percent(meanAgreement('test'))} on test)`,
     errors: meanAndSpread(distilled).mean,
     detail: { seeds: plan.seeds, errors: distilled, gapClosed: closed, agreement },
   });
-  if (comparisonRun) {
-    const model = await comparisonRun;
-    rows.push({
-      run: `the seed-${plan.seeds[0]} distilled student again with ${plan.comparison!.kind} (diagnostic: the optimizer's effect)`, paper: '—',
-      ours: `${evaluateModel(model, test.x, test.y).errors}`, detail: { optimizer: plan.comparison },
-    });
-    model.dispose();
-  }
-  const headline: Headline = { teacher: teacherEval.errors, baseline: meanAndSpread(baseline).mean, distilled: meanAndSpread(distilled).mean, gapClosed: closed };
-  const finish = async () => {
-    const runs = await Promise.all(records);
-    const curve = (name: string | undefined, optimizer: string) => (runs.find((r) => r.name === name)?.history ?? [])
-      .filter((h) => h.monitorError !== undefined).map((h) => ({ optimizer, epoch: h.epoch, testError: h.monitorError! }));
-    const optimizerCurves = [...curve(distilledName(plan.seeds[0]), student.train.optimizer.kind), ...curve(comparisonName, plan.comparison?.kind ?? '')];
-    return { rows, headline, optimizerCurves, runs, perClassErrors, temperatureSweep, biasCurves };
-  };
-  const biasCurves: Record<string, { delta: number; errors: number }[]> = {};
-  const temperatureSweep: SweepPoint[] = [];
-  if (!later) return finish();
+  return { teacher, baseline: meanAndSpread(baseline).mean, distilled: meanAndSpread(distilled).mean, gapClosed: closed };
+}
 
-  if (later.jittered) {
-    const model = await later.jittered;
-    rows.push({
-      run: `diagnostic, not the paper's protocol: the seed-${plan.seeds[0]} distilled student on the transfer set plus 3 ±${plan.teacher.jitter} px shifted copies of it (${train.n * 4} images, a quarter of the epochs)`,
-      paper: '—', ours: `${evaluateModel(model, test.x, test.y).errors} (top-1 agreement with the teacher on test ${percent(agreeWith(teacherTestLogits, model, test.x, test.n))})`, detail: {},
-    });
-    model.dispose();
-  }
+function jitteredRow(table: PaperTable, model: tf.LayersModel, teacherTestLogits: Float32Array): void {
+  const { plan, data: { train, test } } = table;
+  table.rows.push({
+    run: `diagnostic, not the paper's protocol: the seed-${plan.seeds[0]} distilled student on the transfer set plus 3 ±${plan.teacher.jitter} px shifted copies of it (${train.n * 4} images, a quarter of the epochs)`,
+    paper: '—', ours: `${evaluateModel(model, test.x, test.y).errors} (top-1 agreement with the teacher on test ${percent(agreeWith(teacherTestLogits, model, test.x, test.n))})`, detail: {},
+  });
+  model.dispose();
+}
 
-  const no3Model = await later.no3;
-  const no3Tuning = tuneBiasShift(predictLogits(no3Model, validation.x, validation.n), validation.y, 10, [3], grid(0, 10, 0.25));
-  biasCurves['raise the 3s'] = no3Tuning.curve;
-  const testLogits = predictLogits(no3Model, test.x, test.n);
+/** The no-3s student before and after raising the 3s' bias (tuned on validation); returns the share of test 3s right after. */
+function no3Rows(table: PaperTable, model: tf.LayersModel): number {
+  const { validation, test } = table.data;
+  const tuning = tuneBiasShift(predictLogits(model, validation.x, validation.n), validation.y, 10, [3], grid(0, 10, 0.25));
+  table.biasCurves['raise the 3s'] = tuning.curve;
+  const testLogits = predictLogits(model, test.x, test.n);
+  model.dispose();
   const before = evaluateShifted(testLogits, test.y, 10, [3], 0);
-  const after = evaluateShifted(testLogits, test.y, 10, [3], no3Tuning.delta);
-  const threes = before.perClassCounts[3];
-  rows.push({ run: 'distilled with no 3s in the transfer set, before bias correction', paper: '206 (133 on 3s)', ours: `${before.errors} (${before.perClassErrors[3]} on 3s)`, errors: before.errors, detail: {} });
-  rows.push({
-    run: `same, after raising the 3s' bias by ${no3Tuning.delta} (tuned on validation)`, paper: '109 (14 on 3s; 98.6% of 3s right)',
-    ours: `${after.errors} (${after.perClassErrors[3]} on 3s; ${(100 * (1 - after.perClassErrors[3] / threes)).toFixed(1)}% of 3s right)`,
-    errors: after.errors, detail: { delta: no3Tuning.delta, threesRight: 1 - after.perClassErrors[3] / threes },
+  const after = evaluateShifted(testLogits, test.y, 10, [3], tuning.delta);
+  const threesRight = 1 - after.perClassErrors[3] / before.perClassCounts[3];
+  table.rows.push({ run: 'distilled with no 3s in the transfer set, before bias correction', paper: '206 (133 on 3s)', ours: `${before.errors} (${before.perClassErrors[3]} on 3s)`, errors: before.errors, detail: {} });
+  table.rows.push({
+    run: `same, after raising the 3s' bias by ${tuning.delta} (tuned on validation)`, paper: '109 (14 on 3s; 98.6% of 3s right)',
+    ours: `${after.errors} (${after.perClassErrors[3]} on 3s; ${(100 * threesRight).toFixed(1)}% of 3s right)`,
+    errors: after.errors, detail: { delta: tuning.delta, threesRight },
   });
-  headline.threesRight = 1 - after.perClassErrors[3] / threes;
-  no3Model.dispose();
+  return threesRight;
+}
 
-  const model78 = await later.only78;
-  const tuning78 = tuneBiasShift(predictLogits(model78, validation.x, validation.n), validation.y, 10, [7, 8], grid(-12, 0, 0.25));
-  biasCurves['lower 7 and 8'] = tuning78.curve;
-  const logits78 = predictLogits(model78, test.x, test.n);
-  const before78 = evaluateShifted(logits78, test.y, 10, [7, 8], 0).errorRate;
-  const after78 = evaluateShifted(logits78, test.y, 10, [7, 8], tuning78.delta).errorRate;
-  rows.push({ run: `transfer set of only 7s and 8s, before / after lowering their biases by ${-tuning78.delta}`, paper: '47.3% / 13.2% errors', ours: `${(before78 * 100).toFixed(1)}% / ${(after78 * 100).toFixed(1)}% errors`, detail: { delta: tuning78.delta } });
-  model78.dispose();
+function only78Row(table: PaperTable, model: tf.LayersModel): void {
+  const { validation, test } = table.data;
+  const tuning = tuneBiasShift(predictLogits(model, validation.x, validation.n), validation.y, 10, [7, 8], grid(-12, 0, 0.25));
+  table.biasCurves['lower 7 and 8'] = tuning.curve;
+  const logits = predictLogits(model, test.x, test.n);
+  model.dispose();
+  const before = evaluateShifted(logits, test.y, 10, [7, 8], 0).errorRate;
+  const after = evaluateShifted(logits, test.y, 10, [7, 8], tuning.delta).errorRate;
+  table.rows.push({ run: `transfer set of only 7s and 8s, before / after lowering their biases by ${-tuning.delta}`, paper: '47.3% / 13.2% errors', ours: `${(before * 100).toFixed(1)}% / ${(after * 100).toFixed(1)}% errors`, detail: { delta: tuning.delta } });
+}
 
-  rows.push(await fewDataRow(few, test, await hard3Run!, await later.soft3));
-
-  // Temperature sweep for a 30-units-per-layer student: mean and range over the sweep's seeds.
-  for (const point of later.sweep) {
-    const errors = await testErrors(`sweep T=${point.temperature}`, point.runs);
-    temperatureSweep.push({ temperature: point.temperature, errors: meanAndSpread(errors).mean, min: Math.min(...errors), max: Math.max(...errors), runs: errors });
+/** Temperature sweep for a 30-units-per-layer student: mean and range over the sweep's seeds; returns the best T. */
+async function sweepRow(table: PaperTable, sweep: { temperature: number; runs: SeedRun[] }[]): Promise<number> {
+  const { plan } = table;
+  for (const point of sweep) {
+    const errors = await table.testErrors(`sweep T=${point.temperature}`, point.runs);
+    table.temperatureSweep.push({ temperature: point.temperature, errors: meanAndSpread(errors).mean, min: Math.min(...errors), max: Math.max(...errors), runs: errors });
   }
-  const best = temperatureSweep.reduce((a, b) => (b.errors < a.errors ? b : a));
-  headline.bestTemperature = best.temperature;
-  const sweepText = temperatureSweep.map((s) => `T=${s.temperature}: ${s.errors.toFixed(1)} (${s.min}–${s.max})`).join(', ');
-  rows.push({
+  const best = table.temperatureSweep.reduce((a, b) => (b.errors < a.errors ? b : a));
+  const sweepText = table.temperatureSweep.map((s) => `T=${s.temperature}: ${s.errors.toFixed(1)} (${s.min}–${s.max})`).join(', ');
+  table.rows.push({
     run: `temperature sweep for a ${plan.sweep.units}-units-per-layer student (${plan.sweep.seeds.length} seeds each)`, paper: 'best T around 2.5–4',
-    ours: `best T = ${best.temperature} (${best.errors.toFixed(1)} errors); ${sweepText}`, detail: { sweep: temperatureSweep },
+    ours: `best T = ${best.temperature} (${best.errors.toFixed(1)} errors); ${sweepText}`, detail: { sweep: table.temperatureSweep },
   });
-  return finish();
+  return best.temperature;
 }
 
 /**
