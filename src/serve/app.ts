@@ -74,23 +74,11 @@ async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> 
 }
 
 /**
- * The whole server as a Hono app on a bundle folder, without a port: load, check, route.
- * Fails fast (before serving anything) on a bad config or a bundle that cannot serve every A/B arm.
- *
- * @example
- *   const { app, shutdown } = await createApp({ bundleDir: 'models/default', logLevel: 'silent' });
- *   const res = await app.request('/v2/health/ready');
- *   await shutdown();
+ * Loads a bundle into a ModelSet that can serve every A/B arm and passes its canary; anything less
+ * is an error and the set is freed (startup fails, or a reload keeps the old set).
  */
-export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
-  const { logger: given, ...input } = options;
-  const config = parseServeConfig(input);
-  const logger = given ?? createLogger(config.logLevel);
-  await ensureEngine(config, logger);
-  const metrics = new ServeMetrics();
-  const split = new AbSplit(config.ab);
-
-  const loadModels = async (bundleDir: string): Promise<ModelSet> => {
+function modelLoader(config: ServeConfig, metrics: ServeMetrics, split: AbSplit): (bundleDir: string) => Promise<ModelSet> {
+  return async (bundleDir) => {
     const bundle = await loadBundle(bundleDir);
     let studentLogits: OnnxLogits | undefined;
     try {
@@ -113,16 +101,11 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
     }
     return set;
   };
+}
 
-  if (config.bundleRoot && !(await stat(config.bundleRoot).catch(() => undefined))?.isDirectory()) {
-    throw new Error(`--bundle-root ${config.bundleRoot} is not a folder: reload could load nothing`);
-  }
-  const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
-  const lifecycle = new Lifecycle();
-  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants, metrics.ab),
-    receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
-
-  if (cluster.isWorker) answerGather(AB_LEDGER, () => context.ledger.snapshot());
+/** Every route, the middleware in front of them, /metrics and the OpenAPI document. */
+function honoApp(context: ServeContext): OpenAPIHono<AppEnv> {
+  const { config, logger, metrics, lifecycle } = context;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // HSTS is off: this server speaks plain HTTP, and TLS (where there is any) ends in front of it.
   app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)), secureHeaders({ strictTransportSecurity: false }));
@@ -142,12 +125,44 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
     openapi: '3.1.0',
     info: {
       title: 'distill-serve', version: '1', license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
-      description: 'Student, generalist and specialist-ensemble classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.',
+      description: 'Student, generalist, specialist-ensemble and members (an ensemble of full models) classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.',
     },
     servers: [{ url: '/', description: 'This server' }],
   });
   app.onError(errorHandler(logger));
   app.notFound(notFoundHandler);
+  return app;
+}
+
+/**
+ * The whole server as a Hono app on a bundle folder, without a port: load, check, route.
+ * Fails fast (before serving anything) on a bad config or a bundle that cannot serve every A/B arm.
+ *
+ * @example
+ *   const { app, shutdown } = await createApp({ bundleDir: 'models/default', logLevel: 'silent' });
+ *   const res = await app.request('/v2/health/ready');
+ *   await shutdown();
+ */
+export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
+  const { logger: given, ...input } = options;
+  const config = parseServeConfig(input);
+  const logger = given ?? createLogger(config.logLevel);
+  await ensureEngine(config, logger);
+  const metrics = new ServeMetrics();
+  const split = new AbSplit(config.ab);
+
+  const loadModels = modelLoader(config, metrics, split);
+
+  if (config.bundleRoot && !(await stat(config.bundleRoot).catch(() => undefined))?.isDirectory()) {
+    throw new Error(`--bundle-root ${config.bundleRoot} is not a folder: reload could load nothing`);
+  }
+  const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
+  const lifecycle = new Lifecycle();
+  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants, metrics.ab),
+    receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
+
+  if (cluster.isWorker) answerGather(AB_LEDGER, () => context.ledger.snapshot());
+  const app = honoApp(context);
 
   const set = registry.current;
   logger.info({ bundle: set.dir, name: set.manifest.name, classes: set.numClasses, inputSize: set.inputSize, unavailable: Object.fromEntries(set.unavailable), ab: config.ab, shadow: config.shadow }, 'models loaded');
