@@ -81,8 +81,8 @@ export const SpecialistEntrySchema = ModelEntrySchema.extend({
 
 /** A net trained like the generalist from another seed: one of an ensemble of full models. */
 export const MemberEntrySchema = ModelEntrySchema.extend({
-  /** Also its folder name under members/. */
-  id: FolderId,
+  /** Also its folder name under members/; not "generalist", which names the first member. */
+  id: FolderId.refine((id) => id !== 'generalist', '"generalist" names the first member, the bundle\'s generalist'),
 });
 
 /** The generalist and K − 1 more nets of its architecture from other seeds, pooled into one distribution. */

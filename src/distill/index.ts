@@ -8,7 +8,7 @@ export { hardLabelLoss, logitMatchingLoss, softTargetLoss, weightedSum } from '.
 export type { LossTerms } from './losses.js';
 export { epochProgress, formatDuration } from './progress.js';
 export { logSoftmaxAt, softmaxAt, softmaxRowsAt } from './temperature.js';
-export { trainModel } from './train.js';
+export { labelledSet, trainModel } from './train.js';
 export type { EpochRecord, TrainingSet, TrainOptions, TrainResult } from './train.js';
 export { evaluateShifted, grid, shiftLogits, tuneBiasShift } from './bias.js';
 export type { BiasTuning } from './bias.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng, shuffleInPlace } from '../data/index.js';
+import { createRng, type Rng, shuffleInPlace, type Split } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -19,6 +19,11 @@ export interface TrainingSet {
   labels: Int32Array;
   /** The teacher's logits over the same outputs, [n, classes], computed once per run. */
   teacherLogits?: Float32Array;
+}
+
+/** A split as a training set: its rows and labels, and the teacher's logits on them when distilling. */
+export function labelledSet(split: Split, teacherLogits?: Float32Array): TrainingSet {
+  return { x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits };
 }
 
 export interface EpochRecord {

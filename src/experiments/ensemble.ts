@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { Dataset, Split } from '../data/index.js';
-import { evaluateModel, predictLogits, top1Error, type TrainConfigInput, type TrainingSet } from '../distill/index.js';
+import { argmaxRows, evaluateModel, labelledSet, predictLogits, scorePredictions, type TrainConfigInput, type TrainingSet } from '../distill/index.js';
 import { averageMemberArrays, type Averaging } from '../ensemble/index.js';
 import { engineInfo } from '../engine/index.js';
 import type { MlpConfig } from '../nets/index.js';
@@ -61,10 +61,7 @@ export interface EnsembleResult {
   runs: RunRecord[];
 }
 
-const labelled = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
-  ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits });
-
-const errorsOf = (logits: Float32Array, split: Split, classes: number) => Math.round(top1Error(logits, classes, split.y) * split.n);
+const errorsOf = (logits: Float32Array, split: Split, classes: number) => scorePredictions(argmaxRows(logits, classes), split.y, classes).errors;
 
 export interface EnsembleOptions {
   log: (line: string) => void;
@@ -78,9 +75,9 @@ export async function runEnsembleExperiment(name: string, data: Dataset, dir: st
   try {
     const records: RunRecord[] = [];
     const train = (runName: string, seed: number, set: TrainingSet, config: TrainConfigInput) =>
-      started(pool.train({ name: runName, net: { ...plan.member.net, seed }, classes: data.numClasses, train: set, validation: labelled(data.validation), config })
+      started(pool.train({ name: runName, net: { ...plan.member.net, seed }, classes: data.numClasses, train: set, validation: labelledSet(data.validation), config })
         .then(({ model, record }) => { records.push(record); return model; }));
-    const memberModels = await Promise.all(plan.seeds.map((seed) => train(`member-s${seed}`, seed, labelled(data.train), { ...plan.member.train, seed })));
+    const memberModels = await Promise.all(plan.seeds.map((seed) => train(`member-s${seed}`, seed, labelledSet(data.train), { ...plan.member.train, seed })));
     const memberLogits = (split: Split) => memberModels.map((model) => predictLogits(model, split.x, split.n));
     const logits = { train: memberLogits(data.train), validation: memberLogits(data.validation), test: memberLogits(data.test) };
     const memberErrors = memberModels.map((model) => evaluateModel(model, data.test.x, data.test.y).errors);
@@ -89,7 +86,7 @@ export async function runEnsembleExperiment(name: string, data: Dataset, dir: st
     const pooled = (split: 'train' | 'test', K: number, averaging: Averaging = 'probabilities') => averageMemberArrays(logits[split].slice(0, K), data.numClasses, averaging);
 
     const distilled = plan.sizes.map((K) => {
-      const teacher = labelled(data.train, pooled('train', K));
+      const teacher = labelledSet(data.train, pooled('train', K));
       return plan.temperatures.map((temperature) => ({
         temperature,
         model: train(`distilled-K${K}-T${temperature}`, plan.studentSeed, teacher,

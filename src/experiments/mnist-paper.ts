@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { concatRows, type Dataset, dropClasses, jitter, keepClasses, randomFraction, sliceRows, type Split } from '../data/index.js';
 import { engineInfo } from '../engine/index.js';
 import {
-  argmaxRows, evaluateModel, evaluateShifted, grid, predictLogits, scorePredictions, type TrainConfigInput, type TrainingSet, tuneBiasShift,
+  argmaxRows, evaluateModel, evaluateShifted, grid, labelledSet, predictLogits, scorePredictions, type TrainConfigInput, type TrainingSet, tuneBiasShift,
 } from '../distill/index.js';
 import type { MlpConfig } from '../nets/index.js';
 import type { PipelineConfig } from '../pipeline/index.js';
@@ -99,8 +99,6 @@ export interface MnistPaperResult {
   biasCurves: Record<string, { delta: number; errors: number }[]>;
 }
 
-const labelled = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
-  ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits });
 
 export interface MnistPaperOptions {
   log: (line: string) => void;
@@ -147,7 +145,7 @@ class PaperTable {
   constructor(readonly data: Dataset, readonly plan: MnistPaperPlan, private readonly pool: RunPool) {}
 
   /** Starts (or reloads) one run; the model comes when it is trained. */
-  once(name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, { alone = false, validation = labelled(this.data.validation), ...extra }: Extra = {}) {
+  once(name: string, net: MlpConfig, set: TrainingSet, config: TrainConfigInput, { alone = false, validation = labelledSet(this.data.validation), ...extra }: Extra = {}) {
     const run = started(this.pool.train({ name, net, classes: this.data.numClasses, train: set, validation, config, ...extra }, { alone }));
     this.records.push(started(run.then((r) => r.record)));
     return started(run.then((r) => r.model));
@@ -156,7 +154,7 @@ class PaperTable {
   /** The student's net and training once per seed; every seed's test curve is kept (monitor) for the optimizer plot, selection stays on validation. */
   perSeed(name: (seed: number) => string, set: TrainingSet, loss?: TrainConfigInput['loss']): SeedRun[] {
     const { student } = this.plan;
-    return this.plan.seeds.map((seed) => ({ seed, model: this.once(name(seed), smallNet(student.net, seed), set, seeded(student.train, seed, loss), { monitor: labelled(this.data.test) }) }));
+    return this.plan.seeds.map((seed) => ({ seed, model: this.once(name(seed), smallNet(student.net, seed), set, seeded(student.train, seed, loss), { monitor: labelledSet(this.data.test) }) }));
   }
 
   /** Each run's test errors (per-class errors kept under `label`), `score` called on each model before it is freed. */
@@ -193,22 +191,22 @@ async function runRows(data: Dataset, plan: MnistPaperPlan, pool: RunPool): Prom
   const shifts = plan.teacher.jitter > 0 ? { inputShape: data.inputShape, maxShift: plan.teacher.jitter } : undefined;
   // The paper's teacher saw all 60,000 training images; the students keep validation to select on.
   const teacherSet = plan.teacher.allTraining ? { train: concatRows(train, validation), validation: sliceRows(validation, 0, 0) } : { train, validation };
-  const teacherRun = table.once('teacher', plan.teacher.net, labelled(teacherSet.train), plan.teacher.train, { jitter: shifts, alone: true, validation: labelled(teacherSet.validation) });
-  const baselineRuns = table.perSeed((seed) => `baseline-s${seed}`, labelled(train));
+  const teacherRun = table.once('teacher', plan.teacher.net, labelledSet(teacherSet.train), plan.teacher.train, { jitter: shifts, alone: true, validation: labelledSet(teacherSet.validation) });
+  const baselineRuns = table.perSeed((seed) => `baseline-s${seed}`, labelledSet(train));
   // 3% of the training data (the paper shows this on speech): soft targets regularise where labels overfit.
   const few = randomFraction(train, 0.03, { seed: 7 });
   const fewTrain = withEpochs(student.train, student.train.epochs * 4); // 1,650 examples: an epoch is a fraction of a second
-  const hard3Run = plan.quick ? undefined : table.once('three-percent-hard', smallNet(student.net, 1), labelled(few), seeded(fewTrain, 1));
+  const hard3Run = plan.quick ? undefined : table.once('three-percent-hard', smallNet(student.net, 1), labelledSet(few), seeded(fewTrain, 1));
 
   const teacher = await teacherRun;
   const teacherErrors = teacherRow(table, teacher, teacherSet.train.n);
   const teacherLogits = predictLogits(teacher, train.x, train.n);
   const teacherTestLogits = predictLogits(teacher, test.x, test.n);
   const distilledName = (seed: number) => `distilled-T${T}-s${seed}`;
-  const distilledRuns = table.perSeed(distilledName, labelled(train, teacherLogits), student.train.loss);
+  const distilledRuns = table.perSeed(distilledName, labelledSet(train, teacherLogits), student.train.loss);
   const comparisonName = plan.comparison && `${distilledName(plan.seeds[0])}-${plan.comparison.kind}`;
-  const comparisonRun = plan.comparison && table.once(comparisonName!, smallNet(student.net, plan.seeds[0]), labelled(train, teacherLogits),
-    { ...seeded(student.train, plan.seeds[0], student.train.loss), optimizer: plan.comparison }, { monitor: labelled(test) });
+  const comparisonRun = plan.comparison && table.once(comparisonName!, smallNet(student.net, plan.seeds[0]), labelledSet(train, teacherLogits),
+    { ...seeded(student.train, plan.seeds[0], student.train.loss), optimizer: plan.comparison }, { monitor: labelledSet(test) });
   const later = plan.quick ? undefined : startLaterRuns(table, teacher, teacherLogits, few, fewTrain, distilledName(plan.seeds[0]));
   teacher.dispose();
 
@@ -255,7 +253,7 @@ function startLaterRuns(table: PaperTable, teacher: tf.LayersModel, teacherLogit
   const { plan, data } = table;
   const { train } = data;
   const { student } = plan;
-  const transfer = (split: Split) => labelled(split, predictLogits(teacher, split.x, split.n));
+  const transfer = (split: Split) => labelledSet(split, predictLogits(teacher, split.x, split.n));
   const sweepTrain = withEpochs(student.train, Math.max(1, plan.sweep.epochs));
   const distil = seeded(student.train, 1, student.train.loss);
   // Diagnostic, outside the paper's protocol: the transfer set and three ±2 px shifted copies of it,
@@ -273,7 +271,7 @@ function startLaterRuns(table: PaperTable, teacher: tf.LayersModel, teacherLogit
       temperature,
       runs: plan.sweep.seeds.map((seed) => ({
         seed,
-        model: table.once(`sweep-${plan.sweep.units}-T${temperature}-s${seed}`, smallNet(student.net, seed, plan.sweep.units), labelled(train, teacherLogits),
+        model: table.once(`sweep-${plan.sweep.units}-T${temperature}-s${seed}`, smallNet(student.net, seed, plan.sweep.units), labelledSet(train, teacherLogits),
           seeded(sweepTrain, seed, withTemperature(student.train, temperature))),
       })),
     })),

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestCost, type RequestCost } from '../bench/index.js';
 import { DEFAULT_SYNTHETIC, loadDataset, writeSyntheticFiles } from '../data/index.js';
-import { argmaxRows, evaluateModel, predictLogits } from '../distill/index.js';
+import { argmaxRows, evaluateModel, labelledSet, predictLogits } from '../distill/index.js';
 import { loadBundle } from '../bundle/index.js';
 import { ensembleFromBundle, ensembleLogits } from '../ensemble/index.js';
 import { buildMlp } from '../nets/index.js';
@@ -112,9 +112,8 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
 
   // The loop the paper left open: distil the ensemble back into one net, beside the generalist-taught student.
   const teacher = ensembleLogits(models, dataset.train.x, dataset.train.n, options);
-  const set = (split: typeof dataset.train, logits?: Float32Array) => ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits: logits });
   const { model: fromEnsemble, record } = await trainOnce(join(runDir, 'experiment'), 'student-from-ensemble',
-    () => buildMlp(config.student.net, dataset.train.features, numClasses), set(dataset.train, teacher), set(dataset.validation), config.student.train, { log, setup: config.student.net });
+    () => buildMlp(config.student.net, dataset.train.features, numClasses), labelledSet(dataset.train, teacher), labelledSet(dataset.validation), config.student.train, { log, setup: config.student.net });
   const studentFromEnsembleErrors = evaluateModel(fromEnsemble, test.x, test.y).errors;
   fromEnsemble.dispose();
   const cost = requestCost(models, options, test.x, test.features, Math.min(200, test.n));

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import type { Dataset, Split } from '../data/index.js';
-import type { TrainingSet } from '../distill/index.js';
+import type { Dataset } from '../data/index.js';
 import type { PipelineConfig } from './config.js';
 
 /** What every stage gets: the validated config, its run folder, the dataset, and where to log. */
@@ -21,7 +20,3 @@ export class StageInterrupted extends Error {
 }
 
 export const stageDir = (ctx: StageContext, ...parts: string[]) => join(ctx.runDir, ...parts);
-
-export function labelledSet(split: Split, teacherLogits?: Float32Array): TrainingSet {
-  return { x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits };
-}

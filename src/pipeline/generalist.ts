@@ -1,9 +1,9 @@
 import { jitter } from '../data/index.js';
 import type * as tf from '@tensorflow/tfjs';
-import { evaluateModel, trainModel, type TrainResult } from '../distill/index.js';
+import { evaluateModel, labelledSet, trainModel, type TrainResult } from '../distill/index.js';
 import { buildMlp, parameterCount } from '../nets/index.js';
 import { writeJson } from '../files/index.js';
-import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
+import { type StageContext, stageDir, StageInterrupted } from './context.js';
 import { saveModel } from './models.js';
 
 export interface ModelMetrics {

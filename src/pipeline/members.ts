@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { argmaxRows, predictLogits } from '../distill/index.js';
+import { argmaxRows, predictLogits, scorePredictions } from '../distill/index.js';
 import { averageMemberArrays } from '../ensemble/index.js';
 import { membersTeacher } from './config.js';
 import { type StageContext, stageDir } from './context.js';
@@ -75,5 +75,5 @@ export async function membersLogits(ctx: StageContext, members: { id: string }[]
 export async function membersMetrics(ctx: StageContext, members: { id: string }[]): Promise<{ membersTestErrors: number }> {
   const { test, numClasses } = ctx.dataset;
   const predicted = argmaxRows(await membersLogits(ctx, members, test.x, test.n), numClasses);
-  return { membersTestErrors: predicted.reduce((errors, p, i) => errors + (p === test.y[i] ? 0 : 1), 0) };
+  return { membersTestErrors: scorePredictions(predicted, test.y, numClasses).errors };
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadDataset } from '../data/index.js';
+import { type Dataset, loadDataset, splitChecksum } from '../data/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import { type ClustersResult, runClustersStage } from './clusters.js';
 import { membersTeacher, type PipelineConfig, teacherName } from './config.js';
@@ -52,16 +52,22 @@ async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }
 
-/** Each stage's hash: its own config and every stage it reads from, so a change anywhere upstream reruns it. */
-function stageHashes(config: PipelineConfig, out: string): Record<StageName, string> {
+/**
+ * Each stage's hash: its own config and every stage it reads from, so a change anywhere upstream
+ * reruns it. A `files` dataset's contents count too: new arrays at the same paths are new data.
+ * Parts a config does not use are left out, so adding a kind of stage leaves other runs' hashes as they were.
+ */
+function stageHashes(config: PipelineConfig, dataset: Dataset, out: string): Record<StageName, string> {
   const hashes = {} as Record<StageName, string>;
-  hashes.generalist = stageHash(config.dataset, config.generalist);
-  hashes.members = stageHash(hashes.generalist, membersTeacher(config) ?? null);
+  const contents = config.dataset.name === 'files' ? [splitChecksum(dataset)] : [];
+  const members = membersTeacher(config);
+  hashes.generalist = stageHash(config.dataset, config.generalist, ...contents);
+  hashes.members = stageHash(hashes.generalist, members ?? null);
   hashes.clusters = stageHash(hashes.generalist, config.clusters);
   hashes.specialists = stageHash(hashes.clusters, config.specialists.train, config.specialists.softTargets);
   const teacherHash = { generalist: null, ensemble: [hashes.specialists, config.combiner], members: hashes.members }[teacherName(config.student.teacher)];
   hashes.student = stageHash(hashes.generalist, config.student, teacherHash);
-  hashes.bundle = stageHash(hashes.student, hashes.specialists, hashes.members, config.combiner, config.name, out);
+  hashes.bundle = stageHash(hashes.student, hashes.specialists, ...(members ? [hashes.members] : []), config.combiner, config.name, out);
   return hashes;
 }
 
@@ -127,7 +133,7 @@ async function specialistsStage(ctx: StageContext, stage: Stage, result: Pipelin
 }
 
 /**
- * Runs generalist → members → clusters → specialists → student → bundle, each recorded in the run folder.
+ * Runs generalist → clusters → specialists → (members) → student → bundle, each recorded in the run folder.
  * A stage whose config (or any upstream config) is unchanged and that finished is skipped; one
  * that changed is cleared and rerun, with everything that reads from it, and nothing else.
  *
@@ -143,15 +149,12 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const configPath = join(runDir, 'config.json');
   await writeJson(configPath, config);
   const ctx: StageContext = { config, runDir, dataset, log, shouldStop: options.shouldStop ?? (() => false) };
-  const hashes = stageHashes(config, options.out);
+  const hashes = stageHashes(config, dataset, options.out);
   const result: PipelineResult = { ran: [], skipped: [], seconds: {} };
   const stage = stageRunner(ctx, hashes, await readRunState(runDir), result, options.shard || options.assemble ? ['generalist', 'clusters'] : []);
   const read = <T>(...path: string[]) => () => readJson<T>(join(runDir, ...path));
 
   result.generalist = await stage('generalist', () => runGeneralistStage(ctx), async () => (await read<{ metrics: ModelMetrics }>('generalist', 'metrics.json')()).metrics);
-  // Only a members teacher has a members stage; every other run's stages stay as they were.
-  const members = membersTeacher(config) ? await stage('members', () => runMembersStage(ctx, hashes.generalist), async () => (await read<{ members: MemberMetrics[] }>('members', 'summary.json')()).members) : [];
-  result.members = members;
   result.clusters = await stage('clusters', () => runClustersStage(ctx), read<ClustersResult>('clusters', 'clusters.json'));
   if (options.until === 'clusters') return result;
 
@@ -166,6 +169,9 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const specialists = await specialistsStage(ctx, stage, result, configPath);
   result.specialists = specialists;
 
+  // Only a members teacher has a members stage, and only the student reads it: a specialists shard never trains it.
+  const members = membersTeacher(config) ? await stage('members', () => runMembersStage(ctx, hashes.generalist), async () => (await read<{ members: MemberMetrics[] }>('members', 'summary.json')()).members) : [];
+  result.members = members;
   const ensemble = options.ensemble ? await options.ensemble(ctx, specialists) : undefined;
   result.student = await stage('student', () => runStudentStage(ctx, ensemble?.logits, members),
     async () => (await read<{ metrics: ModelMetrics & { teacher: string } }>('student', 'metrics.json')()).metrics);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeJson } from '../files/index.js';
 
-export const STAGES = ['generalist', 'members', 'clusters', 'specialists', 'student', 'bundle'] as const;
+export const STAGES = ['generalist', 'clusters', 'specialists', 'members', 'student', 'bundle'] as const;
 export type StageName = (typeof STAGES)[number];
 
 const StageRecord = z.object({

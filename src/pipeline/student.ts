@@ -1,6 +1,6 @@
-import { predictLogits, trainModel } from '../distill/index.js';
+import { labelledSet, predictLogits, trainModel } from '../distill/index.js';
 import { buildMlp } from '../nets/index.js';
-import { labelledSet, type StageContext, stageDir, StageInterrupted } from './context.js';
+import { type StageContext, stageDir, StageInterrupted } from './context.js';
 import { finishModelStage, type ModelMetrics } from './generalist.js';
 import { membersLogits } from './members.js';
 import { loadModel } from './models.js';

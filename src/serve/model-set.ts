@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LoadedBundle, Manifest } from '../bundle/index.js';
-import { predictLogits, softmaxAt, softmaxRowsAt } from '../distill/index.js';
+import { softmaxRowsAt } from '../distill/index.js';
 import { averageMemberArrays, type Averaging } from '../ensemble/index.js';
 import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
 import type { OnnxLogits } from '../export/index.js';
@@ -67,49 +67,49 @@ function compiledLogitsOf(compiled: Map<tf.LayersModel, DenseForward>): Ensemble
 /** Host rows to host logits outside tfjs: the compiled blas forward, or ONNX Runtime. */
 type HostLogits = (x: Float32Array, rows: number) => Float32Array | Promise<Float32Array>;
 
-/** Student and generalist emit logits; T = 1 softmax gives the served distribution, and the logits are kept for other T. */
-function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, host: HostLogits | undefined): Forward {
-  if (host) {
-    return async (x, rows) => {
-      const logits = await host(x, rows);
-      const zRows = rowsOf(logits, numClasses);
-      return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
-    };
-  }
+/** A model's logits through tfjs, read without blocking the event loop: the path where no host runtime compiled it. */
+function tfjsLogits(model: tf.LayersModel, inputSize: number): HostLogits {
   // Requests are flat rows; a convolutional model takes them in its own shape ([B, 28, 28, 1]).
   const shape = model.inputs[0].shape.slice(1) as number[];
   return async (x, rows) => {
-    const [logits, probs] = tf.tidy(() => {
+    const logits = tf.tidy(() => {
       const input = tf.tensor2d(x, [rows, inputSize]);
-      const z = model.predict(shape.length > 1 ? input.reshape([-1, ...shape]) : input) as tf.Tensor2D; // [B, N]
-      return [z, softmaxAt(z, 1)];
+      return model.predict(shape.length > 1 ? input.reshape([-1, ...shape]) : input) as tf.Tensor2D; // [B, N]
     });
     try {
-      const [z, p] = (await Promise.all([logits.data(), probs.data()])) as Float32Array[];
-      const zRows = rowsOf(z, numClasses);
-      return rowsOf(p, numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+      return (await logits.data()) as Float32Array;
     } finally {
-      tf.dispose([logits, probs]);
+      logits.dispose();
     }
   };
+}
+
+/** Rows of logits as answers: T = 1 softmax gives the served distribution, and the logits are kept for other T. */
+function answersOf(logits: Float32Array, numClasses: number): Prediction[] {
+  const zRows = rowsOf(logits, numClasses);
+  return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+}
+
+/** Student and generalist: one model's logits, from a host runtime (compiled forward, ONNX Runtime) or tfjs. */
+function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, host: HostLogits | undefined): Forward {
+  const logitsOf = host ?? tfjsLogits(model, inputSize);
+  return async (x, rows) => answersOf(await logitsOf(x, rows), numClasses);
 }
 
 /**
  * The generalist and its fellow members, each on the whole batch (timed alone, for onMember), their
  * distributions pooled. The pooled log-probabilities are the answer's logits: softmax of them is it.
  */
-function membersForward(members: { id: string; model: tf.LayersModel }[], averaging: Averaging, compiled: Map<tf.LayersModel, DenseForward>, numClasses: number, onMember: ModelSetHooks['onMember']): Forward {
+function membersForward(members: { id: string; model: tf.LayersModel }[], averaging: Averaging, compiled: Map<tf.LayersModel, DenseForward>, numClasses: number, inputSize: number, onMember: ModelSetHooks['onMember']): Forward {
+  const logitsOf = members.map(({ model }) => compiled.get(model) ?? tfjsLogits(model, inputSize));
   return async (x, rows) => {
-    const memberLogits = members.map(({ id, model }) => {
+    const memberLogits: Float32Array[] = [];
+    for (const [i, { id }] of members.entries()) {
       const started = performance.now();
-      const forward = compiled.get(model);
-      const logits = forward ? forward(x, rows) : predictLogits(model, x, rows);
+      memberLogits.push(await logitsOf[i](x, rows));
       onMember?.(id, (performance.now() - started) / 1000);
-      return logits;
-    });
-    const pooled = averageMemberArrays(memberLogits, numClasses, averaging);
-    const zRows = rowsOf(pooled, numClasses);
-    return rowsOf(softmaxRowsAt(pooled, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+    }
+    return answersOf(averageMemberArrays(memberLogits, numClasses, averaging), numClasses);
   };
 }
 
@@ -183,7 +183,7 @@ export class ModelSet {
     else {
       const members = [{ id: 'generalist', model: bundle.generalist }, ...[...bundle.members].map(([id, model]) => ({ id, model }))];
       const onMember = (id: string, seconds: number) => { if (!this.inCanary) hooks.onMember?.(id, seconds); };
-      forwards.set('members', membersForward(members, membersInfo.averaging, compiled, this.numClasses, onMember));
+      forwards.set('members', membersForward(members, membersInfo.averaging, compiled, this.numClasses, this.inputSize, onMember));
     }
     for (const [name, forward] of forwards) {
       this.forwards.set(name, forward);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,7 @@ describe('a student taught by an ensemble of members', () => {
 
   it('trains K − 1 more generalists, distils from their pooled distribution, and bundles them', async () => {
     const result = await runPipeline(withMembers(3), { runDir, out, log: () => {} });
-    expect(result.ran).toEqual(['generalist', 'members', 'clusters', 'specialists', 'student', 'bundle']);
+    expect(result.ran).toEqual(['generalist', 'clusters', 'specialists', 'members', 'student', 'bundle']);
     expect(result.members!.map((m) => [m.id, m.seedOffset])).toEqual([['m2', 1], ['m3', 2]]);
     expect(result.student!.teacher).toBe('members');
     const bundle = await loadBundle(out);
@@ -65,6 +65,14 @@ describe('a student taught by an ensemble of members', () => {
     } finally {
       bundle.dispose();
     }
+  }, 120_000);
+
+  it('a specialists shard never trains the members: only the student reads them', async () => {
+    const shardDir = join(tmp, 'shard');
+    await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'), until: 'clusters', log: () => {} });
+    const shard = await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'), shard: { index: 0, count: 2 }, log: () => {} });
+    expect(shard.ran).not.toContain('members');
+    expect(existsSync(join(shardDir, 'member-nets'))).toBe(false);
   }, 120_000);
 
   it('a larger K trains only the members it adds; the student and the bundle follow', async () => {
@@ -118,6 +126,8 @@ describe('a student taught by an ensemble of members', () => {
     const dir = join(await tempDir(), 'bad');
     const wrong = { ...draft(1), members: { averaging: 'probabilities' as const, models: [{ id: 'm2', model: tinyModel(3) }] } };
     await expect(saveBundle(dir, wrong)).rejects.toThrow(/members\.models\[0\]\.architecture\.outputSize|3 outputs/);
+    const named = { ...draft(1), members: { averaging: 'probabilities' as const, models: [{ id: 'generalist', model: tinyModel(5) }] } };
+    await expect(saveBundle(dir, named)).rejects.toThrow(/members\.models\[0\]\.id.*names the first member/);
     const orphan = { ...draft(1), student: { ...draft(1).student!, teacher: 'members' as const } };
     const error = await saveBundle(dir, orphan).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BundleError);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/bundle/index.js';
+import { DEFAULT_SYNTHETIC, writeSyntheticFiles } from '../../src/data/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { parsePipelineConfig, pipelineEnsemble, runPipeline, StageInterrupted } from '../../src/pipeline/index.js';
 import { TINY, tinyTrain } from '../fixtures/tiny-pipeline.js';
@@ -61,6 +62,20 @@ describe('runPipeline', () => {
     const soft = await runPipeline(parsePipelineConfig({ ...TINY, specialists: { ...TINY.specialists, softTargets: true } }), { runDir, out, log: quiet, ensemble: pipelineEnsemble });
     expect(soft.ran).toEqual(['specialists', 'student', 'bundle']);
     for (const s of soft.specialists!) expect(Math.abs(s.meanDustbinProbability - s.nonSpecialFraction)).toBeLessThan(0.08);
+  });
+
+  it('retrains on new contents of a files dataset at the same paths, and on nothing else', async () => {
+    const data = join(tmp, 'files-data');
+    const synthetic = { ...DEFAULT_SYNTHETIC, superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40, testPerClass: 10, seed: 3 };
+    const dataset = await writeSyntheticFiles(data, synthetic);
+    const config = parsePipelineConfig({ ...TINY, dataset });
+    const runDir = join(tmp, 'files-run');
+    const out = join(tmp, 'bundles', 'files');
+    await runPipeline(config, { runDir, out, log: quiet });
+    expect((await runPipeline(config, { runDir, out, log: quiet })).ran).toEqual([]);
+    await writeSyntheticFiles(data, { ...synthetic, seed: 4 });
+    const rerun = await runPipeline(config, { runDir, out, log: quiet });
+    expect(rerun.ran).toEqual(['generalist', 'clusters', 'specialists', 'student', 'bundle']);
   });
 
   it('resumes after a kill between stages and mid-stage, redoing nothing finished', async () => {
