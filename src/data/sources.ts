@@ -86,38 +86,63 @@ function readIdxPair(featuresFile: string, labelsFile: string): RawSplit {
   return fromArrays(asNpy(features.data, features.dims), asNpy(labels.data, labels.dims), featuresFile, labelsFile);
 }
 
+/**
+ * A header row, then one example per row. Rows are converted as the parser yields them (csv-parse's
+ * on_record), so memory is the file's bytes and the features as float32, never every cell as a string.
+ */
 function readCsv(path: string, labelColumn: string, featureColumns: string[] | undefined): RawSplit {
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    records = parseCsv(readBytes(path), { info: true, skip_empty_lines: true, trim: true }) as unknown as typeof records;
-  } catch (error) {
-    const csv = error as CsvError;
-    throw new DataFileError(path, csv.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ? `line ${csv.lines}: ${csv.message.replace(/^Invalid Record Length: /, '')}` : csv.message);
-  }
-  if (records.length === 0) throw new DataFileError(path, 'is empty: expected a header row, then one row per example');
-  const header = records[0].record;
+  let header: string[] | undefined;
+  let labelIndex = -1;
+  let featureIndices: number[] = [];
+  let x = new Float32Array(0);
+  let n = 0;
+  const labels: string[] = [];
   const column = (name: string) => {
-    const index = header.indexOf(name);
-    if (index < 0) throw new DataFileError(path, `has no column "${name}" (its header: ${header.slice(0, 8).join(', ')}${header.length > 8 ? ', …' : ''})`);
+    const index = header!.indexOf(name);
+    if (index < 0) throw new DataFileError(path, `has no column "${name}" (its header: ${header!.slice(0, 8).join(', ')}${header!.length > 8 ? ', …' : ''})`);
     return index;
   };
-  const labelIndex = column(labelColumn);
-  const featureIndices = featureColumns ? featureColumns.map(column) : header.map((_, i) => i).filter((i) => i !== labelIndex);
-  const rows = records.slice(1);
-  const x = new Float32Array(rows.length * featureIndices.length);
-  const labels: string[] = [];
-  rows.forEach(({ record, info }, r) => {
+  const addRow = (record: string[], line: number) => {
+    const width = featureIndices.length;
+    if ((n + 1) * width > x.length) {
+      const grown = new Float32Array(Math.max(1024, 2 * x.length, (n + 1) * width));
+      grown.set(x);
+      x = grown;
+    }
     featureIndices.forEach((c, f) => {
       const text = record[c];
       const value = text === '' ? Number.NaN : Number(text);
-      if (Number.isNaN(value) && text !== 'NaN') throw new DataFileError(path, `line ${info.lines}, column "${header[c]}": ${text === '' ? 'empty' : `"${text}" is not a number`}`);
-      x[r * featureIndices.length + f] = value;
+      if (Number.isNaN(value) && text !== 'NaN') throw new DataFileError(path, `line ${line}, column "${header![c]}": ${text === '' ? 'empty' : `"${text}" is not a number`}`);
+      x[n * width + f] = value;
     });
-    if (record[labelIndex] === '') throw new DataFileError(path, `line ${info.lines}: the label column "${labelColumn}" is empty`);
+    if (record[labelIndex] === '') throw new DataFileError(path, `line ${line}: the label column "${labelColumn}" is empty`);
     labels.push(record[labelIndex]);
-  });
+    n++;
+  };
+  try {
+    parseCsv(readBytes(path), {
+      skip_empty_lines: true, trim: true,
+      on_record: (record: string[], info: { lines: number }) => {
+        if (header) addRow(record, info.lines);
+        else {
+          header = record;
+          labelIndex = column(labelColumn);
+          featureIndices = featureColumns ? featureColumns.map(column) : header.map((_, i) => i).filter((i) => i !== labelIndex);
+        }
+        return null; // nothing kept by the parser
+      },
+    });
+  } catch (error) {
+    if (error instanceof DataFileError) throw error;
+    const csv = error as CsvError;
+    throw new DataFileError(path, csv.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH' ? `line ${csv.lines}: ${csv.message.replace(/^Invalid Record Length: /, '')}` : csv.message);
+  }
+  if (!header) throw new DataFileError(path, 'is empty: expected a header row, then one row per example');
   const numeric = labels.every((label) => /^\d+$/.test(label));
-  return { x, n: rows.length, shape: [featureIndices.length], labels: numeric ? Int32Array.from(labels, Number) : labels, featuresFile: path, labelsFile: path };
+  return {
+    x: x.slice(0, n * featureIndices.length), n, shape: [featureIndices.length],
+    labels: numeric ? Int32Array.from(labels, Number) : labels, featuresFile: path, labelsFile: path,
+  };
 }
 
 /** Reads one split's files; every problem is a DataFileError naming the file and, where it can, the row. */
