@@ -75,12 +75,14 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
   const generated = GENERATED_DATASETS[config.name];
   if (generated && !existsSync(join(generated.out, 'dataset.json'))) await writeSyntheticFiles(generated.out, generated.synthetic, log);
   const runDir = join(root, config.name);
-  const pipeline = await runPipeline(config, { runDir, out: join(runDir, 'bundle'), ensemble: pipelineEnsemble, log });
+  // Beside the run folders, not in one: <run>/bundle is the bundle stage's own records.
+  const bundleDir = join(root, 'bundles', config.name);
+  const pipeline = await runPipeline(config, { runDir, out: bundleDir, ensemble: pipelineEnsemble, log });
   const dataset = loadDataset(config.dataset);
   const { test, numClasses } = dataset;
   const specialists = pipeline.specialists ?? [];
   // The bundle the pipeline just wrote is the system under test: its members, its combiner settings.
-  const bundle = await loadBundle(join(runDir, 'bundle'));
+  const bundle = await loadBundle(bundleDir);
   const { models, options } = ensembleFromBundle(bundle);
   if (typeof options === 'string') throw new Error(`${config.name}: ${options}`);
   const ensemble = argmaxRows(ensembleLogits(models, test.x, test.n, options), numClasses);

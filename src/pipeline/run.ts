@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Dataset, loadDataset, splitChecksum } from '../data/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import { type ClustersResult, runClustersStage } from './clusters.js';
@@ -10,7 +10,7 @@ import type { StageContext } from './context.js';
 import { type ModelMetrics, runGeneralistStage } from './generalist.js';
 import { runBundleStage } from './bundle.js';
 import { runSpecialistsStage, type SpecialistMetrics } from './specialists.js';
-import { type RunState, type StageName, readRunState, recordStage, stageHash } from './state.js';
+import { type RunState, type StageName, readRunState, recordStage, stageHash, STAGES } from './state.js';
 import { runStudentStage, type TeacherLogits } from './student.js';
 
 export interface PipelineOptions {
@@ -143,6 +143,9 @@ async function specialistsStage(ctx: StageContext, stage: Stage, result: Pipelin
 export async function runPipeline(config: PipelineConfig, options: PipelineOptions): Promise<PipelineResult> {
   const log = options.log ?? ((line: string) => console.error(line));
   const { runDir } = options;
+  // A stage writes its records (hash, done) in <run>/<stage>; a bundle published over one would carry them.
+  const clash = STAGES.find((name) => resolve(options.out) === resolve(runDir, name));
+  if (clash) throw new Error(`--out ${options.out} is the ${clash} stage's folder of the run ${runDir}: write the bundle elsewhere (e.g. models/${config.name})`);
   // The data first: a bad file is reported before the run folder is touched.
   const dataset = loadDataset(config.dataset, log);
   await mkdir(runDir, { recursive: true });

@@ -159,6 +159,12 @@ describe('runPipeline', () => {
     await expect(runPipeline(parsePipelineConfig(TINY), { runDir: sharded, out, log: quiet, assemble: true })).rejects.toThrow(new RegExp(`cannot assemble: specialists ${ids[1]} are not trained`));
   }, 240_000);
 
+  it('refuses to publish the bundle over one of the run\'s stage folders', async () => {
+    const runDir = join(tmp, 'clash');
+    await expect(runPipeline(parsePipelineConfig(TINY), { runDir, out: join(runDir, 'bundle'), log: quiet })).rejects.toThrow(/is the bundle stage's folder/);
+    expect(existsSync(runDir)).toBe(false);
+  });
+
   it('rejects invalid configs naming the path of each bad field', () => {
     const bad = { ...TINY, generalist: { ...TINY.generalist, train: { ...train(4), epochs: 0 } }, specialists: { train: train(1), parallel: -1 } };
     expect(() => parsePipelineConfig(bad, 'bad.json')).toThrow(/bad\.json: invalid pipeline config[\s\S]*generalist\.train\.epochs[\s\S]*specialists\.parallel/);
