@@ -8,7 +8,8 @@ import { loadDataset } from '../src/data/index.js';
 import { evaluateModel, predictLogits, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { buildMlp, MlpConfig } from '../src/nets/index.js';
-import { bundleTeacherLogits, loadModel, saveModel } from '../src/pipeline/index.js';
+import { loadModel, saveModel } from '../src/bundle/index.js';
+import { bundleTeacherLogits } from '../src/pipeline/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -6,7 +6,8 @@ import { backendFlag, datasetOption, flagError } from '../src/cli/index.js';
 import { loadDataset, recordedDataset } from '../src/data/index.js';
 import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
-import { bundleTeacherLogits, loadModel } from '../src/pipeline/index.js';
+import { loadModel } from '../src/bundle/index.js';
+import { bundleTeacherLogits } from '../src/pipeline/index.js';
 import { readManifest } from '../src/bundle/index.js';
 import { markdownTable } from '../src/report/index.js';
 

@@ -8,7 +8,7 @@ import { jitter, loadDataset } from '../src/data/index.js';
 import { evaluateModel, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { buildMlp, MlpConfig } from '../src/nets/index.js';
-import { saveModel } from '../src/pipeline/index.js';
+import { saveModel } from '../src/bundle/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@ export { modelEntries, parseManifest } from './check.js';
 export { BUNDLE_ERROR_CODES, BundleError } from './errors.js';
 export type { BundleErrorCode } from './errors.js';
 export { publishFolder, recoverInterrupted, writeFiles } from './files.js';
-export { fileSystem } from './io.js';
+export { fileSystem } from './artifacts.js';
 export { loadBundle, readManifest, verifyBundle } from './load.js';
 export type { LoadedBundle } from './load.js';
 export {
@@ -16,3 +16,4 @@ export type {
 } from './manifest.js';
 export { saveBundle } from './save.js';
 export type { BundleDraft, MemberDraft, ModelDraft, SaveOptions, SaveStep, SpecialistDraft, StudentDraft } from './save.js';
+export { loadModel, saveModel } from './model-folder.js';

@@ -7,7 +7,7 @@ import { modelEntries, parseManifest } from './check.js';
 import { BundleError, fieldPath } from './errors.js';
 import { exists, listFiles, sha256 } from '../files/index.js';
 import { recoverInterrupted, swapInProgress } from './files.js';
-import { decodeArtifacts, fromArtifacts } from './io.js';
+import { decodeArtifacts, fromArtifacts } from './artifacts.js';
 import { type Architecture, MANIFEST_FILE, type Manifest, MODEL_FILE } from './manifest.js';
 import { checkShapes } from './shapes.js';
 

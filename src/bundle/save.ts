@@ -6,7 +6,7 @@ import { modelEntries, parseManifest } from './check.js';
 import { BundleError } from './errors.js';
 import { sha256 } from '../files/index.js';
 import { publishFolder, writeFiles } from './files.js';
-import { type EncodedModel, encodeArtifacts } from './io.js';
+import { type EncodedModel, encodeArtifacts } from './artifacts.js';
 import {
   type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FolderId, FORMAT_VERSION, isBundlePath,
   MANIFEST_FILE, type Manifest, type MemberEntry, type Members, MODEL_FILE, type ModelEntry, type SpecialistEntry, type StudentEntry, WEIGHTS_FILE,

@@ -4,7 +4,7 @@ import { BINARY_FORMULAS, type BinaryOp, binaryKernel } from './kernels/binary.j
 import { batchMatMulKernel, fusedMatMulKernel } from './kernels/matmul.js';
 import { reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { UNARY_FORMULAS, type UnaryOp, unaryKernel } from './kernels/unary.js';
-import { type FastKernel, withFallback } from './kernels/util.js';
+import { type FastKernel, withFallback } from './kernels/kernel-args.js';
 import type { Blas } from './nblas.js';
 
 export const BLAS_BACKEND = 'blas';

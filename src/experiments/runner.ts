@@ -4,7 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { type EpochRecord, trainModel, type TrainConfigInput, type TrainingSet, type TrainOptions } from '../distill/index.js';
-import { loadModel, saveModel } from '../pipeline/index.js';
+import { loadModel, saveModel } from '../bundle/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 
 /** One trained model of an experiment, as the report shows it. */

@@ -6,7 +6,7 @@ import { type StageContext, stageDir } from './context.js';
 import type { ModelMetrics } from './generalist.js';
 import { loadMemberModels, type MemberMetrics } from './members.js';
 import { membersTeacher, teacherName } from './config.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 import type { SpecialistMetrics } from './specialists.js';
 
 export interface BundleInputs {

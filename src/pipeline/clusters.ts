@@ -3,7 +3,7 @@ import { heatmapSpec, renderSvg } from '../report/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import { adjustedRandIndex, type Cluster, clusterClasses, predictionCovariance } from '../specialists/index.js';
 import { type StageContext, stageDir } from './context.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 
 const MAX_HEATMAP_CLASSES = 200;
 

@@ -3,7 +3,7 @@ import { type EnsembleModels, ensembleFromBundle, ensembleLogits } from '../ense
 import { loadBundle } from '../bundle/index.js';
 import type { StageContext } from './context.js';
 import { stageDir } from './context.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 import type { SpecialistMetrics } from './specialists.js';
 
 function errorsOf(predicted: Int32Array, labels: Int32Array, keep: (label: number) => boolean): { errors: number; n: number } {

@@ -4,7 +4,7 @@ import { evaluateModel, labelledSet, trainModel, type TrainResult } from '../dis
 import { buildMlp, parameterCount } from '../nets/index.js';
 import { writeJson } from '../files/index.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';
-import { saveModel } from './models.js';
+import { saveModel } from '../bundle/index.js';
 
 export interface ModelMetrics {
   testErrors: number;

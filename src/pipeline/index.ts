@@ -3,7 +3,6 @@ export type { PipelineConfigInput } from './config.js';
 export { StageInterrupted } from './context.js';
 export type { StageContext } from './context.js';
 export type { ModelMetrics } from './generalist.js';
-export { loadModel, saveModel } from './models.js';
 export { runPipeline } from './run.js';
 export type { PipelineOptions, PipelineResult } from './run.js';
 export type { SpecialistMetrics } from './specialists.js';

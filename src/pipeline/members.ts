@@ -6,7 +6,7 @@ import { membersTeacher } from './config.js';
 import { type StageContext, stageDir } from './context.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import { type ModelMetrics, trainGeneralistLike } from './generalist.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 
 export interface MemberMetrics extends ModelMetrics {
   id: string;

@@ -8,7 +8,7 @@ import { writeJson } from '../files/index.js';
 import { type Cluster, dustbinOffset, fitDustbinOffset, halfAndHalfSampler, sampledSpecialFraction, specialFraction, specialistSet } from '../specialists/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';
-import { loadModel, saveModel } from './models.js';
+import { loadModel, saveModel } from '../bundle/index.js';
 
 export interface SpecialistMetrics {
   id: string;

@@ -3,7 +3,7 @@ import { buildMlp } from '../nets/index.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';
 import { finishModelStage, type ModelMetrics } from './generalist.js';
 import { membersLogits } from './members.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 import { teacherName } from './config.js';
 
 /**

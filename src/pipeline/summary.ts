@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { timePerCall } from '../bench/index.js';
 import { markdownTable, type Cell } from '../report/index.js';
 import type { PipelineConfig } from './config.js';
-import { loadModel } from './models.js';
+import { loadModel } from '../bundle/index.js';
 import type { PipelineResult } from './run.js';
 
 /** Median microseconds of one forward pass at batch 1: what a request of one example costs. */

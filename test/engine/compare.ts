@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { poisonOutputs } from '../../src/engine/kernels/util.js';
+import { poisonOutputs } from '../../src/engine/kernels/kernel-args.js';
 
 // Our kernels allocate outputs without zeroing them; filled with NaN here, any element a kernel
 // forgets to write shows up in every comparison below.

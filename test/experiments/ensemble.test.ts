@@ -6,7 +6,7 @@ import { generateSynthetic } from '../../src/data/index.js';
 import { predictLogits } from '../../src/distill/index.js';
 import { engineInfo, initEngine } from '../../src/engine/index.js';
 import { type EnsemblePlan, type EnsembleResult, ensemblePlan, runEnsembleExperiment, writeEnsembleReport } from '../../src/experiments/index.js';
-import { loadModel } from '../../src/pipeline/index.js';
+import { loadModel } from '../../src/bundle/index.js';
 
 const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 2, inputSize: 16, trainPerClass: 30, validationPerClass: 8, testPerClass: 20, seed: 9 });
 const quick = ensemblePlan(true);

@@ -7,7 +7,7 @@ import { createRng, generateSynthetic, type Split } from '../../src/data/index.j
 import { trainModel, type TrainingSet } from '../../src/distill/index.js';
 import { engineInfo, initEngine } from '../../src/engine/index.js';
 import { buildMlp, capUnitNorms, UnitNormCap } from '../../src/nets/index.js';
-import { loadModel, saveModel } from '../../src/pipeline/index.js';
+import { loadModel, saveModel } from '../../src/bundle/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'constraint-'));
 beforeAll(async () => {

@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './kernel-args.js';
 
 /** Element formulas as source, as the stock cpu kernels define them, given the operands' source. */
 export const BINARY_FORMULAS = {

@@ -1,5 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, valuesOf } from './util.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, valuesOf } from './kernel-args.js';
 
 /**
  * Element formulas with the stock cpu kernels' results (x is the input, `alpha` an attribute).

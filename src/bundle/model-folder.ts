@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { fileSystem } from '../bundle/index.js';
+import { fileSystem } from './artifacts.js';
 import { useExactMaxNorm } from '../nets/index.js';
 
 /** A trained model in a run folder, in the TF.js Layers format the bundle uses. */
