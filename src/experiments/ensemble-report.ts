@@ -25,11 +25,13 @@ function targetRows(results: EnsembleResult[], wallSeconds: number): string[][] 
   return rows;
 }
 
+const byT = (errors: Record<string, number>) => Object.entries(errors).map(([t, e]) => `T=${t}: ${e}`).join(', ');
+
 function datasetTable(r: EnsembleResult): string {
   return markdownTable(
-    ['members K', 'ensemble (mean of probabilities)', 'ensemble (mean of log-probabilities)', 'distilled net', 'T (chosen on validation)', 'validation errors by T', 'gain recovered'],
-    r.sizes.map((s) => [s.members, s.ensemble, s.ensembleGeometric, s.distilled, s.temperature,
-      Object.entries(s.validationErrors).map(([t, e]) => `T=${t}: ${e}`).join(', '), s.members > 1 ? percent(s.recovered) : '—']),
+    ['members K', 'ensemble (mean of probabilities)', 'ensemble (mean of log-probabilities)', 'distilled net', 'T (chosen on validation)', 'validation errors by T', 'test errors by T (not used to choose)', 'gain recovered'],
+    r.sizes.map((s) => [s.members, s.ensemble, s.ensembleGeometric, s.distilled, s.temperature, byT(s.validationErrors), byT(s.testErrorsByTemperature),
+      s.members > 1 ? percent(s.recovered) : '—']),
   );
 }
 

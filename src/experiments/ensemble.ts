@@ -47,6 +47,8 @@ export interface SizeResult {
   distilled: number;
   temperature: number;
   validationErrors: Record<string, number>;
+  /** Every temperature's test errors, never used to choose: they show how far one distilled net scatters. */
+  testErrorsByTemperature: Record<string, number>;
   /** (single − distilled) / (single − ensemble): the share of the ensemble's gain the one net keeps. */
   recovered?: number;
 }
@@ -100,7 +102,7 @@ export async function runEnsembleExperiment(name: string, data: Dataset, dir: st
       const gain = single.mean - ensemble;
       sizes.push({
         members: K, ensemble, ensembleGeometric: errorsOf(pooled('test', K, 'logits'), data.test, data.numClasses),
-        distilled: chosen.testErrors, temperature: chosen.temperature, validationErrors: chosen.validationErrors,
+        distilled: chosen.testErrors, temperature: chosen.temperature, validationErrors: chosen.validationErrors, testErrorsByTemperature: chosen.testErrorsByTemperature,
         ...(K > 1 && gain > 0 ? { recovered: (single.mean - chosen.testErrors) / gain } : {}),
       });
       options.log(`${name}: K=${K} ensemble ${ensemble}, distilled ${chosen.testErrors} (T=${chosen.temperature}), one net ${single.mean.toFixed(1)}`);
@@ -113,14 +115,15 @@ export async function runEnsembleExperiment(name: string, data: Dataset, dir: st
 
 /** The temperature whose distilled net makes the fewest validation errors (the first on a tie), scored on test once chosen. */
 async function chooseOnValidation(runs: { temperature: number; model: Promise<tf.LayersModel> }[], data: Dataset) {
-  const scored = [];
+  const scored: { temperature: number; validation: number; testErrors: number }[] = [];
   for (const run of runs) {
     const model = await run.model;
     scored.push({ temperature: run.temperature, validation: evaluateModel(model, data.validation.x, data.validation.y).errors, testErrors: evaluateModel(model, data.test.x, data.test.y).errors });
     model.dispose();
   }
   const best = scored.reduce((a, b) => (b.validation < a.validation ? b : a));
-  return { temperature: best.temperature, testErrors: best.testErrors, validationErrors: Object.fromEntries(scored.map((s) => [String(s.temperature), s.validation])) };
+  const byTemperature = (value: (s: (typeof scored)[number]) => number): Record<string, number> => Object.fromEntries(scored.map((s) => [String(s.temperature), value(s)]));
+  return { temperature: best.temperature, testErrors: best.testErrors, validationErrors: byTemperature((s) => s.validation), testErrorsByTemperature: byTemperature((s) => s.testErrors) };
 }
 
 /** The experiment's folder under `root`; each dataset's runs live in a sub-folder named after it. */

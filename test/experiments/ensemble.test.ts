@@ -68,6 +68,7 @@ describe('the ensemble experiment', () => {
       const best = Math.min(...Object.values(size.validationErrors));
       expect(size.validationErrors[String(size.temperature)]).toBe(best);
       expect(Object.keys(size.validationErrors)).toEqual(['1', '4']);
+      expect(size.testErrorsByTemperature[String(size.temperature)]).toBe(size.distilled);
     }
     const three = first.sizes[1];
     const gain = first.single.mean - three.ensemble;
