@@ -38,10 +38,18 @@ describe('parseFlags', () => {
 
 describe('--backend', () => {
   it('exits 2 naming the flag for an unknown backend, in every script that takes one, before any work', () => {
-    for (const script of ['train-generalist', 'distill', 'pipeline', 'evaluate', 'experiment-specialists']) {
+    for (const script of ['train-generalist', 'distill', 'pipeline', 'evaluate', 'experiment-specialists', 'experiment-ensemble']) {
       const result = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--backend', 'foo'], { encoding: 'utf8', timeout: 60_000 });
       expect(result.status, script).toBe(2);
       expect(result.stderr, script).toMatch(/--backend: .*"auto"/);
+    }
+  }, 120_000);
+
+  it('the ensemble experiment refuses an unknown dataset, an empty list and a non-whole worker count, naming the flag', () => {
+    for (const [flag, value, message] of [['--datasets', 'cifar', /--datasets\.0: .*"fashion-mnist"/], ['--datasets', ',', /--datasets\.0/], ['--workers', '0', /--workers: Too small/], ['--workers', '1e400', /--workers: .*Infinity/]] as const) {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-ensemble.ts', flag, value], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status, `${flag} ${value}`).toBe(2);
+      expect(result.stderr, `${flag} ${value}`).toMatch(message);
     }
   }, 120_000);
 

@@ -104,6 +104,22 @@ describe('a student taught by an ensemble of members', () => {
     expect(info.body.models.members.served).toBe(true);
   }, 60_000);
 
+  it('answers bad rows on the members model alone: 422 for a row that overflows, 400 for empty, ragged or huge input', async () => {
+    const served = await createApp({ bundleDir: out, logLevel: 'silent', batching: { maxQueueDelayMs: 50 } });
+    apps.push(served);
+    const row = Array.from(data.test.x.subarray(0, 16));
+    const predict = (instances: unknown) => json<{ error: string; predictions?: unknown[] }>(post(served.app, '/v1/models/members/predict', { instances }));
+    // Batched together: the overflowing request fails alone, its batch-mates are answered.
+    const [bad, ...good] = await Promise.all([predict([row.map(() => 3e38)]), predict([row]), predict([row, row])]);
+    expect(bad.status).toBe(422);
+    expect(good.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(good[1].body.predictions).toHaveLength(2);
+    expect((await predict([])).status).toBe(400);
+    expect((await predict([row.slice(1)])).status).toBe(400);
+    expect((await predict([row.map(() => 1e39)])).status).toBe(400);
+    expect((await predict([row.map((v, i) => (i === 3 ? 'NaN' : v))])).status).toBe(400);
+  }, 60_000);
+
   it('exports every member to ONNX, and the sidecar says how to pool them', async () => {
     const files = await exportBundle(out, join(tmp, 'exported'));
     expect(files).toEqual(expect.arrayContaining(['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx']));
