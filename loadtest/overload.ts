@@ -196,9 +196,10 @@ export function overloadMarkdown(r: OverloadResult): string {
     '',
     r.serverSide
       ? `As the server timed them (from the arrival of their headers, its own histogram): ${r.serverSide.answered} 2xx, ${r.serverSide.overBound} of them over ${r.serverSide.boundSeconds} s. ` +
-        'A client\'s clock also counts the time a new connection waits to be accepted: under a burst Node accepts one connection per turn of its event loop ' +
-        '(libuv ≥ 1.45, libuv/libuv#3696), and a turn serving hundreds of busy connections takes tens of milliseconds, so the last of 512 connections opened at once ' +
-        'waits seconds before the server sees its first request. The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.'
+        'A client\'s clock also counts the time a new connection waits to be accepted: Node accepts one connection per turn of its event loop ' +
+        '(libuv ≥ 1.45, libuv/libuv#3696). The server starts at most `--requests-per-turn` requests a turn (default 64) so turns stay short under load, ' +
+        'but the 512 connections the load generator opens at once still take 512 turns to accept, and a probe opened during that burst waits behind them. ' +
+        'The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.'
       : 'The server\'s own latency histogram could not be read.',
     '',
     '## Targets',

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { TurnBudget, type Waiting } from './turn-budget.js';
 
 // Admission at the connection level, before hono: what must be decided without reading a body.
 
@@ -22,6 +23,10 @@ export interface AdmissionOptions {
   maxConnections: number;
   /** The request deadline: headers and body must have arrived within it. */
   deadlineMs: number;
+  /** API requests started per turn of the event loop (see turn-budget.ts); the rest wait their turn in order. */
+  requestsPerTurn: number;
+  /** Requests waiting for a turn; past it they get 503 with Retry-After at once. */
+  maxWaiting: number;
   isDraining: () => boolean;
 }
 
@@ -61,9 +66,24 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
 }
 
+/** A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it waited. */
+function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener, options: AdmissionOptions): Waiting {
+  const waitedMs = () => performance.now() - ((req as Stamped)[ARRIVED] ?? 0);
+  return {
+    start: () => listener(req, res),
+    stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
+    refuse: (reason) => {
+      if (req.socket.destroyed) return;
+      if (reason === 'full') refuse(res, 503, { error: 'overloaded: too many requests waiting to start', details: { maxWaiting: options.maxWaiting } }, { 'Retry-After': '1' });
+      else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
+    },
+  };
+}
+
 /**
  * An HTTP server for hono's node adapter (`serve({ createServer })`) that stamps each request's
- * arrival, caps open connections with fast 503s instead of a queue in socket buffers, times out
+ * arrival, caps open connections with fast 503s instead of a queue in socket buffers, starts a
+ * bounded number of requests per turn of the event loop so new connections are accepted, times out
  * headers and bodies at the deadline, and answers framing errors as JSON.
  */
 export function admissionServer(options: AdmissionOptions): (serverOptions: ServerOptions, listener: RequestListener) => Server {
@@ -83,8 +103,10 @@ export function admissionServer(options: AdmissionOptions): (serverOptions: Serv
         return;
       }
       if (options.isDraining()) res.setHeader('Connection', 'close'); // so keep-alive clients reconnect elsewhere, not into a reset
-      listener(req, res);
+      if (probe) listener(req, res);
+      else budget.admit(waitingRequest(req, res, listener, options));
     });
+    const budget = new TurnBudget({ perTurn: options.requestsPerTurn, maxWaiting: options.maxWaiting });
     let open = 0;
     server.on('connection', (socket: Marked) => {
       open++;

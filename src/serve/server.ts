@@ -34,6 +34,8 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
 async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
   const admission = admissionServer({
     maxConnections: config.limits.maxConnections,
+    requestsPerTurn: config.limits.requestsPerTurn,
+    maxWaiting: config.limits.maxWaiting,
     deadlineMs: config.batching.deadlineMs,
     isDraining: () => served.context.lifecycle.isDraining,
   });

@@ -167,6 +167,18 @@ describe('hostile HTTP', () => {
     expect((await send(server.port, 'GET', '/metrics')).text).not.toMatch(/code="5\d\d"/);
   });
 
+  it('starting one request per turn, answers every one of 24 concurrent requests, each with its own rows', async () => {
+    const oneATurn = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { requestsPerTurn: 1 } }, { signals: false });
+    try {
+      const answers = await Promise.all(Array.from({ length: 24 }, (_, i) =>
+        send(oneATurn.port, 'POST', '/v1/models/student/predict', predictBody(1 + (i % 5)), { 'content-type': 'application/json' })));
+      expect(answers.map((a) => a.status)).toEqual(Array(24).fill(200));
+      expect(answers.map((a) => (JSON.parse(a.text) as { predictions: unknown[] }).predictions.length)).toEqual(Array.from({ length: 24 }, (_, i) => 1 + (i % 5)));
+    } finally {
+      await oneATurn.close();
+    }
+  });
+
   describe('with a connection cap and a short deadline', () => {
     let capped: ServerHandle;
     beforeAll(async () => {
