@@ -25,12 +25,13 @@ function targetRows(results: EnsembleResult[], wallSeconds: number): string[][] 
   return rows;
 }
 
-const byT = (errors: Record<string, number>) => Object.entries(errors).map(([t, e]) => `T=${t}: ${e}`).join(', ');
+const errors = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+const byT = (values: Record<string, number>) => Object.entries(values).map(([t, e]) => `T=${t}: ${errors(e)}`).join(', ');
 
 function datasetTable(r: EnsembleResult): string {
   return markdownTable(
-    ['members K', 'ensemble (mean of probabilities)', 'ensemble (mean of log-probabilities)', 'distilled net', 'T (chosen on validation)', 'validation errors by T', 'test errors by T (not used to choose)', 'gain recovered'],
-    r.sizes.map((s) => [s.members, s.ensemble, s.ensembleGeometric, s.distilled, s.temperature, byT(s.validationErrors), byT(s.testErrorsByTemperature),
+    ['members K', 'ensemble (mean of probabilities)', 'ensemble (mean of log-probabilities)', 'distilled net (mean; each seed)', 'T (chosen on validation)', 'validation errors by T (mean)', 'test errors by T (mean, not used to choose)', 'gain recovered'],
+    r.sizes.map((s) => [s.members, s.ensemble, s.ensembleGeometric, `${errors(s.distilled)} (${s.distilledBySeed.join(', ')})`, s.temperature, byT(s.validationErrors), byT(s.testErrorsByTemperature),
       s.members > 1 ? percent(s.recovered) : '—']),
   );
 }
@@ -52,8 +53,8 @@ export async function writeEnsembleReport(outDir: string, results: EnsembleResul
       `Total wall time ${(wallSeconds / 60).toFixed(1)} min${invocations.length > 1 ? ` over ${invocations.length} invocations (${invocations.map((v) => (v / 60).toFixed(1)).join(' + ')} min; resumed from finished runs)` : ''}.`,
     `Members: ${net.hidden.join('-')} ReLU MLPs, hidden dropout ${net.hiddenDropout}, ${plan.member.train.epochs} epochs of ${plan.member.train.optimizer.kind} on hard labels, seeds ${plan.seeds.join(', ')}; ` +
       `the ensemble of K is the first K. Pooled by averaging their probabilities (the teacher), with the mean of log-probabilities shown beside it. ` +
-      `Each distilled net has the members' architecture and one seed (${plan.studentSeed}) for every K and T, trained on the training split's soft targets ` +
-      `(hard-label weight ${plan.hardWeight}) at T ∈ {${plan.temperatures.join(', ')}}, the T kept being the one with the fewest validation errors. ` +
+      `Each distilled net has the members' architecture, trained on the training split's soft targets (hard-label weight ${plan.hardWeight}) at T ∈ {${plan.temperatures.join(', ')}} ` +
+      `from ${plan.studentSeeds.length} seed(s) (${plan.studentSeeds.join(', ')}), the same for every K and T; the T kept is the one whose nets make the fewest validation errors on average, and their mean test errors are reported. ` +
       '"Gain recovered" is (one net − distilled) / (one net − ensemble), one net being the mean of the members alone.',
     '',
     '## Targets',

@@ -10,7 +10,7 @@ import { loadModel } from '../../src/bundle/index.js';
 
 const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 2, inputSize: 16, trainPerClass: 30, validationPerClass: 8, testPerClass: 20, seed: 9 });
 const quick = ensemblePlan(true);
-const plan: EnsemblePlan = { ...quick, seeds: [1, 2, 3], sizes: [1, 3], temperatures: [1, 4] };
+const plan: EnsemblePlan = { ...quick, seeds: [1, 2, 3], sizes: [1, 3], temperatures: [1, 4], studentSeeds: [101, 102] };
 const root = mkdtempSync(join(tmpdir(), 'ensemble-experiment-'));
 const run = (dir: string, log: (line: string) => void = () => {}) => runEnsembleExperiment('synthetic', data, join(root, dir), plan, { log });
 const weightsOf = async (dir: string, name: string) => {
@@ -69,6 +69,8 @@ describe('the ensemble experiment', () => {
       expect(size.validationErrors[String(size.temperature)]).toBe(best);
       expect(Object.keys(size.validationErrors)).toEqual(['1', '4']);
       expect(size.testErrorsByTemperature[String(size.temperature)]).toBe(size.distilled);
+      expect(size.distilledBySeed).toHaveLength(2);
+      expect(size.distilled).toBeCloseTo((size.distilledBySeed[0] + size.distilledBySeed[1]) / 2, 10);
     }
     const three = first.sizes[1];
     const gain = first.single.mean - three.ensemble;
