@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { TurnBudget, type Waiting } from './turn-budget.js';
+import type { TurnBudget, Waiting } from './turn-budget.js';
 
 // Admission at the connection level, before hono: what must be decided without reading a body.
 
@@ -23,10 +23,8 @@ export interface AdmissionOptions {
   maxConnections: number;
   /** The request deadline: headers and body must have arrived within it. */
   deadlineMs: number;
-  /** API requests started per turn of the event loop (see turn-budget.ts); the rest wait their turn in order. */
-  requestsPerTurn: number;
-  /** Requests waiting for a turn; past it they get 503 with Retry-After at once. */
-  maxWaiting: number;
+  /** How many API requests a turn of the event loop starts; the rest wait their turn in order. */
+  budget: TurnBudget;
   isDraining: () => boolean;
 }
 
@@ -74,7 +72,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
       if (req.socket.destroyed) return;
-      if (reason === 'full') refuse(res, 503, { error: 'overloaded: too many requests waiting to start', details: { maxWaiting: options.maxWaiting } }, { 'Retry-After': '1' });
+      if (reason === 'full') refuse(res, 503, { error: 'overloaded: too many requests waiting to start', details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
       else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
     },
   };
@@ -104,9 +102,8 @@ export function admissionServer(options: AdmissionOptions): (serverOptions: Serv
       }
       if (options.isDraining()) res.setHeader('Connection', 'close'); // so keep-alive clients reconnect elsewhere, not into a reset
       if (probe) listener(req, res);
-      else budget.admit(waitingRequest(req, res, listener, options));
+      else options.budget.admit(waitingRequest(req, res, listener, options));
     });
-    const budget = new TurnBudget({ perTurn: options.requestsPerTurn, maxWaiting: options.maxWaiting });
     let open = 0;
     server.on('connection', (socket: Marked) => {
       open++;

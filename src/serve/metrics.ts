@@ -44,9 +44,14 @@ export class ServeMetrics {
     agreed: new Counter({ name: 'serve_ab_shadow_agreed_instances_total', help: 'Of those, the instances where the shadow\'s top class was the served one\'s', labelNames: ['served', 'shadow'] as const, registers: [this.registry] }),
   };
 
+  /** Requests waiting for a turn of the event loop (admission.ts), read at scrape time; the server sets it. */
+  waitingDepth: () => number = () => 0;
+
   constructor() {
     // Read at scrape time: the number that a leak makes grow.
     new Gauge({ name: 'serve_tfjs_tensors', help: 'Live tfjs tensors', registers: [this.registry], collect() { this.set(tf.memory().numTensors); } });
+    const waitingDepth = () => this.waitingDepth();
+    new Gauge({ name: 'serve_waiting_requests', help: 'Requests read but not yet started, waiting for a turn of the event loop (--requests-per-turn)', registers: [this.registry], collect() { this.set(waitingDepth()); } });
     collectDefaultMetrics({ register: this.registry });
     // Gauges may not end in _total (promtool check metrics fails on them); prom-client exports the
     // same counts as nodejs_active_{handles,requests,resources} too, which stay.

@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { serve } from '@hono/node-server';
 import { admissionServer } from './admission.js';
 import { startHealthPort } from './health.js';
+import { TurnBudget } from './turn-budget.js';
 import { createApp, type ServeApp } from './app.js';
 import { startCluster, WORKER_CONFIG_ENV, workerListening } from './workers.js';
 import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
@@ -32,10 +33,11 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
+  const budget = new TurnBudget({ perTurn: config.limits.requestsPerTurn, maxWaiting: config.limits.maxWaiting });
+  served.context.metrics.waitingDepth = () => budget.depth;
   const admission = admissionServer({
     maxConnections: config.limits.maxConnections,
-    requestsPerTurn: config.limits.requestsPerTurn,
-    maxWaiting: config.limits.maxWaiting,
+    budget,
     deadlineMs: config.batching.deadlineMs,
     isDraining: () => served.context.lifecycle.isDraining,
   });

@@ -34,6 +34,10 @@ export class TurnBudget {
     this.defer = options.defer ?? ((run) => setImmediate(run));
   }
 
+  get maxWaiting(): number {
+    return this.options.maxWaiting;
+  }
+
   /** Requests waiting for a later turn. */
   get depth(): number {
     return this.waiting.length;

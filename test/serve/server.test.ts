@@ -174,6 +174,7 @@ describe('hostile HTTP', () => {
         send(oneATurn.port, 'POST', '/v1/models/student/predict', predictBody(1 + (i % 5)), { 'content-type': 'application/json' })));
       expect(answers.map((a) => a.status)).toEqual(Array(24).fill(200));
       expect(answers.map((a) => (JSON.parse(a.text) as { predictions: unknown[] }).predictions.length)).toEqual(Array.from({ length: 24 }, (_, i) => 1 + (i % 5)));
+      expect((await send(oneATurn.port, 'GET', '/metrics')).text).toMatch(/^serve_waiting_requests 0$/m);
     } finally {
       await oneATurn.close();
     }
