@@ -7,7 +7,8 @@ import { DrawingPad, paintImage, paintStrip } from './draw.js';
 import { refreshLive, showClusters, showEvaluation } from './report.js';
 import { el, entropyBits, percent, renderBars, renderSpecialists } from './views.js';
 
-const MODELS = ['student', 'generalist', 'ensemble'];
+/** The members model (an averaged ensemble of full nets) has a panel only in bundles that carry one. */
+const modelsOf = (bundle) => (bundle.members ? ['student', 'generalist', 'ensemble', 'members'] : ['student', 'generalist', 'ensemble']);
 /** Up to this many classes every class gets a bar, in class order; past it, the top ones, best first. */
 const ALL_BARS = 20;
 const TOP_BARS = 10;
@@ -37,7 +38,12 @@ function showBundle(bundle) {
   const { dataset, specialists } = bundle;
   $('bundle-line').textContent = `bundle ${bundle.name} · ${dataset.name} · ${dataset.classNames.length} classes · input [${dataset.inputShape.join(' × ')}] · ` +
     `${specialists.length} specialist${specialists.length === 1 ? '' : 's'} · built ${bundle.createdAt.slice(0, 10)}`;
-  for (const model of MODELS) {
+  if (bundle.members) {
+    $('model-members').hidden = false;
+    $('try-grid').classList.add('with-members');
+    $('members-line').textContent = `${bundle.members.ids.length} nets from different seeds (${bundle.members.ids.join(', ')}), their ${bundle.members.averaging} averaged`;
+  }
+  for (const model of modelsOf(bundle)) {
     const info = bundle.models[model];
     const panel = $(`model-${model}`);
     panel.querySelector('.size').textContent = info.parameters ? `${info.parameters.toLocaleString('en-US')} parameters` : '';
@@ -48,7 +54,7 @@ function showBundle(bundle) {
   }
 }
 
-// ── One input, three models ────────────────────────────────────────────────────────────────────
+// ── One input, every model ────────────────────────────────────────────────────────────────────
 
 const barCount = (n) => (n <= ALL_BARS ? n : TOP_BARS);
 
@@ -69,7 +75,7 @@ function showInput(x, example) {
 function clearResults() {
   state.x = null;
   state.generation++;
-  for (const model of MODELS) {
+  for (const model of modelsOf(state.bundle)) {
     const panel = $(`model-${model}`);
     if (panel.dataset.state === 'unavailable') continue;
     panel.dataset.state = 'idle';
@@ -124,7 +130,7 @@ async function classify(x, example) {
   const generation = ++state.generation;
   showInput(x, example);
   $('ab-send').disabled = false;
-  await Promise.all([...MODELS.map((model) => runModel(model, x, generation)), updateSoft()]);
+  await Promise.all([...modelsOf(state.bundle).map((model) => runModel(model, x, generation)), updateSoft()]);
   void refreshLive();
 }
 

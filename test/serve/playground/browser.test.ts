@@ -78,12 +78,16 @@ async function open(server: ServerHandle, viewport?: { width: number; height: nu
 const probabilities = (page: Page, selector: string) =>
   page.$$eval(`${selector} .bar-row`, (rows) => rows.map((row) => Number((row as HTMLElement).dataset.p)));
 
-async function modelsAnswered(page: Page): Promise<void> {
-  for (const model of ['student', 'generalist', 'ensemble']) await page.waitForSelector(`#model-${model}[data-state="done"]`, { timeout: 30_000 });
+const THREE = ['student', 'generalist', 'ensemble'];
+/** The image bundle's student was taught by members, so its page has a fourth panel. */
+const FOUR = [...THREE, 'members'];
+
+async function modelsAnswered(page: Page, models = FOUR): Promise<void> {
+  for (const model of models) await page.waitForSelector(`#model-${model}[data-state="done"]`, { timeout: 30_000 });
 }
 
 describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
-  it('draws a stroke, shows all three models, softens the generalist with the slider, and explains the ensemble', async () => {
+  it('draws a stroke, shows every model (the members too), softens the generalist with the slider, and explains the ensemble', async () => {
     const { page, problems } = await open(image);
     expect(await page.isVisible('#pad')).toBe(true);
     expect(await page.textContent('#bundle-line')).toMatch(/tiny-784 · synthetic · 10 classes/);
@@ -98,13 +102,17 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     await page.mouse.up();
     await modelsAnswered(page);
 
-    for (const model of ['student', 'generalist', 'ensemble']) {
+    for (const model of FOUR) {
       const ps = await probabilities(page, `#model-${model} > .bars`);
       expect(ps, model).toHaveLength(10);
       expect(ps.reduce((a, b) => a + b), model).toBeCloseTo(1, 3);
       expect(await page.textContent(`#model-${model} .meta`)).toMatch(/ms round trip · [\d.]+ ms in the model/);
     }
     expect(await page.textContent('#routing')).toMatch(/generalist's choice \S+ → specialist s\d/);
+    expect(await page.textContent('#members-line')).toBe('2 nets from different seeds (generalist, m2), their probabilities averaged');
+    // On a desktop the four panels share the row beside the input.
+    const tops = await Promise.all(FOUR.map(async (model) => (await page.locator(`#model-${model}`).boundingBox())!.y));
+    expect(new Set(tops).size).toBe(1);
     expect((await page.$$('#specialists .bar-row.dustbin')).length).toBeGreaterThanOrEqual(1);
 
     // Figure 1, live: at a higher temperature the same logits give a flatter distribution.
@@ -146,7 +154,7 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     const layout = await page.evaluate(() => ({
       page: document.documentElement.scrollWidth,
       screen: window.innerWidth,
-      tracks: [...document.querySelectorAll('#model-student .bar-track, #model-ensemble > .bars .bar-track')].map((t) => t.getBoundingClientRect().width),
+      tracks: [...document.querySelectorAll('#model-student .bar-track, #model-ensemble > .bars .bar-track, #model-members .bar-track')].map((t) => t.getBoundingClientRect().width),
       wide: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table')).map((e) => e.id || e.className || e.tagName),
       pad: document.querySelector('#pad')!.getBoundingClientRect().width,
       heatmap: document.querySelector('#heatmap')!.getBoundingClientRect().right,
@@ -169,9 +177,10 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
   it('offers random test examples instead of the pad when inputs are not 28 × 28 images', async () => {
     const { page, problems } = await open(features);
     expect(await page.isVisible('#pad')).toBe(false);
+    expect(await page.isVisible('#model-members')).toBe(false); // its bundle has no members
     expect(await page.textContent('#input-hint')).toMatch(/16 features, not a 28 × 28 image/);
     await page.click('#random');
-    await modelsAnswered(page);
+    await modelsAnswered(page, THREE);
     expect(await probabilities(page, '#model-ensemble > .bars')).toHaveLength(TINY_CLASSES);
     await page.waitForFunction(() => document.querySelectorAll('#soft-bars .bar-row').length > 0);
     expect(await probabilities(page, '#soft-bars')).toHaveLength(TINY_CLASSES);
