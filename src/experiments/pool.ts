@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type * as tf from '@tensorflow/tfjs';
+import { runChild } from '../cli/index.js';
 import { jitterBatches } from '../data/index.js';
 import type { TrainConfigInput, TrainingSet } from '../distill/index.js';
 import { type BackendName, YOUNG_GENERATION_FLAG } from '../engine/index.js';
@@ -171,21 +171,12 @@ export class RunPool {
       throw error;
     }
     if (this.closed || this.options.shouldStop()) throw notStarted();
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [YOUNG_GENERATION_FLAG, '--import', 'tsx', WORKER_MAIN, jobPath], { stdio: ['ignore', 'inherit', 'pipe'], detached: true });
-      this.children.add(child);
-      const tail: string[] = [];
-      createInterface({ input: child.stderr! }).on('line', (line) => {
-        this.options.log(line);
-        tail.push(line);
-        if (tail.length > 5) tail.shift();
-      });
-      child.once('error', reject);
-      child.once('exit', (code, signal) => {
-        this.children.delete(child);
-        if (code === 0) resolve();
-        else reject(new Error(`${spec.name}: worker exited with ${signal ?? `code ${code}`}${tail.length ? `: ${tail.join(' | ')}` : ''}`));
-      });
+    await runChild(WORKER_MAIN, [jobPath], {
+      label: spec.name, nodeFlags: [YOUNG_GENERATION_FLAG], onLine: this.options.log, detached: true,
+      onSpawn: (child) => {
+        this.children.add(child);
+        child.once('exit', () => this.children.delete(child));
+      },
     });
   }
 

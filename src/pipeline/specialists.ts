@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { runChild } from '../cli/index.js';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -99,22 +99,11 @@ export async function trainSpecialist(ctx: StageContext, cluster: Cluster): Prom
 const WORKER = fileURLToPath(new URL('./specialist-worker.ts', import.meta.url));
 
 /** Runs one specialist in a child process; resolves with its metrics or rejects with its exit status. */
-function trainInWorker(ctx: StageContext, cluster: Cluster, configPath: string): Promise<SpecialistMetrics> {
-  return new Promise((resolve, reject) => {
-    const child = fork(WORKER, [ctx.runDir, configPath, cluster.id], {
-      execArgv: ['--import', 'tsx'],
-      // One OpenBLAS thread per worker: N workers on N cores, not N² threads fighting for them.
-      env: { ...process.env, OPENBLAS_NUM_THREADS: '1' },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let metrics: SpecialistMetrics | undefined;
-    child.on('message', (message) => { metrics = message as SpecialistMetrics; });
-    child.on('exit', (code, signal) => {
-      if (code === 0 && metrics) resolve(metrics);
-      else reject(new Error(`specialist ${cluster.id} worker exited with ${signal ?? `code ${code}`}`));
-    });
-    child.on('error', reject);
-  });
+async function trainInWorker(ctx: StageContext, cluster: Cluster, configPath: string): Promise<SpecialistMetrics> {
+  // One OpenBLAS thread per worker: N workers on N cores, not N² threads fighting for them.
+  const metrics = await runChild<SpecialistMetrics>(WORKER, [ctx.runDir, configPath, cluster.id], { label: `specialist ${cluster.id}`, env: { OPENBLAS_NUM_THREADS: '1' }, onLine: ctx.log });
+  if (!metrics) throw new Error(`specialist ${cluster.id}: the worker exited without sending its metrics`);
+  return metrics;
 }
 
 export interface SpecialistsStageOptions {
