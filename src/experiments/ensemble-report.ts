@@ -53,7 +53,7 @@ export async function writeEnsembleReport(outDir: string, results: EnsembleResul
       `Total wall time ${(wallSeconds / 60).toFixed(1)} min${invocations.length > 1 ? ` over ${invocations.length} invocations (${invocations.map((v) => (v / 60).toFixed(1)).join(' + ')} min; resumed from finished runs)` : ''}.`,
     `Members: ${net.hidden.join('-')} ReLU MLPs, hidden dropout ${net.hiddenDropout}, ${plan.member.train.epochs} epochs of ${plan.member.train.optimizer.kind} on hard labels, seeds ${plan.seeds.join(', ')}; ` +
       `the ensemble of K is the first K. Pooled by averaging their probabilities (the teacher), with the mean of log-probabilities shown beside it. ` +
-      `Each distilled net has the members' architecture, trained on the training split's soft targets (hard-label weight ${plan.hardWeight}) at T ∈ {${plan.temperatures.join(', ')}} ` +
+      `Each distilled net has the members' architecture, trained ${plan.distilledEpochs} epochs on the training split's soft targets (hard-label weight ${plan.hardWeight}) at T ∈ {${plan.temperatures.join(', ')}} ` +
       `from ${plan.studentSeeds.length} seed(s) (${plan.studentSeeds.join(', ')}), the same for every K and T; the T kept is the one whose nets make the fewest validation errors on average, and their mean test errors are reported. ` +
       '"Gain recovered" is (one net − distilled) / (one net − ensemble), one net being the mean of the members alone.',
     '',

