@@ -8,8 +8,8 @@ import type { AbSplit } from './ab/split.js';
 import type { ModelName, ServeConfig } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { ServeMetrics } from './metrics.js';
-import type { ModelSet } from './model-set.js';
-import type { ModelRegistry } from './registry.js';
+import type { ModelSet } from './runtime/model-set.js';
+import type { ModelRegistry } from './runtime/registry.js';
 
 /** Everything the routes share: one per app, passed to each route-group factory. */
 export interface ServeContext {

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import * as tf from '@tensorflow/tfjs';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ModelName } from './config.js';
-import type { ModelSetHooks } from './model-set.js';
+import type { ModelSetHooks } from './runtime/model-set.js';
 import { askPrimary } from './gather.js';
 
 /** Model and variant labels for requests that name none (health, metrics, 404s). */

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
-import { arrivedAt } from './admission.js';
+import { arrivedAt } from './connections/admission.js';
 import { MODEL_NAMES } from './config.js';
 import type { AppEnv } from './context.js';
 import { fail } from './errors.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import cluster, { type Worker } from 'node:cluster';
 import type { ServeConfig } from './config.js';
-import { startHealthPort } from './health.js';
+import { startHealthPort } from './connections/health.js';
 import { onStopSignals } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { serveClusterClaims } from './ab/scored.js';

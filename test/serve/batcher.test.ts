@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
-import { Batcher, type BatcherOptions, ItemFailure } from '../../src/serve/batcher.js';
+import { Batcher, type BatcherOptions, ItemFailure } from '../../src/serve/runtime/batcher.js';
 
 const OPTIONS: BatcherOptions = { maxBatchSize: 8, maxQueueDelayMs: 20, maxQueueSize: 4 };
 const far = () => performance.now() + 60_000;

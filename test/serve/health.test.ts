@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HealthPort, type HealthState, startHealthPort } from '../../src/serve/health.js';
+import { type HealthPort, type HealthState, startHealthPort } from '../../src/serve/connections/health.js';
 
 const HOST = '127.0.0.1';
 const state: HealthState = { ready: true, draining: false };

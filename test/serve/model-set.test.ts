@@ -3,14 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadBundle } from '../../src/bundle/index.js';
 import { compileDenseForward, initEngine, loadBlas } from '../../src/engine/index.js';
-import * as adapter from '../../src/serve/ensemble-adapter.js';
+import * as adapter from '../../src/serve/runtime/ensemble-adapter.js';
 import { createApp, type ServeApp } from '../../src/serve/index.js';
 import { json, post } from '../fixtures/serve-client.js';
 import { buildServeBundles, rows, type ServeBundles, TINY_CLASSES, TINY_INPUT } from '../fixtures/serve-bundle.js';
 
 // Counts calls to the ensemble while still running it, to see how requests were batched.
-vi.mock('../../src/serve/ensemble-adapter.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../src/serve/ensemble-adapter.js')>();
+vi.mock('../../src/serve/runtime/ensemble-adapter.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/serve/runtime/ensemble-adapter.js')>();
   return { ...real, predictEnsemble: vi.fn(real.predictEnsemble) };
 });
 

@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
-import { resolveTopK, toBatchItem, topClasses } from '../../src/serve/predictions.js';
+import { resolveTopK, toBatchItem, topClasses } from '../../src/serve/runtime/predictions.js';
 
 const rejection = (run: () => unknown) => {
   try {

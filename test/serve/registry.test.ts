@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { ModelSet } from '../../src/serve/model-set.js';
-import { ModelRegistry } from '../../src/serve/registry.js';
+import type { ModelSet } from '../../src/serve/runtime/model-set.js';
+import { ModelRegistry } from '../../src/serve/runtime/registry.js';
 
 /** A stand-in ModelSet that records its disposal and can be held busy. */
 function fakeSet(name: string) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TurnBudget, type Waiting } from '../../src/serve/turn-budget.js';
+import { TurnBudget, type Waiting } from '../../src/serve/connections/turn-budget.js';
 
 /** Turns the test runs by hand: `defer` queues a callback for the end of the current turn. */
 function manualTurns() {

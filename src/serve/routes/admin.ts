@@ -5,7 +5,7 @@ import { BundleError } from '../../bundle/index.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, validationHook } from '../errors.js';
 import { adminAuth, jsonBody, refuseWhileDraining } from '../middleware.js';
-import { CanaryError, type ModelSet } from '../model-set.js';
+import { CanaryError, type ModelSet } from '../runtime/model-set.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ReloadRequest, ReloadResponse } from '../schemas.js';
 
 

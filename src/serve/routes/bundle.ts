@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import { bundleSummary, drawExamples, readClusters } from '../bundle-info.js';
+import { bundleSummary, drawExamples, readClusters } from '../runtime/bundle-info.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { validationHook } from '../errors.js';
 import { BundleResponse, ClustersResponse, COMMON_RESPONSES, ErrorBody, ExamplesQuery, ExamplesResponse, jsonResponse, PUBLIC } from '../schemas.js';

@@ -1,7 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import type { ServeContext, AppEnv } from '../context.js';
 import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
-import { predictWith } from '../predictions.js';
+import { predictWith } from '../runtime/predictions.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ModelParam, modelPredictRequest, PredictResponse, PUBLIC } from '../schemas.js';
 import { validationHook } from '../errors.js';
 

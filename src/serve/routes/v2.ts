@@ -5,8 +5,8 @@ import { MODEL_NAMES, type ModelName } from '../config.js';
 import type { AppEnv, ServeContext } from '../context.js';
 import { fail, readJson, rejectInvalid } from '../errors.js';
 import { deadlineOf, JSON_TYPE, jsonBody, refuseWhileDraining } from '../middleware.js';
-import { type ModelSet, NonFiniteRow, type Prediction } from '../model-set.js';
-import { topClasses } from '../predictions.js';
+import { type ModelSet, NonFiniteRow, type Prediction } from '../runtime/model-set.js';
+import { topClasses } from '../runtime/predictions.js';
 import { ANSWER_HEADERS, COMMON_RESPONSES, ERROR_RESPONSES, ErrorBody, header, jsonResponse, PUBLIC } from '../schemas.js';
 
 // Open Inference Protocol v2 (KServe / Triton), JSON over HTTP. Errors keep our { error, details }

@@ -8,10 +8,10 @@
 //
 // The server calls it once per dynamic batch (model-set.ts).
 import * as tf from '@tensorflow/tfjs';
-import { type EnsembleModels, specialistProbabilities } from '../ensemble/index.js';
+import { type EnsembleModels, specialistProbabilities } from '../../ensemble/index.js';
 
-export { ensembleFromBundle, predictEnsemble } from '../ensemble/index.js';
-export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from '../ensemble/index.js';
+export { ensembleFromBundle, predictEnsemble } from '../../ensemble/index.js';
+export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from '../../ensemble/index.js';
 
 /**
  * Each active specialist's own calibrated distribution per example: its classes, then the dustbin

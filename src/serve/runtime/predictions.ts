@@ -1,9 +1,9 @@
 import type { z } from '@hono/zod-openapi';
-import { softmaxRowsAt } from '../distill/index.js';
-import type { ModelName } from './config.js';
-import { fail } from './errors.js';
+import { softmaxRowsAt } from '../../distill/index.js';
+import type { ModelName } from '../config.js';
+import { fail } from '../errors.js';
 import { type BatchItem, type ModelSet, NonFiniteRow, type Prediction } from './model-set.js';
-import type { Prediction as PredictionBody } from './schemas.js';
+import type { Prediction as PredictionBody } from '../schemas.js';
 
 /** Classes listed per instance when the request does not say. */
 const DEFAULT_TOP_K = 5;

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LoadedBundle, Manifest } from '../bundle/index.js';
-import { softmaxRowsAt } from '../distill/index.js';
-import { averageMemberArrays, type Averaging } from '../ensemble/index.js';
-import { compileDenseForward, type DenseForward, engineInfo } from '../engine/index.js';
-import type { OnnxLogits } from '../export/index.js';
+import type { LoadedBundle, Manifest } from '../../bundle/index.js';
+import { softmaxRowsAt } from '../../distill/index.js';
+import { averageMemberArrays, type Averaging } from '../../ensemble/index.js';
+import { compileDenseForward, type DenseForward, engineInfo } from '../../engine/index.js';
+import type { OnnxLogits } from '../../export/index.js';
 import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
-import type { ModelName } from './config.js';
+import type { ModelName } from '../config.js';
 import { ensembleFromBundle, type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
 
 /** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */

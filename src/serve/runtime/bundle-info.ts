@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from '@hono/zod-openapi';
-import type { ModelEntry } from '../bundle/index.js';
-import { sha256 } from '../files/index.js';
-import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, sampleToFront, type Split, takeRows } from '../data/index.js';
-import type { ModelName } from './config.js';
-import { fail, zodDetails } from './errors.js';
+import type { ModelEntry } from '../../bundle/index.js';
+import { sha256 } from '../../files/index.js';
+import { createRng, type Dataset, DatasetConfigSchema, featuresOf, loadDataset, sampleToFront, type Split, takeRows } from '../../data/index.js';
+import type { ModelName } from '../config.js';
+import { fail, zodDetails } from '../errors.js';
 import type { ModelSet } from './model-set.js';
-import { type BundleResponse, ClustersResponse, type ExamplesResponse } from './schemas.js';
+import { type BundleResponse, ClustersResponse, type ExamplesResponse } from '../schemas.js';
 
 // What GET /v1/bundle, /v1/bundle/clusters and /v1/examples show of the serving bundle. The
 // manifest is already in memory; clusters.json and the test examples are read on first use, once
