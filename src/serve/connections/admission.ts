@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions,
+  type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TurnBudget, Waiting } from './turn-budget.js';
@@ -29,15 +30,20 @@ export interface AdmissionOptions {
 }
 
 /** A JSON error body and the headers of an answer after which the connection closes. */
-function closingJson(body: unknown, extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
+function closingJson(body: unknown,
+  extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
   const text = JSON.stringify(body);
-  return { text, headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
+  return { text,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)),
+      'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
 }
 
 /** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
 function rawJson(status: number, reason: string, body: unknown): string {
   const { text, headers } = closingJson(body);
-  return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${text}`;
+  return `HTTP/1.1 ${status} ${reason}\r\n${
+    Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
+  }\r\n\r\n${text}`;
 }
 
 /** Connection: close, and the body is never read: the cheapest answer a refused request can get. */
@@ -64,16 +70,22 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
 }
 
-/** A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it waited. */
-function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener, options: AdmissionOptions): Waiting {
+/**
+ * A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it
+ * waited.
+ */
+function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
+  options: AdmissionOptions): Waiting {
   const waitedMs = () => performance.now() - ((req as Stamped)[ARRIVED] ?? 0);
   return {
     start: () => listener(req, res),
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
       if (req.socket.destroyed) return;
-      if (reason === 'full') refuse(res, 503, { error: 'overloaded: too many requests waiting to start', details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
-      else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
+      if (reason === 'full') {
+        refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
+          details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
+      } else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
     },
   };
 }
@@ -84,7 +96,9 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
  * bounded number of requests per turn of the event loop so new connections are accepted, times out
  * headers and bodies at the deadline, and answers framing errors as JSON.
  */
-export function admissionServer(options: AdmissionOptions): (serverOptions: ServerOptions, listener: RequestListener) => Server {
+export function admissionServer(
+  options: AdmissionOptions,
+): (serverOptions: ServerOptions, listener: RequestListener) => Server {
   return (serverOptions, listener) => {
     const server = createServer({
       ...serverOptions,
@@ -97,10 +111,12 @@ export function admissionServer(options: AdmissionOptions): (serverOptions: Serv
       (req as Stamped)[ARRIVED] = performance.now();
       const probe = PROBE_PATH.test(req.url ?? '');
       if (!probe && (req.socket as Marked)[OVER_CAP]) {
-        refuse(res, 503, { error: 'overloaded: too many open connections', details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
+        refuse(res, 503, { error: 'overloaded: too many open connections',
+          details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
         return;
       }
-      if (options.isDraining()) res.setHeader('Connection', 'close'); // so keep-alive clients reconnect elsewhere, not into a reset
+      // so keep-alive clients reconnect elsewhere, not into a reset
+      if (options.isDraining()) res.setHeader('Connection', 'close');
       if (probe) listener(req, res);
       else options.budget.admit(waitingRequest(req, res, listener, options));
     });
