@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { loadTestData, predictBodies } from './payloads.js';
 import type { Probe } from './probe.js';
 import { runPreamble } from './report.js';
 import { startChild, TSX } from './servers.js';
+import { machineRecord, type MachineRecord } from './machine.js';
 
 // Overload: far more connections than the server can keep within its deadline, and a liveness
 // prober on fresh connections beside them. Passes when overload turns into fast 503s rather than
@@ -44,7 +45,7 @@ export type ProbeSummary = LatencySummary & { failed: number };
 
 export interface OverloadResult {
   date: string;
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  machine: MachineRecord;
   options: OverloadOptions;
   path: string;
   statusCodes: Record<string, number>;
@@ -219,10 +220,9 @@ export async function runOverload(input: OverloadInput,
       poison,
       slowRefusals: answers.refused.filter((t) => t > options.refusalBudgetMs).length,
     };
-    const cpu = cpus();
     return {
       date: new Date().toISOString(),
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
+      machine: machineRecord(loadavgAtStart),
       options,
       path,
       statusCodes,

@@ -3,14 +3,13 @@ import type { TopLevelSpec } from 'vega-lite';
 import { type Cell as TableCell, lineSpec, markdownTable, renderSvg, type Series } from '../src/report/index.js';
 import { writeAtomic, writeJson } from '../src/files/index.js';
 import type { LoadtestResult } from './sweep.js';
+import type { MachineRecord } from './machine.js';
 import type { TargetVerdict } from './targets.js';
 
 // reports/loadtest/: summary.json (everything measured), summary.md (the tables), sweep.svg.
 
-/** Said in every report: the numbers are only readable knowing it. */
 /** When and where a run happened, then why its absolute numbers need care: every report starts so. */
-export function runPreamble(date: string,
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string }): string[] {
+export function runPreamble(date: string, machine: MachineRecord): string[] {
   return [
     `${date.slice(0, 16).replace('T', ' ')} UTC; ${machine.cpus} × ${machine.cpuModel}; load average at start ` +
     `${machine.loadavgAtStart.map((l) => l.toFixed(2)).join(' / ')}; node ${machine.node}.`,

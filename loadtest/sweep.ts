@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { parseServeConfig } from '../src/serve/index.js';
 import { type BudgetVerdict, checkBudgets } from './budget.js';
 import { type Endpoint, measure, type Measurement, medianOf } from './cannon.js';
@@ -7,6 +7,7 @@ import { loadTestData, predictBodies, v2Bodies } from './payloads.js';
 import { BASELINE_PATH, type ChildServer, closeAll, startChild } from './servers.js';
 import { batchingTarget, binaryTarget, modelTargets, TARGETS, type TargetVerdict } from './targets.js';
 import type { Split } from '../src/data/index.js';
+import { machineRecord, type MachineRecord } from './machine.js';
 
 // npm run loadtest: the trivial route, each model endpoint, and the same with batching off,
 // swept over connection counts in one run, so every ratio compares numbers taken within minutes
@@ -38,7 +39,7 @@ export interface BatchingComparison {
 export interface LoadtestResult {
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  machine: MachineRecord;
   bundle: { dir: string; name: string; dataset: string; classes: number; inputSize: number };
   server: { url: string | null; batchingOn: { maxBatchSize: number; maxQueueDelayMs: number };
     batchingOff: { maxBatchSize: number; maxQueueDelayMs: number } | null; logLevel: string };
@@ -208,11 +209,10 @@ export async function runLoadtest(input: LoadtestInput,
   ];
   const budgetCells = cells.filter((c) => c.batching === 'on');
   const budgets = checkBudgets(options.budgets, budgetCells);
-  const cpu = cpus();
   return {
     date: new Date().toISOString(),
     quick: options.quick,
-    machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
+    machine: machineRecord(loadavgAtStart),
     bundle: { dir: options.bundleDir, name: manifest.name, dataset: manifest.dataset.name,
       classes: manifest.dataset.classNames.length, inputSize },
     server: { url: options.url ?? null,

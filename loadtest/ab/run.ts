@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import type { Manifest } from '../../src/bundle/index.js';
 import { measure, type Measurement, medianOf } from '../cannon.js';
 import { type AbInput, type AbOptions, AbOptionsSchema, type LoadSettings } from '../options.js';
@@ -8,6 +8,7 @@ import { modelTargets, type TargetVerdict } from '../targets.js';
 import { checkLedger, type LedgerCheck } from './check.js';
 import { driveAb, type LedgerCounts } from './drive.js';
 import { agreement, type ModelScore, scoreModel } from './score.js';
+import { machineRecord, type MachineRecord } from '../machine.js';
 
 // npm run ab: student vs ensemble on the same server, the same examples and the same load.
 
@@ -30,7 +31,7 @@ export interface SideReport {
 export interface AbResult {
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  machine: MachineRecord;
   bundle: { dir: string; name: string; dataset: string; classes: number };
   server: { url: string | null; shadow: boolean };
   examples: number;
@@ -145,11 +146,10 @@ export async function runAb(input: AbInput, log: (line: string) => void = () => 
     const served = Object.fromEntries(
       Object.keys(drive.counts).map((v) => [v, drive.servedBy.filter((s) => s === v).length]),
     );
-    const cpu = cpus();
     return {
       date: new Date().toISOString(),
       quick: options.quick,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
+      machine: machineRecord(loadavgAtStart),
       bundle: { dir: options.bundleDir, name: manifest.name, dataset: manifest.dataset.name,
         classes: manifest.dataset.classNames.length },
       server: { url: options.url ?? null, shadow: drive.shadow },

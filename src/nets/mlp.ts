@@ -21,33 +21,13 @@ export const MlpConfig = z.object({
 });
 export type MlpConfig = z.infer<typeof MlpConfig>;
 
-/** The paper's MNIST teacher: 2×1200 ReLU with dropout. */
-export const DEFAULT_TEACHER_MLP: MlpConfig = {
-  kind: 'mlp',
-  hidden: [1200, 1200],
-  inputDropout: 0.2,
-  hiddenDropout: 0.5,
-  maxNorm: 0,
-  seed: 1,
-};
-
-/** The paper's small net: 2×800 ReLU, no regularisation. */
-export const DEFAULT_STUDENT_MLP: MlpConfig = {
-  kind: 'mlp',
-  hidden: [800, 800],
-  inputDropout: 0,
-  hiddenDropout: 0,
-  maxNorm: 0,
-  seed: 1,
-};
-
 /**
  * Builds the network as a tfjs Sequential model whose output is logits (no softmax), so the
  * same model serves hard-label training, temperature-softened distillation and logit matching.
  * Layer names are stable (`hidden1`, `hidden2`, …, `logits`): weight surgery and checkpoints use them.
  *
  * @example
- *   const model = buildMlp(DEFAULT_TEACHER_MLP, 784, 10); // 784-1200-1200-10
+ *   const model = buildMlp(MlpConfig.parse({ hidden: [1200, 1200], inputDropout: 0.2, hiddenDropout: 0.5 }), 784, 10);
  */
 export function buildMlp(config: MlpConfig, inputSize: number, numClasses: number): tf.Sequential {
   const parsed = MlpConfig.parse(config);
