@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { AppEnv } from './context.js';
+import type { AppEnv } from './env.js';
 
 /** What `fail` tucks into HTTPException's cause for onError to put in the body and headers. */
 interface ApiErrorCause {

@@ -5,7 +5,7 @@ import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import { arrivedAt } from './connections/admission.js';
 import { MODEL_NAMES } from './config.js';
-import type { AppEnv } from './context.js';
+import type { AppEnv } from './env.js';
 import { fail } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { NONE, type ServeMetrics } from './metrics.js';

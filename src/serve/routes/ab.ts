@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ModelName } from '../config.js';
-import type { AppEnv, ServeContext } from '../context.js';
+import type { ServeContext } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { fail, validationHook } from '../errors.js';
 import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import type { ModelSet } from '../runtime/model-set.js';

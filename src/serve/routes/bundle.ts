@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { bundleSummary, drawExamples, readClusters } from '../runtime/bundle-info.js';
-import type { AppEnv, ServeContext } from '../context.js';
+import type { ServeContext } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { validationHook } from '../errors.js';
 import { BundleResponse, ClustersResponse, COMMON_RESPONSES, ErrorBody, ExamplesQuery, ExamplesResponse, jsonResponse,
   PUBLIC } from '../schemas.js';

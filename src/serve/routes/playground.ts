@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
-import type { AppEnv } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { fail } from '../errors.js';
 
 /** The page's files, each with its type; nothing else under playground/ is served. */

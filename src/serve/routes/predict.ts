@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
-import type { ServeContext, AppEnv } from '../context.js';
+import type { ServeContext } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { deadlineOf, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { predictWith } from '../runtime/predictions.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ModelParam, modelPredictRequest, PredictResponse,
