@@ -373,9 +373,11 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
     const batches = await runBatches(run, epoch, epoch === progress.startEpoch ? progress.startBatch : 0, lr);
     interrupted = batches.interrupted;
     if (interrupted) break;
-    const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000,
-      validationError(model, validation, options.selectOn),
-      options.monitor ? validationError(model, options.monitor) : undefined);
+    const valError = validationError(model, validation, options.selectOn);
+    const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
+    // The epoch's seconds include scoring it, as they always have: the ETA and ex/s in reports count them.
+    const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000, valError,
+      monitorError);
     progress.history.push(record);
     stoppedEarly = selectEpoch(model, progress, record, validation.n > 0, config.patience);
     log(epochLine(name, config, record, validation.n > 0, stoppedEarly));

@@ -28,6 +28,8 @@ try {
   process.send?.(metrics);
   process.disconnect?.();
 } catch (error) {
-  console.error(`specialist ${clusterId}: ${(error as Error).stack ?? error}`);
+  // The stack first and the reason last: the parent quotes the last lines a worker wrote.
+  console.error((error as Error).stack ?? String(error));
+  console.error(`specialist ${clusterId}: ${(error as Error).message ?? error}`);
   process.exitCode = 1;
 }

@@ -161,7 +161,9 @@ export async function runSpecialistsStage(ctx: StageContext,
         return;
       } catch (error) {
         if (error instanceof StageInterrupted || ctx.shouldStop()) throw error;
-        ctx.log(`specialist ${cluster.id}: attempt ${attempt}/${attempts} failed: ${(error as Error).message}`);
+        const name = `specialist ${cluster.id}`;
+        const reason = (error as Error).message.replace(`${name}: `, ''); // a worker's error names it already
+        ctx.log(`${name}: attempt ${attempt}/${attempts} failed: ${reason}`);
       }
     }
     failed.push(cluster.id);

@@ -52,6 +52,10 @@ export class ServeMetrics {
     labelNames: ['served', 'shadow', 'outcome'] as const, registers: [this.registry] });
   readonly inflight = new Gauge({ name: 'serve_inflight_requests', help: 'Requests being handled',
     registers: [this.registry] });
+  readonly refused = new Counter({ name: 'serve_refused_requests_total',
+    help: 'Requests answered before reaching the app: past the connection cap, past the waiting limit, or past their ' +
+      'deadline while waiting for a turn',
+    labelNames: ['reason'] as const, registers: [this.registry] });
   /**
    * The A/B report as counters: summed over workers and replicas (`sum by (variant)`), they are
    * the fleet's report, where /v1/ab/report is one process group's.

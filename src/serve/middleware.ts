@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
-import { arrivedAt } from './connections/admission.js';
+import { arrivedAt, arrivedWhileDraining } from './connections/admission.js';
 import { MODEL_NAMES } from './config.js';
 import type { AppEnv } from './env.js';
 import { fail } from './errors.js';
@@ -124,10 +124,14 @@ export const jsonBody = (maxBytes: number, { optional = false, anyType = false }
 
 // ── Guards ─────────────────────────────────────────────────────────────────────────────────────
 
-/** New work during a drain is refused with a retry hint, so clients go to another replica. */
+/**
+ * Work that arrives during a drain is refused with a retry hint, so clients go to another replica; work that arrived
+ * before it, and waited for its turn, is served.
+ */
 export const refuseWhileDraining = (lifecycle: Lifecycle): MiddlewareHandler =>
-  async function refuseWhileDraining(_c, next) {
-    if (lifecycle.isDraining) fail(503, 'draining: this server is shutting down', null, { 'Retry-After': '1' });
+  async function refuseWhileDraining(c, next) {
+    const draining = arrivedWhileDraining(c.env?.incoming) ?? lifecycle.isDraining;
+    if (draining) fail(503, 'draining: this server is shutting down', null, { 'Retry-After': '1' });
     await next();
   };
 

@@ -39,6 +39,8 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     budget,
     deadlineMs: config.batching.deadlineMs,
     isDraining: () => served.context.lifecycle.isDraining,
+    inflight: served.context.lifecycle,
+    onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
   });
   // The adapter's type wants node:http's overloaded createServer; admissionServer is one of its shapes.
   const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port,

@@ -7,14 +7,26 @@ import type { TurnBudget, Waiting } from './turn-budget.js';
 // Admission at the connection level, before hono: what must be decided without reading a body.
 
 const ARRIVED = Symbol('arrivedAt');
+const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
-type Stamped = IncomingMessage & { [ARRIVED]?: number };
+type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
 /** When Node parsed the request's headers (performance.now()): deadlines count from here, not from the handler. */
 export function arrivedAt(incoming: IncomingMessage | undefined): number | undefined {
   return (incoming as Stamped | undefined)?.[ARRIVED];
 }
+
+/**
+ * Whether the server was draining when the request's headers arrived: a request that came before the drain began is
+ * served even if it waited for its turn past that moment; undefined for a request no admission server saw.
+ */
+export function arrivedWhileDraining(incoming: IncomingMessage | undefined): boolean | undefined {
+  return (incoming as Stamped | undefined)?.[ARRIVED_DRAINING];
+}
+
+/** Why a request was answered before it reached the app. */
+export type Refusal = 'connections' | 'waiting' | 'deadline';
 
 /** Liveness, readiness and scrapes: answered whatever the load, since a probe that times out restarts a healthy pod. */
 export const PROBE_PATH = /^\/(?:v2\/health\/(?:live|ready)|metrics)(?:\?|$)/;
@@ -27,6 +39,9 @@ export interface AdmissionOptions {
   /** How many API requests a turn of the event loop starts; the rest wait their turn in order. */
   budget: TurnBudget;
   isDraining: () => boolean;
+  /** Requests in flight, for the drain: a request waiting for its turn counts from its arrival. */
+  inflight: { begin(): void; end(): void };
+  onRefuse?: (reason: Refusal) => void;
 }
 
 /** A JSON error body and the headers of an answer after which the connection closes. */
@@ -78,10 +93,17 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   options: AdmissionOptions): Waiting {
   const waitedMs = () => performance.now() - ((req as Stamped)[ARRIVED] ?? 0);
   return {
-    start: () => listener(req, res),
+    start: () => {
+      // Counted until its answer is sent, not until the app picks it up: a drain must not end in between.
+      res.once('close', () => options.inflight.end());
+      if (options.isDraining()) res.setHeader('Connection', 'close');
+      listener(req, res);
+    },
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
+      options.inflight.end();
       if (req.socket.destroyed) return;
+      options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
       if (reason === 'full') {
         refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
           details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
@@ -109,8 +131,10 @@ export function admissionServer(
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.round(options.deadlineMs / 10))),
     }, (req, res) => {
       (req as Stamped)[ARRIVED] = performance.now();
+      (req as Stamped)[ARRIVED_DRAINING] = options.isDraining();
       const probe = PROBE_PATH.test(req.url ?? '');
       if (!probe && (req.socket as Marked)[OVER_CAP]) {
+        options.onRefuse?.('connections');
         refuse(res, 503, { error: 'overloaded: too many open connections',
           details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
         return;
@@ -118,7 +142,10 @@ export function admissionServer(
       // so keep-alive clients reconnect elsewhere, not into a reset
       if (options.isDraining()) res.setHeader('Connection', 'close');
       if (probe) listener(req, res);
-      else options.budget.admit(waitingRequest(req, res, listener, options));
+      else {
+        options.inflight.begin();
+        options.budget.admit(waitingRequest(req, res, listener, options));
+      }
     });
     let open = 0;
     server.on('connection', (socket: Marked) => {
