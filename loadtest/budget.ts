@@ -10,7 +10,8 @@ export interface Measurement {
   /** 2xx answers per second: throughput that a client could use. */
   rps: number;
   /** Over every answer received, whatever its status; null when there was none. */
-  latencyMs: { mean: number | null; p50: number | null; p90: number | null; p99: number | null; p999: number | null; max: number | null };
+  latencyMs: { mean: number | null; p50: number | null; p90: number | null; p99: number | null; p999: number | null;
+    max: number | null };
   /** Connection errors and timeouts (autocannon counts a timeout as an error too). */
   errors: number;
   timeouts: number;
@@ -61,13 +62,18 @@ export function parseBudgets(text: string): Budget[] {
   const budgets = text.split(',').map((part) => part.trim()).filter(Boolean).flatMap((part): Budget[] => {
     const match = ITEM.exec(part);
     if (!match) {
-      problems.push(`"${part}" is not [endpoint:]metric[@connections]=value, metric one of ${Object.keys(METRICS).join(', ')}`);
+      problems.push(
+        `"${part}" is not [endpoint:]metric[@connections]=value, metric one of ${Object.keys(METRICS).join(', ')}`,
+      );
       return [];
     }
     const [, endpoint, metric, connections, value, unit] = match;
-    if (unit && METRICS[metric as MetricName].unit !== 'ms') problems.push(`"${part}": ${metric} is a count and takes no unit`);
+    if (unit && METRICS[metric as MetricName].unit !== 'ms') {
+      problems.push(`"${part}": ${metric} is a count and takes no unit`);
+    }
     const limit = Number(value) * (unit === 's' ? 1000 : 1);
-    return [{ text: part, endpoint, connections: connections === undefined ? undefined : Number(connections), metric: metric as MetricName, limit }];
+    return [{ text: part, endpoint, connections: connections === undefined ? undefined : Number(connections),
+      metric: metric as MetricName, limit }];
   });
   if (problems.length > 0) throw new Error(`--budget: ${problems.join('; ')}`);
   return budgets;
@@ -99,13 +105,19 @@ export interface BudgetVerdict {
 export function checkBudgets(budgets: readonly Budget[], cells: readonly BudgetCell[]): BudgetVerdict[] {
   return budgets.flatMap((budget) => {
     const matching = cells.filter((cell) =>
-      (budget.endpoint === undefined || budget.endpoint === cell.endpoint) && (budget.connections === undefined || budget.connections === cell.connections));
-    if (matching.length === 0) return [{ budget: budget.text, endpoint: budget.endpoint ?? '(any)', connections: budget.connections ?? 0, value: null, limit: budget.limit, ok: false }];
+      (budget.endpoint === undefined || budget.endpoint === cell.endpoint) &&
+      (budget.connections === undefined || budget.connections === cell.connections)
+    );
+    if (matching.length === 0) {
+      return [{ budget: budget.text, endpoint: budget.endpoint ?? '(any)', connections: budget.connections ?? 0,
+        value: null, limit: budget.limit, ok: false }];
+    }
     const { bound, read } = METRICS[budget.metric];
     return matching.map((cell) => {
       const value = read(cell.measurement);
       const ok = value !== null && (bound === 'max' ? value <= budget.limit : value >= budget.limit);
-      return { budget: budget.text, endpoint: cell.endpoint, connections: cell.connections, value, limit: budget.limit, ok };
+      return { budget: budget.text, endpoint: cell.endpoint, connections: cell.connections, value, limit: budget.limit,
+        ok };
     });
   });
 }

@@ -18,7 +18,6 @@ export interface Endpoint {
   headers?: Record<string, string>;
 }
 
-
 /** autocannon reports per sampling tick; a short tick lets sub-second durations end on time. */
 const SAMPLE_MS = 100;
 
@@ -29,7 +28,8 @@ export function percentile(sorted: Float64Array, p: number): number | null {
 }
 
 /** One autocannon run, each answer reported to `onResponse` as it lands. */
-export function fire(endpoint: Endpoint, connections: number, durationS: number, settings: LoadSettings, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
+export function fire(endpoint: Endpoint, connections: number, durationS: number, settings: LoadSettings,
+  onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
   let next = 0;
   const options: autocannon.Options = {
     url: endpoint.url,
@@ -56,7 +56,8 @@ export function fire(endpoint: Endpoint, connections: number, durationS: number,
  * Warm-up at the same load (not recorded), then `settings.durationS` measured.
  *
  * @example
- *   const m = await measure({ url: 'http://127.0.0.1:8080', path: '/v1/models/student/predict', bodies }, 32, settings);
+ *   const m = await measure({ url: 'http://127.0.0.1:8080', path: '/v1/models/student/predict', bodies }, 32,
+ *     settings);
  *   console.log(m.rps, m.latencyMs.p99);
  */
 export async function measure(endpoint: Endpoint, connections: number, settings: LoadSettings): Promise<Measurement> {
@@ -70,14 +71,17 @@ export async function measure(endpoint: Endpoint, connections: number, settings:
   });
   const sorted = latencies.slice(0, count).sort();
   const mean = count === 0 ? null : sorted.reduce((a, b) => a + b, 0) / count;
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]),
+  );
   const ok = result['2xx'];
   return {
     connections,
     seconds: result.duration,
     ok,
     rps: result.duration > 0 ? ok / result.duration : 0,
-    latencyMs: { mean, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), max: count ? sorted[count - 1] : null },
+    latencyMs: { mean, p50: percentile(sorted, 50), p90: percentile(sorted, 90), p99: percentile(sorted, 99),
+      p999: percentile(sorted, 99.9), max: count ? sorted[count - 1] : null },
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
@@ -97,15 +101,21 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
   };
   const sum = (read: (m: Measurement) => number) => runs.reduce((total, m) => total + read(m), 0);
   const statusCodes: Record<string, number> = {};
-  for (const run of runs) for (const [code, n] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  for (const run of runs) {
+    for (const [code, n] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  }
   return {
     connections: runs[0].connections,
     seconds: sum((m) => m.seconds),
     ok: sum((m) => m.ok),
     rps: mid((m) => m.rps) ?? 0,
     latencyMs: {
-      mean: mid((m) => m.latencyMs.mean), p50: mid((m) => m.latencyMs.p50), p90: mid((m) => m.latencyMs.p90),
-      p99: mid((m) => m.latencyMs.p99), p999: mid((m) => m.latencyMs.p999), max: Math.max(...runs.map((m) => m.latencyMs.max ?? 0)),
+      mean: mid((m) => m.latencyMs.mean),
+      p50: mid((m) => m.latencyMs.p50),
+      p90: mid((m) => m.latencyMs.p90),
+      p99: mid((m) => m.latencyMs.p99),
+      p999: mid((m) => m.latencyMs.p999),
+      max: Math.max(...runs.map((m) => m.latencyMs.max ?? 0)),
     },
     errors: sum((m) => m.errors),
     timeouts: sum((m) => m.timeouts),

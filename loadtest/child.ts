@@ -31,7 +31,9 @@ const send = (message: ChildMessage) => process.send?.(message);
 try {
   const { port, healthPort, close } = await start();
   const stop = () => void close().finally(() => process.exit(0));
-  process.on('message', (message: { type?: string }) => { if (message?.type === 'close') stop(); });
+  process.on('message', (message: { type?: string }) => {
+    if (message?.type === 'close') stop();
+  });
   process.on('disconnect', stop);
   send({ type: 'listening', port, healthPort });
 } catch (error) {

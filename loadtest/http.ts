@@ -17,13 +17,17 @@ async function call<T>(url: string, init: RequestInit): Promise<JsonResponse<T>>
   try {
     body = JSON.parse(text);
   } catch {
-    throw new Error(`${init.method ?? 'GET'} ${url}: ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`);
+    throw new Error(
+      `${init.method ?? 'GET'} ${url}: ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+    );
   }
   return { status: response.status, headers: response.headers, body: body as T };
 }
 
-export function postJson<T = unknown>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
-  return call<T>(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+export function postJson<T = unknown>(url: string, body: unknown,
+  headers: Record<string, string> = {}): Promise<JsonResponse<T>> {
+  return call<T>(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body) });
 }
 
 export function getJson<T = unknown>(url: string): Promise<JsonResponse<T>> {
@@ -44,7 +48,8 @@ export function describe(response: JsonResponse): string {
  * @example
  *   await pool(10_000, 8, 60_000, async (i) => { await postJson(url, bodyOf(i)); });
  */
-export async function pool(count: number, concurrency: number, deadlineMs: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function pool(count: number, concurrency: number, deadlineMs: number,
+  task: (index: number) => Promise<void>): Promise<void> {
   const deadline = performance.now() + deadlineMs;
   let next = 0;
   let failure: Error | undefined;

@@ -7,10 +7,8 @@ import { BudgetSchema } from './budget.js';
 /** Traffic goes to this machine only: the load generator must never point at someone else's server. */
 export const LOOPBACK = '127.0.0.1';
 
-export const LoopbackUrl = z
-  .url()
-  .refine((text) => new URL(text).hostname === LOOPBACK, `must be on ${LOOPBACK}: load is only ever sent to this machine`)
-  .transform((text) => text.replace(/\/+$/, ''));
+export const LoopbackUrl = z.url().refine((text) => new URL(text).hostname === LOOPBACK,
+  `must be on ${LOOPBACK}: load is only ever sent to this machine`).transform((text) => text.replace(/\/+$/, ''));
 
 const Seconds = z.coerce.number().positive().max(600);
 const Levels = z.array(z.coerce.number().int().min(1).max(1024)).min(1);

@@ -1,6 +1,6 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -12,6 +12,7 @@ import { loadTestData, predictBodies } from './payloads.js';
 import type { Probe } from './probe.js';
 import { runPreamble } from './report.js';
 import { startChild, TSX } from './servers.js';
+import { machineRecord, type MachineRecord } from './machine.js';
 
 // Overload: far more connections than the server can keep within its deadline, and a liveness
 // prober on fresh connections beside them. Passes when overload turns into fast 503s rather than
@@ -34,12 +35,17 @@ export const OverloadOptionsSchema = z.object({
 export type OverloadOptions = z.infer<typeof OverloadOptionsSchema>;
 export type OverloadInput = z.input<typeof OverloadOptionsSchema>;
 
-export interface LatencySummary { count: number; p50: number | null; p99: number | null; max: number | null }
+export interface LatencySummary {
+  count: number;
+  p50: number | null;
+  p99: number | null;
+  max: number | null;
+}
 export type ProbeSummary = LatencySummary & { failed: number };
 
 export interface OverloadResult {
   date: string;
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  machine: MachineRecord;
   options: OverloadOptions;
   path: string;
   statusCodes: Record<string, number>;
@@ -65,17 +71,35 @@ export interface OverloadResult {
   targets: { target: string; value: string; met: boolean }[];
 }
 
-export interface PoisonResult { requests: number; poisonStatus: number; innocentStatuses: Record<string, number> }
+export interface PoisonResult {
+  requests: number;
+  poisonStatus: number;
+  innocentStatuses: Record<string, number>;
+}
 
-/** `count` concurrent single-row requests, the middle one a row of ±1e38 (finite float32, overflowing in the first layer). */
+/**
+ * `count` concurrent single-row requests, the middle one a row of ±1e38 (finite float32, overflowing in the first
+ * layer).
+ */
 async function poisonBurst(url: string, path: string, bodies: readonly Buffer[], count: number): Promise<PoisonResult> {
   const width = (JSON.parse(bodies[0].toString()) as { instances: number[][] }).instances[0].length;
-  const poison = Buffer.from(JSON.stringify({ instances: [Array.from({ length: width }, (_, i) => (i % 2 ? 1e38 : -1e38))] }));
+  const poison = Buffer.from(
+    JSON.stringify({ instances: [Array.from({ length: width }, (_, i) => (i % 2 ? 1e38 : -1e38))] }),
+  );
   const at = Math.floor(count / 2);
-  const statuses = await Promise.all(Array.from({ length: count }, (_, i) =>
-    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: (i === at ? poison : bodies[i % bodies.length]).toString() }).then(async (res) => { await res.arrayBuffer(); return res.status; }, () => 0)));
+  const statuses = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: (i === at ? poison : bodies[i % bodies.length]).toString() }).then(async (res) => {
+          await res.arrayBuffer();
+          return res.status;
+        }, () =>
+          0)),
+  );
   const innocentStatuses: Record<string, number> = {};
-  statuses.forEach((status, i) => { if (i !== at) innocentStatuses[status] = (innocentStatuses[status] ?? 0) + 1; });
+  statuses.forEach((status, i) => {
+    if (i !== at) innocentStatuses[status] = (innocentStatuses[status] ?? 0) + 1;
+  });
   return { requests: count, poisonStatus: statuses[at], innocentStatuses };
 }
 
@@ -86,19 +110,22 @@ function summarizeProbes(probes: Probe[]): ProbeSummary {
 
 function summarize(values: number[]): LatencySummary {
   const sorted = Float64Array.from(values).sort();
-  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.length ? sorted[sorted.length - 1] : null };
+  return { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : null };
 }
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
 async function runProbes(url: string, everyMs: number, durationS: number): Promise<Probe[]> {
-  const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
   return message.probes;
 }
 
 /** Sums the 2xx series of the server's latency histogram for `path`, from its /metrics text. */
-export function serverLatency(metrics: string, endpoint: string, deadlineSeconds: number): OverloadResult['serverSide'] {
+export function serverLatency(metrics: string, endpoint: string,
+  deadlineSeconds: number): OverloadResult['serverSide'] {
   const buckets = new Map<number, number>();
   let answered = 0;
   for (const line of metrics.split('\n')) {
@@ -115,44 +142,61 @@ export function serverLatency(metrics: string, endpoint: string, deadlineSeconds
 
 const ms = (value: number | null) => (value === null ? '—' : `${value.toFixed(1)} ms`);
 
-function verdicts(o: OverloadOptions, r: Pick<OverloadResult, 'ok' | 'refused' | 'other' | 'errors' | 'timeouts' | 'probe' | 'lateOk' | 'slowRefusals' | 'poison'>): OverloadResult['targets'] {
-  const innocentFailures = Object.entries(r.poison.innocentStatuses).filter(([status]) => status !== '200').reduce((n, [, count]) => n + count, 0);
-  return [
-    {
-      target: `a ±1e38 row among ${r.poison.requests} concurrent requests fails no other request`,
-      value: `${innocentFailures} of ${r.poison.requests - 1} others failed; the row itself got ${r.poison.poisonStatus}`,
-      met: innocentFailures === 0 && r.poison.poisonStatus !== 500 && r.poison.poisonStatus !== 0,
-    },
-    { target: `every 2xx within the deadline (${o.deadlineMs} ms)`, value: `${r.lateOk} of ${r.ok.count} late; max ${ms(r.ok.max)}`, met: r.lateOk === 0 },
-    { target: `every 503 within ${o.refusalBudgetMs} ms`, value: `${r.slowRefusals} of ${r.refused.count} slower; p99 ${ms(r.refused.p99)}, max ${ms(r.refused.max)}`, met: r.slowRefusals === 0 },
-    { target: 'no other answers, errors or timeouts', value: `${r.other.count} other, ${r.errors} errors, ${r.timeouts} timeouts`, met: r.other.count === 0 && r.errors === 0 && r.timeouts === 0 },
+function verdicts(o: OverloadOptions,
+  r: Pick<OverloadResult,
+    'ok' | 'refused' | 'other' | 'errors' | 'timeouts' | 'probe' | 'lateOk' | 'slowRefusals'
+      | 'poison'>): OverloadResult['targets'] {
+  const innocentFailures = Object.entries(r.poison.innocentStatuses).filter(([status]) => status !== '200').reduce(
+    (n, [, count]) => n + count,
+    0,
+  );
+  return [{
+    target: `a ±1e38 row among ${r.poison.requests} concurrent requests fails no other request`,
+    value: `${innocentFailures} of ${r.poison.requests - 1} others failed; the row itself got ${r.poison.poisonStatus}`,
+    met: innocentFailures === 0 && r.poison.poisonStatus !== 500 && r.poison.poisonStatus !== 0,
+  }, { target: `every 2xx within the deadline (${o.deadlineMs} ms)`,
+    value: `${r.lateOk} of ${r.ok.count} late; max ${ms(r.ok.max)}`, met: r.lateOk === 0 }, {
+    target: `every 503 within ${o.refusalBudgetMs} ms`,
+    value: `${r.slowRefusals} of ${r.refused.count} slower; p99 ${ms(r.refused.p99)}, max ${ms(r.refused.max)}`,
+    met: r.slowRefusals === 0,
+  }, { target: 'no other answers, errors or timeouts',
+    value: `${r.other.count} other, ${r.errors} errors, ${r.timeouts} timeouts`,
+    met: r.other.count === 0 && r.errors === 0 && r.timeouts === 0 },
     ...(['healthPort', 'api'] as const).map((where) => {
       const p = r.probe[where];
       return {
-        target: `/v2/health/live on a new connection to the ${where === 'api' ? 'API port' : 'probe port (--health-port)'} within ${o.probeBudgetMs} ms throughout`,
+        target: `/v2/health/live on a new connection to the ${
+          where === 'api' ? 'API port' : 'probe port (--health-port)'
+        } within ${o.probeBudgetMs} ms throughout`,
         value: `max ${ms(p.max)}, p99 ${ms(p.p99)}, ${p.failed} failed of ${p.count}`,
         met: p.failed === 0 && (p.max ?? Infinity) <= o.probeBudgetMs,
       };
-    }),
-  ];
+    })];
 }
 
 /**
  * Starts a server on the bundle (deadline as given), loads one model endpoint with
  * `connections` for `durationS` while a separate process probes liveness, and judges the answers.
  */
-export async function runOverload(input: OverloadInput, log: (line: string) => void = () => {}): Promise<OverloadResult> {
+export async function runOverload(input: OverloadInput,
+  log: (line: string) => void = () => {}): Promise<OverloadResult> {
   const options = OverloadOptionsSchema.parse(input);
   const loadavgAtStart = loadavg();
   const { split } = await loadTestData(options.bundleDir);
   const bodies = predictBodies(split, options.payloads);
-  const server = await startChild({ kind: 'model', config: { bundleDir: options.bundleDir, logLevel: 'warn', healthPort: 0, batching: { deadlineMs: options.deadlineMs } } });
+  const server = await startChild({ kind: 'model',
+    config: { bundleDir: options.bundleDir, logLevel: 'warn', healthPort: 0,
+      batching: { deadlineMs: options.deadlineMs } } });
   const path = `/v1/models/${options.model}/predict`;
   const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
   try {
     const poison = await poisonBurst(server.url, path, bodies, 200);
-    log(`${options.connections} connections on ${path} for ${options.durationS} s, probing ${server.url}/v2/health/live every ${options.probeEveryMs} ms`);
-    const settings = LoadSchema.parse({ durationS: options.durationS, timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
+    log(
+      `${options.connections} connections on ${path} for ${options.durationS} s, probing ` +
+        `${server.url}/v2/health/live every ${options.probeEveryMs} ms`,
+    );
+    const settings = LoadSchema.parse({ durationS: options.durationS,
+      timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
     const [result, api, healthPort] = await Promise.all([
       fire({ url: server.url, path, bodies }, options.connections, options.durationS, settings, (status, took) => {
         answers[status >= 200 && status < 300 ? 'ok' : status === 503 ? 'refused' : 'other'].push(took);
@@ -160,21 +204,32 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
       runProbes(`${server.url}/v2/health/live`, options.probeEveryMs, options.durationS),
       runProbes(`${server.healthUrl}/v2/health/live`, options.probeEveryMs, options.durationS),
     ]);
-    const serverSide = serverLatency(await (await fetch(`${server.url}/metrics`)).text(), '/v1/models/:model/predict', options.deadlineMs / 1000);
-    const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]));
+    const serverSide = serverLatency(await (await fetch(`${server.url}/metrics`)).text(), '/v1/models/:model/predict',
+      options.deadlineMs / 1000);
+    const statusCodes = Object.fromEntries(
+      Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, (stats as { count: number }).count]),
+    );
     const partial = {
-      ok: summarize(answers.ok), refused: summarize(answers.refused), other: summarize(answers.other),
-      errors: result.errors, timeouts: result.timeouts,
+      ok: summarize(answers.ok),
+      refused: summarize(answers.refused),
+      other: summarize(answers.other),
+      errors: result.errors,
+      timeouts: result.timeouts,
       probe: { api: summarizeProbes(api), healthPort: summarizeProbes(healthPort) },
       lateOk: answers.ok.filter((t) => t > options.deadlineMs).length,
       poison,
       slowRefusals: answers.refused.filter((t) => t > options.refusalBudgetMs).length,
     };
-    const cpu = cpus();
     return {
       date: new Date().toISOString(),
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
-      options, path, statusCodes, serverSide, probes: { api, healthPort }, ...partial, targets: verdicts(options, partial),
+      machine: machineRecord(loadavgAtStart),
+      options,
+      path,
+      statusCodes,
+      serverSide,
+      probes: { api, healthPort },
+      ...partial,
+      targets: verdicts(options, partial),
     };
   } finally {
     await server.close();
@@ -183,41 +238,48 @@ export async function runOverload(input: OverloadInput, log: (line: string) => v
 
 export function overloadMarkdown(r: OverloadResult): string {
   const row = (name: string, s: LatencySummary) => [name, s.count, s.p50, s.p99, s.max];
-  return [
-    `# Overload: ${r.options.connections} connections on ${r.path} for ${r.options.durationS} s`,
-    '',
-    ...runPreamble(r.date, r.machine),
-    '',
-    `Poison first: ${r.poison.requests} concurrent requests, one of them a row of ±1e38 (finite float32, overflowing the first layer): it got ${r.poison.poisonStatus}; the others: ${Object.entries(r.poison.innocentStatuses).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
-    '',
-    `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`,
-    '',
-    markdownTable(['answers', 'count', 'p50 ms', 'p99 ms', 'max ms'], [row('2xx', r.ok), row('503', r.refused), row('other', r.other), row('liveness probe, API port', r.probe.api), row('liveness probe, probe port', r.probe.healthPort)]),
-    '',
-    r.serverSide
-      ? `As the server timed them (from the arrival of their headers, its own histogram): ${r.serverSide.answered} 2xx, ${r.serverSide.overBound} of them over ${r.serverSide.boundSeconds} s. ` +
-        'A client\'s clock also counts the time a new connection waits to be accepted: Node accepts one connection per turn of its event loop ' +
-        '(libuv ≥ 1.45, libuv/libuv#3696). The server starts at most `--requests-per-turn` requests a turn (default 64) so turns stay short under load, ' +
-        'but the 512 connections the load generator opens at once still take 512 turns to accept, and a probe opened during that burst waits behind them. ' +
-        'The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.'
-      : 'The server\'s own latency histogram could not be read.',
-    '',
-    '## Targets',
-    '',
+  return [`# Overload: ${r.options.connections} connections on ${r.path} for ${r.options.durationS} s`, '',
+    ...runPreamble(r.date, r.machine), '',
+    `Poison first: ${r.poison.requests} concurrent requests, one of them a row of ±1e38 (finite float32, ` +
+      `overflowing the first layer): it got ${r.poison.poisonStatus}; the others: ` +
+      `${Object.entries(r.poison.innocentStatuses).map(([c, n]) => `${c} × ${n}`).join(', ')}.`, '',
+    `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. ` +
+      `Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. ` +
+      `Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`, '',
+    markdownTable(['answers', 'count', 'p50 ms', 'p99 ms', 'max ms'], [row('2xx', r.ok), row('503', r.refused),
+      row('other', r.other), row('liveness probe, API port', r.probe.api),
+      row('liveness probe, probe port', r.probe.healthPort)]), '',
+    r.serverSide ?
+      `As the server timed them (from the arrival of their headers, its own histogram): ${r.serverSide.answered} ` +
+        `2xx, ${r.serverSide.overBound} of them over ${r.serverSide.boundSeconds} s. ` +
+      "A client's clock also counts the time a new connection waits to be accepted: Node accepts one connection per " +
+        "turn of its event loop " +
+      '(libuv ≥ 1.45, libuv/libuv#3696). The server starts at most `--requests-per-turn` requests a turn (default ' +
+        '64) so turns stay short under load, ' +
+      'but the 512 connections the load generator opens at once still take 512 turns to accept, and a probe opened ' +
+        'during that burst waits behind them. ' +
+      'The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.' :
+      "The server's own latency histogram could not be read.", '', '## Targets', '',
     markdownTable(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**'])),
-    '',
-    'Probe latency over the run: [probes.svg](probes.svg).',
-    '',
-  ].join('\n');
+    '', 'Probe latency over the run: [probes.svg](probes.svg).', ''].join('\n');
 }
 
 /** summary.json, summary.md and probes.svg under `dir`; returns the Markdown. */
 export async function writeOverloadReport(result: OverloadResult, dir: string): Promise<string> {
   const markdown = overloadMarkdown(result);
-  const points: Series[] = (['api', 'healthPort'] as const).flatMap((where) => result.probes[where].flatMap((p) => (p.ms === null ? [] : [{ series: where === 'api' ? 'API port' : 'probe port', x: p.atMs / 1000, y: p.ms }])));
-  points.push({ series: 'budget', x: 0, y: result.options.probeBudgetMs }, { series: 'budget', x: result.options.durationS, y: result.options.probeBudgetMs });
+  const points: Series[] = (['api', 'healthPort'] as const).flatMap((where) =>
+    result.probes[where].flatMap((
+      p,
+    ) => (p.ms === null ? [] : [{ series: where === 'api' ? 'API port' : 'probe port', x: p.atMs / 1000, y: p.ms }]))
+  );
+  points.push({ series: 'budget', x: 0, y: result.options.probeBudgetMs }, { series: 'budget',
+    x: result.options.durationS, y: result.options.probeBudgetMs });
   await writeJson(join(dir, 'summary.json'), result);
   await writeAtomic(join(dir, 'summary.md'), markdown);
-  await writeAtomic(join(dir, 'probes.svg'), await renderSvg(lineSpec(points, 'seconds into the run', 'ms', `/v2/health/live under ${result.options.connections} connections`, true)));
+  await writeAtomic(join(dir, 'probes.svg'),
+    await renderSvg(
+      lineSpec(points, 'seconds into the run', 'ms', `/v2/health/live under ${result.options.connections} connections`,
+        true),
+    ));
   return markdown;
 }

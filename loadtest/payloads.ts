@@ -22,12 +22,22 @@ export async function loadTestData(bundleDir: string): Promise<TestData> {
   const manifest = await readManifest(bundleDir);
   const recorded = manifest.dataset.config ?? { name: manifest.dataset.name };
   const config = DatasetConfigSchema.safeParse(recorded);
-  if (!config.success) throw new Error(`${bundleDir}: the manifest's dataset config cannot be regenerated (${config.error.issues[0]?.message}); rebuild the bundle with npm run pipeline`);
+  if (!config.success) {
+    throw new Error(
+      `${bundleDir}: the manifest's dataset config cannot be regenerated (${
+        config.error.issues[0]?.message
+      }); rebuild the bundle with npm run pipeline`,
+    );
+  }
   const dataset = loadDataset(config.data);
   const inputSize = featuresOf(manifest.dataset.inputShape);
-  const same = dataset.classNames.length === manifest.dataset.classNames.length && dataset.classNames.every((name, i) => name === manifest.dataset.classNames[i]);
+  const same = dataset.classNames.length === manifest.dataset.classNames.length &&
+    dataset.classNames.every((name, i) => name === manifest.dataset.classNames[i]);
   if (!same || featuresOf(dataset.inputShape) !== inputSize) {
-    throw new Error(`${bundleDir}: its dataset ${manifest.dataset.name} no longer has the classes or input size the bundle was trained on; rebuild the bundle`);
+    throw new Error(
+      `${bundleDir}: its dataset ${manifest.dataset.name} no longer has the classes or input size the bundle was ` +
+        `trained on; rebuild the bundle`,
+    );
   }
   return { manifest, split: dataset.test, inputSize };
 }
@@ -42,11 +52,17 @@ export function row(split: Split, i: number): number[] {
  * data extension) a constant JSON header followed by the row's 4-byte little-endian floats. The
  * binary ones need `Inference-Header-Content-Length: headerBytes`.
  */
-export function v2Bodies(split: Split, count: number, encoding: 'json' | 'binary'): { bodies: Buffer[]; headerBytes?: number } {
+export function v2Bodies(split: Split, count: number,
+  encoding: 'json' | 'binary'): { bodies: Buffer[]; headerBytes?: number } {
   if (split.n === 0) throw new Error('the test split is empty: nothing to send');
   const tensor = { name: 'input', shape: [1, split.features], datatype: 'FP32' };
-  if (encoding === 'json') return { bodies: Array.from({ length: count }, (_, i) => Buffer.from(JSON.stringify({ inputs: [{ ...tensor, data: row(split, i % split.n) }] }))) };
-  const header = Buffer.from(JSON.stringify({ inputs: [{ ...tensor, parameters: { binary_data_size: split.features * 4 } }] }));
+  if (encoding === 'json') {
+    return { bodies: Array.from({ length: count }, (_, i) =>
+      Buffer.from(JSON.stringify({ inputs: [{ ...tensor, data: row(split, i % split.n) }] }))) };
+  }
+  const header = Buffer.from(
+    JSON.stringify({ inputs: [{ ...tensor, parameters: { binary_data_size: split.features * 4 } }] }),
+  );
   const bodies = Array.from({ length: count }, (_, i) => {
     const r = i % split.n;
     const floats = Buffer.alloc(split.features * 4);

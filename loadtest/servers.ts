@@ -49,12 +49,15 @@ const CLOSE_TIMEOUT_MS = 15_000;
 const TAIL_CHARS = 4000;
 
 export const ChildSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('model'), config: z.custom<ServeConfigInput>((v) => typeof v === 'object' && v !== null && 'bundleDir' in v) }),
+  z.object({ kind: z.literal('model'), config: z.custom<ServeConfigInput>((v) =>
+    typeof v === 'object' && v !== null && 'bundleDir' in v
+  ) }),
   z.object({ kind: z.literal('baseline') }),
 ]);
 export type ChildSpec = z.infer<typeof ChildSpecSchema>;
 
-export type ChildMessage = { type: 'listening'; port: number; healthPort?: number } | { type: 'failed'; message: string };
+export type ChildMessage = { type: 'listening'; port: number; healthPort?: number } | { type: 'failed';
+  message: string };
 
 export interface ChildServer {
   /** http://127.0.0.1:port */
@@ -89,22 +92,29 @@ export async function startChild(spec: ChildSpec): Promise<ChildServer> {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let tail = '';
-  const keep = (chunk: Buffer) => { tail = (tail + chunk.toString()).slice(-TAIL_CHARS); };
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-TAIL_CHARS);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let timer: NodeJS.Timeout | undefined;
   try {
     const { port, healthPort } = await new Promise<{ port: number; healthPort?: number }>((resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`${spec.kind} server did not listen within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      timer = setTimeout(
+        () => reject(new Error(`${spec.kind} server did not listen within ${START_TIMEOUT_MS / 1000} s`)),
+        START_TIMEOUT_MS,
+      );
       child.on('message', (message: ChildMessage) => {
         if (message.type === 'listening') resolve(message);
         else reject(new Error(`${spec.kind} server failed to start: ${message.message}`));
       });
-      child.once('exit', (code, signal) => reject(new Error(`${spec.kind} server exited (${signal ?? code}) before listening`)));
+      child.once('exit', (code, signal) =>
+        reject(new Error(`${spec.kind} server exited (${signal ?? code}) before listening`)));
     });
     let closing: Promise<void> | undefined;
     const healthUrl = healthPort === undefined ? undefined : `http://${LOOPBACK}:${healthPort}`;
-    return { url: `http://${LOOPBACK}:${port}`, healthUrl, pid: child.pid as number, close: () => (closing ??= stopChild(child)) };
+    return { url: `http://${LOOPBACK}:${port}`, healthUrl, pid: child.pid as number,
+      close: () => (closing ??= stopChild(child)) };
   } catch (error) {
     await stopChild(child);
     throw new Error(`${(error as Error).message}\n${tail.trim()}`, { cause: error });

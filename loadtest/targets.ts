@@ -28,10 +28,12 @@ export interface TargetVerdict {
   met: boolean | null;
 }
 
-const judge = (target: string, value: number | null | undefined, threshold: string, test: (v: number) => boolean): TargetVerdict =>
-  ({ target, value: value ?? null, threshold, met: value === null || value === undefined ? null : test(value) });
+const judge = (target: string, value: number | null | undefined, threshold: string,
+  test: (v: number) => boolean): TargetVerdict => ({ target, value: value ?? null, threshold,
+    met: value === null || value === undefined ? null : test(value) });
 
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
+const ratio = (a: number | null | undefined,
+  b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
 
 /** Every answer that was not a 2xx: errors (timeouts included) and non-2xx statuses. */
 export const failures = (m: Measurement) => m.errors + m.non2xx;
@@ -40,25 +42,34 @@ export const failures = (m: Measurement) => m.errors + m.non2xx;
  * The student and ensemble targets at TARGETS.connections. The rps target is judged only when
  * the caller passes a `baseline` key (the A/B run measures the two models alone).
  */
-export function modelTargets(at: { student?: Measurement; ensemble?: Measurement; baseline?: Measurement }, c: number = TARGETS.connections): TargetVerdict[] {
+export function modelTargets(at: { student?: Measurement; ensemble?: Measurement; baseline?: Measurement },
+  c: number = TARGETS.connections): TargetVerdict[] {
   const verdicts: TargetVerdict[] = [];
   if ('baseline' in at) {
-    verdicts.push(judge(`student rps at ${c} connections / trivial route's`, ratio(at.student?.rps, at.baseline?.rps), `≥ ${TARGETS.studentRpsRatio}`, (v) => v >= TARGETS.studentRpsRatio));
+    verdicts.push(
+      judge(`student rps at ${c} connections / trivial route's`, ratio(at.student?.rps, at.baseline?.rps),
+        `≥ ${TARGETS.studentRpsRatio}`, (v) => v >= TARGETS.studentRpsRatio),
+    );
   }
   verdicts.push(
-    judge(`student p99 at ${c} connections (ms)`, at.student?.latencyMs.p99, `≤ ${TARGETS.studentP99Ms}`, (v) => v <= TARGETS.studentP99Ms),
+    judge(`student p99 at ${c} connections (ms)`, at.student?.latencyMs.p99, `≤ ${TARGETS.studentP99Ms}`, (v) =>
+      v <= TARGETS.studentP99Ms),
     judge(`student errors + non-2xx at ${c} connections`, at.student && failures(at.student), '= 0', (v) => v === 0),
-    judge(`ensemble p99 / student p99 at ${c} connections`, ratio(at.ensemble?.latencyMs.p99, at.student?.latencyMs.p99), `≤ ${TARGETS.ensembleP99Ratio}`, (v) => v <= TARGETS.ensembleP99Ratio),
+    judge(`ensemble p99 / student p99 at ${c} connections`,
+      ratio(at.ensemble?.latencyMs.p99, at.student?.latencyMs.p99), `≤ ${TARGETS.ensembleP99Ratio}`, (v) =>
+      v <= TARGETS.ensembleP99Ratio),
   );
   return verdicts;
 }
 
 /** The student over v2: binary tensor data vs JSON numbers at TARGETS.connections. */
 export function binaryTarget(json?: Measurement, binary?: Measurement): TargetVerdict {
-  return judge(`student v2 rps binary / JSON at ${TARGETS.connections} connections`, ratio(binary?.rps, json?.rps), `≥ ${TARGETS.binarySpeedup}`, (v) => v >= TARGETS.binarySpeedup);
+  return judge(`student v2 rps binary / JSON at ${TARGETS.connections} connections`, ratio(binary?.rps, json?.rps),
+    `≥ ${TARGETS.binarySpeedup}`, (v) => v >= TARGETS.binarySpeedup);
 }
 
 /** Dynamic batching on vs off for one model at TARGETS.batchingConnections. */
 export function batchingTarget(model: string, on?: Measurement, off?: Measurement): TargetVerdict {
-  return judge(`${model}: rps batching on / off at ${TARGETS.batchingConnections} connections`, ratio(on?.rps, off?.rps), `≥ ${TARGETS.batchingSpeedup}`, (v) => v >= TARGETS.batchingSpeedup);
+  return judge(`${model}: rps batching on / off at ${TARGETS.batchingConnections} connections`,
+    ratio(on?.rps, off?.rps), `≥ ${TARGETS.batchingSpeedup}`, (v) => v >= TARGETS.batchingSpeedup);
 }

@@ -28,8 +28,16 @@ const { values } = parseArgs({
 
 try {
   const input = {
-    bundleDir: values.bundle, url: values.url, examples: values.examples, chunk: values.chunk, concurrency: values.concurrency,
-    connections: values.connections, repeats: values.repeats, payloads: values.payloads, tolerance: values.tolerance, logLevel: values['log-level'],
+    bundleDir: values.bundle,
+    url: values.url,
+    examples: values.examples,
+    chunk: values.chunk,
+    concurrency: values.concurrency,
+    connections: values.connections,
+    repeats: values.repeats,
+    payloads: values.payloads,
+    tolerance: values.tolerance,
+    logLevel: values['log-level'],
     load: { durationS: values.duration, warmupS: values.warmup },
   } as AbInput;
   // Flags left out stay undefined, so the preset and the schema's defaults fill them.

@@ -36,14 +36,15 @@ const ACTIVE = [1, 2, 3, 4, 5];
 /** The paper's MNIST teacher with N outputs, built here only to price one forward pass. */
 function forwardMicros(numClasses: number, batch: number): number {
   const model = tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [784], units: 1200, activation: 'relu' }),
+    layers: [tf.layers.dense({ inputShape: [784], units: 1200, activation: 'relu' }),
       tf.layers.dense({ units: 1200, activation: 'relu' }),
-      tf.layers.dense({ units: numClasses, activation: 'softmax' }),
-    ],
+      tf.layers.dense({ units: numClasses, activation: 'softmax' })],
   });
   const x = tf.randomNormal([batch, 784]);
-  const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x) as tf.Tensor).dataSync(); }), timing);
+  const seconds = timeAdaptive(() =>
+    tf.tidy(() => {
+      (model.predict(x) as tf.Tensor).dataSync();
+    }), timing);
   tf.dispose(x);
   model.dispose();
   return seconds * 1e6;
@@ -65,32 +66,38 @@ for (const numClasses of CLASSES) {
 }
 
 const speedups = rows.filter((r) => r.solver === 'em').map((em) => {
-  const gradient = rows.find((r) => r.solver === 'gradient' && r.batch === em.batch && r.numClasses === em.numClasses && r.active === em.active)!;
+  const gradient = rows.find((r) =>
+    r.solver === 'gradient' && r.batch === em.batch && r.numClasses === em.numClasses && r.active === em.active
+  )!;
   return gradient.microsPerBatch / em.microsPerBatch;
 }).sort((x, y) => x - y);
 const medianSpeedup = speedups[speedups.length >> 1];
 const target = rows.find((r) => r.solver === 'em' && r.batch === 64 && r.numClasses === 1000 && r.active === 3)!;
 
-const table = markdownTable(
-  ['batch', 'classes', 'active', 'solver', 'iterations', 'µs/example', 'µs/batch', 'MLP forward µs', 'combine / forwards'],
-  rows.map((r): Cell[] => [r.batch, r.numClasses, r.active, r.solver, r.converged ? r.iterations : `${r.iterations} (cap)`,
-    r.microsPerExample, r.microsPerBatch, r.forwardMicros, r.ratioToForwards]),
-);
+const table = markdownTable(['batch', 'classes', 'active', 'solver', 'iterations', 'µs/example', 'µs/batch',
+  'MLP forward µs', 'combine / forwards'],
+  rows.map((
+    r,
+  ): Cell[] => [r.batch, r.numClasses, r.active, r.solver, r.converged ? r.iterations : `${r.iterations} (cap)`,
+    r.microsPerExample, r.microsPerBatch, r.forwardMicros, r.ratioToForwards]
+  ));
 const summary = [
-  `em / gradient: em reaches the tolerance ${medianSpeedup.toFixed(1)}× faster (median over cases; range ${speedups[0].toFixed(1)}–${speedups[speedups.length - 1].toFixed(1)}×).`,
-  `Target (batch 64, N = 1000, 3 active, tolerance ${args.tolerance}, ≤ 2 ms): em ${(target.microsPerBatch / 1000).toFixed(2)} ms ` +
-    `(${target.microsPerBatch <= 2000 ? 'met' : 'missed'}), ${(target.ratioToForwards * 100).toFixed(1)}% of the 4 forward passes it combines.`,
+  `em / gradient: em reaches the tolerance ${medianSpeedup.toFixed(1)}× faster (median over cases; range ${
+    speedups[0].toFixed(1)
+  }–${speedups[speedups.length - 1].toFixed(1)}×).`,
+  `Target (batch 64, N = 1000, 3 active, tolerance ${args.tolerance}, ≤ 2 ms): em ${
+    (target.microsPerBatch / 1000).toFixed(2)
+  } ms ` +
+  `(${target.microsPerBatch <= 2000 ? 'met' : 'missed'}), ${
+    (target.ratioToForwards * 100).toFixed(1)
+  }% of the 4 forward passes it combines.`,
 ];
-const lines = [
-  '# Combine benchmark: KL combination of generalist and active specialists',
-  '',
-  `${engine.backend} (${engine.blasLibrary}, ${engine.threads} threads); median of ${args.runs} runs; tolerance ${args.tolerance}; ` +
-    `${new Date().toISOString().slice(0, 10)}. Clusters of ~N/20 classes in \`active\` overlapping partitions, top-1 routing.`,
-  '',
-  table,
-  '',
-  ...summary,
-];
+const lines = ['# Combine benchmark: KL combination of generalist and active specialists', '',
+  `${engine.backend} (${engine.blasLibrary}, ${engine.threads} threads); median of ${args.runs} runs; tolerance ` +
+    `${args.tolerance}; ` +
+  `${
+    new Date().toISOString().slice(0, 10)
+  }. Clusters of ~N/20 classes in \`active\` overlapping partitions, top-1 routing.`, '', table, '', ...summary];
 console.log(`\n${lines.join('\n')}`);
 await writeAtomic(`${args.out}.md`, `${lines.join('\n')}\n`);
 await writeJson(`${args.out}.json`, {
@@ -100,6 +107,7 @@ await writeJson(`${args.out}.json`, {
   tolerance: args.tolerance,
   rows,
   emSpeedupOverGradient: { median: medianSpeedup, min: speedups[0], max: speedups[speedups.length - 1] },
-  target: { microsPerBatch: target.microsPerBatch, met: target.microsPerBatch <= 2000, ratioToForwards: target.ratioToForwards },
+  target: { microsPerBatch: target.microsPerBatch, met: target.microsPerBatch <= 2000,
+    ratioToForwards: target.ratioToForwards },
 });
 console.log(`wrote ${args.out}.md and ${args.out}.json`);

@@ -4,7 +4,8 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { benchEngine, benchOnnxServing, type EngineBenchResult, profileTrainingStep, runTorchPeer } from '../src/bench/index.js';
+import { benchEngine, benchOnnxServing, type EngineBenchResult, profileTrainingStep,
+  runTorchPeer } from '../src/bench/index.js';
 import { parseFlags } from '../src/cli/index.js';
 import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
 import { type Cell, markdownTable } from '../src/report/index.js';
@@ -52,51 +53,70 @@ const peer = args.peer ? runTorchPeer(peerScript, threads) : { skipped: '--no-pe
 const blas = results.find((r) => r.backend === 'blas');
 const profile = blas ? await profileTrainingStep() : undefined;
 // ONNX Runtime as a serving backend for the exported student, beside the compiled forward it would replace.
-const onnx = blas ? await benchOnnxServing(threads).catch((error: Error) => ({ skipped: error.message })) : { skipped: 'needs the blas engine to compare against' };
+const onnx = blas ?
+  await benchOnnxServing(threads).catch((error: Error) => ({ skipped: error.message })) :
+  { skipped: 'needs the blas engine to compare against' };
 
-const rows: Cell[][] = results.map((r) => [
-  r.backend, r.matmulGflops, r.trainSgdExamplesPerSecond, r.trainAdamExamplesPerSecond,
-  r.predictBatch1Micros, r.predictBatch64Micros, r.layersPredictBatch1Micros, r.layersPredictBatch64Micros,
-]);
+const rows: Cell[][] = results.map((
+  r,
+) => [r.backend, r.matmulGflops, r.trainSgdExamplesPerSecond, r.trainAdamExamplesPerSecond, r.predictBatch1Micros,
+  r.predictBatch64Micros, r.layersPredictBatch1Micros, r.layersPredictBatch64Micros]
+);
 if ('torch' in peer) {
   rows.push([`pytorch ${peer.torch} (${peer.threads} thread)`, null, peer.trainSgdExamplesPerSecond,
     peer.trainAdamExamplesPerSecond, peer.predictBatch1Micros, peer.predictBatch64Micros, null, null]);
 }
-const table = markdownTable(
-  ['backend', 'matmul 128×1200×1200 GFLOP/s', 'train SGD ex/s', 'train Adam ex/s', 'predict b=1 µs', 'predict b=64 µs', 'model.predict b=1 µs', 'model.predict b=64 µs'],
-  rows,
-);
-const lines = [
-  '# Engine benchmark: 784-1200-1200-10, batch 128',
-  '',
-  `Median of ${args.runs} runs (3 for wasm and cpu), ${threads} thread${threads === 1 ? '' : 's'} for OpenBLAS and PyTorch; ${new Date().toISOString().slice(0, 10)}.`,
-  '',
-  table,
-  '',
+const table = markdownTable(['backend', 'matmul 128×1200×1200 GFLOP/s', 'train SGD ex/s', 'train Adam ex/s',
+  'predict b=1 µs', 'predict b=64 µs', 'model.predict b=1 µs', 'model.predict b=64 µs'], rows);
+const lines = ['# Engine benchmark: 784-1200-1200-10, batch 128', '',
+  `Median of ${args.runs} runs (3 for wasm and cpu), ${threads} thread${
+    threads === 1 ? '' : 's'
+  } for OpenBLAS and PyTorch; ${new Date().toISOString().slice(0, 10)}.`, '', table, '',
   '"predict" is the path the server takes: on blas, a dense stack compiled to direct sgemm/sgemv calls ' +
-    '(src/engine/forward.ts); elsewhere model.predict. "model.predict" is tfjs-layers on the same backend.',
-];
+  '(src/engine/forward.ts); elsewhere model.predict. "model.predict" is tfjs-layers on the same backend.'];
 if (blas && 'torch' in peer) {
-  lines.push('', `blas / PyTorch: training SGD ${(blas.trainSgdExamplesPerSecond / peer.trainSgdExamplesPerSecond).toFixed(2)}×, ` +
-    `Adam ${(blas.trainAdamExamplesPerSecond / peer.trainAdamExamplesPerSecond).toFixed(2)}×; ` +
-    `predict latency b=1 ${(blas.predictBatch1Micros / peer.predictBatch1Micros).toFixed(2)}×, b=64 ${(blas.predictBatch64Micros / peer.predictBatch64Micros).toFixed(2)}× (lower is better)`);
+  lines.push('',
+    `blas / PyTorch: training SGD ${(blas.trainSgdExamplesPerSecond / peer.trainSgdExamplesPerSecond).toFixed(2)}×, ` +
+      `Adam ${(blas.trainAdamExamplesPerSecond / peer.trainAdamExamplesPerSecond).toFixed(2)}×; ` +
+      `predict latency b=1 ${(blas.predictBatch1Micros / peer.predictBatch1Micros).toFixed(2)}×, b=64 ${
+        (blas.predictBatch64Micros / peer.predictBatch64Micros).toFixed(2)
+      }× (lower is better)`);
 } else if ('skipped' in peer) {
   lines.push('', `PyTorch peer skipped: ${peer.skipped}`);
 }
 for (const stock of results.filter((r) => r.backend !== 'blas')) {
-  if (blas) lines.push(`blas / ${stock.backend}: training SGD ${(blas.trainSgdExamplesPerSecond / stock.trainSgdExamplesPerSecond).toFixed(0)}×`);
+  if (blas) {
+    lines.push(
+      `blas / ${stock.backend}: training SGD ${
+        (blas.trainSgdExamplesPerSecond / stock.trainSgdExamplesPerSecond).toFixed(0)
+      }×`,
+    );
+  }
 }
 if (profile) {
-  lines.push('', `One momentum-SGD step on blas: ${profile.stepMs.toFixed(1)} ms, of which BLAS calls ${profile.sgemmMs.toFixed(1)} ms ` +
-    `(${(profile.sgemmShare * 100).toFixed(0)}%), everything else ${(profile.stepMs - profile.sgemmMs).toFixed(1)} ms; ` +
-    `${profile.pageFaultsPerStep.toFixed(0)} page faults per step.`, '',
-  markdownTable(['kernel (tf.profile, one step)', 'ms'], profile.kernels.map((k) => [k.name, k.ms])));
+  lines.push('',
+    `One momentum-SGD step on blas: ${profile.stepMs.toFixed(1)} ms, of which BLAS calls ${
+      profile.sgemmMs.toFixed(1)
+    } ms ` +
+      `(${(profile.sgemmShare * 100).toFixed(0)}%), everything else ${
+        (profile.stepMs - profile.sgemmMs).toFixed(1)
+      } ms; ` +
+      `${profile.pageFaultsPerStep.toFixed(0)} page faults per step.`, '',
+    markdownTable(['kernel (tf.profile, one step)', 'ms'], profile.kernels.map((k) => [k.name, k.ms])));
 }
 if ('onnxMicros' in onnx) {
-  lines.push('', `Serving the exported student (${onnx.layers.join('-')}) in ONNX Runtime ${onnx.onnxRuntimeVersion} (CPU, ${onnx.threads} intra-op thread${onnx.threads === 1 ? '' : 's'}) ` +
-    'beside the compiled blas forward, host input to host logits, same run:', '',
-  markdownTable(['batch', 'compiled forward µs', 'ONNX Runtime µs', 'ONNX Runtime / compiled'],
-    Object.keys(onnx.compiledMicros).map((b) => [Number(b), onnx.compiledMicros[Number(b)], onnx.onnxMicros[Number(b)], onnx.onnxMicros[Number(b)] / onnx.compiledMicros[Number(b)]])));
+  lines.push('',
+    `Serving the exported student (${
+      onnx.layers.join('-')
+    }) in ONNX Runtime ${onnx.onnxRuntimeVersion} (CPU, ${onnx.threads} intra-op thread${
+      onnx.threads === 1 ? '' : 's'
+    }) ` + 'beside the compiled blas forward, host input to host logits, same run:', '',
+    markdownTable(['batch', 'compiled forward µs', 'ONNX Runtime µs', 'ONNX Runtime / compiled'],
+      Object.keys(onnx.compiledMicros).map((
+        b,
+      ) => [Number(b), onnx.compiledMicros[Number(b)], onnx.onnxMicros[Number(b)],
+        onnx.onnxMicros[Number(b)] / onnx.compiledMicros[Number(b)]]
+      )));
 } else {
   lines.push('', `ONNX Runtime serving comparison skipped: ${onnx.skipped}`);
 }

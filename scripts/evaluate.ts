@@ -22,10 +22,14 @@ const { values } = parseArgs({
   },
 });
 const backend = backendFlag(values.backend);
-if (!values.model === !values.bundle) flagError('--model, --bundle: give exactly one of --model <dir> or --bundle <dir>');
+if (!values.model === !values.bundle) {
+  flagError('--model, --bundle: give exactly one of --model <dir> or --bundle <dir>');
+}
 await initEngine({ backend });
 const manifest = values.bundle ? await readManifest(values.bundle) : undefined;
-const datasetConfig = values.dataset ? datasetOption(values.dataset) : recordedDataset(manifest?.dataset ?? { name: 'mnist' });
+const datasetConfig = values.dataset ?
+  datasetOption(values.dataset) :
+  recordedDataset(manifest?.dataset ?? { name: 'mnist' });
 const data = loadDataset(datasetConfig);
 const split = values.split === 'validation' ? data.validation : data.test;
 let logits: Float32Array;
@@ -38,9 +42,20 @@ if (values.model) {
   logits = predictLogits(await loadModel(`${values.bundle}/student`), split.x, split.n);
 }
 const evaluation = scorePredictions(argmaxRows(logits, data.numClasses), split.y, data.numClasses);
-console.log(`${values.model ?? `${values.bundle} (${values.which})`} on ${data.name} ${values.split}: ${evaluation.errors} / ${evaluation.n} errors (${(evaluation.errorRate * 100).toFixed(2)}%)\n`);
-console.log(markdownTable(['class', 'examples', 'errors'], data.classNames.map((name, c) => [name, evaluation.perClassCounts[c], evaluation.perClassErrors[c]])));
+console.log(
+  `${
+    values.model ?? `${values.bundle} (${values.which})`
+  } on ${data.name} ${values.split}: ${evaluation.errors} / ${evaluation.n} errors (${
+    (evaluation.errorRate * 100).toFixed(2)
+  }%)\n`,
+);
+console.log(
+  markdownTable(['class', 'examples', 'errors'],
+    data.classNames.map((name, c) => [name, evaluation.perClassCounts[c], evaluation.perClassErrors[c]])),
+);
 if (data.numClasses <= 20) {
   console.log('\nconfusion (rows: true class, columns: predicted)\n');
-  console.log(markdownTable(['', ...data.classNames], evaluation.confusion.map((row, c) => [data.classNames[c], ...row])));
+  console.log(
+    markdownTable(['', ...data.classNames], evaluation.confusion.map((row, c) => [data.classNames[c], ...row])),
+  );
 }

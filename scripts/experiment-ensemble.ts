@@ -10,7 +10,8 @@ import { z } from 'zod';
 import { parseFlags, stopOnInterrupt } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { BACKENDS, initEngine } from '../src/engine/index.js';
-import { ensembleExperimentDir, ensemblePlan, recordInvocation, runEnsembleExperiment, writeEnsembleReport } from '../src/experiments/index.js';
+import { ensembleExperimentDir, ensemblePlan, recordInvocation, runEnsembleExperiment,
+  writeEnsembleReport } from '../src/experiments/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +37,10 @@ const results = [];
 try {
   for (const name of flags.datasets) {
     console.error(`== ${name}`);
-    results.push(await runEnsembleExperiment(name, loadDataset({ name }), join(root, name), plan, { log: (line) => console.error(line), shouldStop, workers }));
+    results.push(
+      await runEnsembleExperiment(name, loadDataset({ name }), join(root, name), plan, { log: (line) =>
+        console.error(line), shouldStop, workers }),
+    );
   }
 } catch (error) {
   if (!shouldStop()) throw error;
@@ -45,4 +49,7 @@ try {
   process.exit(130);
 }
 const invocations = await recordInvocation(root, (performance.now() - started) / 1000);
-console.log(await writeEnsembleReport(values.out ?? join('reports', values.quick ? 'ensemble-quick' : 'ensemble'), results, plan, engine, invocations, workers));
+console.log(
+  await writeEnsembleReport(values.out ?? join('reports', values.quick ? 'ensemble-quick' : 'ensemble'), results, plan,
+    engine, invocations, workers),
+);

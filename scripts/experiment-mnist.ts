@@ -1,5 +1,6 @@
 // The paper's MNIST table, reproduced in one command:
-//   npm run experiment:mnist [-- --quick] [--teacher-epochs 40 --student-epochs 30 --seeds 1,2,3] [--workers 2] [--out reports/mnist-other]
+//   npm run experiment:mnist [-- --quick] [--teacher-epochs 40 --student-epochs 30 --seeds 1,2,3] [--workers 2] [--out
+// reports/mnist-other]
 // Recipes come from configs/mnist-paper.json (--preset for another); the flags only shorten or reseed them.
 // Trained models are kept under runs/experiments/, so an interrupted run resumes where it stopped;
 // the summary (JSON, Markdown, SVG) goes to reports/mnist/ (reports/mnist-quick/ with --quick), or --out.
@@ -12,7 +13,8 @@ import { z } from 'zod';
 import { parseFlags, stopOnInterrupt } from '../src/cli/index.js';
 import { loadMnist } from '../src/data/index.js';
 import { BACKENDS, initEngine } from '../src/engine/index.js';
-import { experimentDir, PAPER_PRESET, paperPlan, recordInvocation, runMnistPaper, withEpochs, writeMnistReport } from '../src/experiments/index.js';
+import { experimentDir, PAPER_PRESET, paperPlan, recordInvocation, runMnistPaper, withEpochs,
+  writeMnistReport } from '../src/experiments/index.js';
 import { readPipelineConfig } from '../src/pipeline/index.js';
 
 const { values } = parseArgs({
@@ -29,15 +31,19 @@ const { values } = parseArgs({
 });
 const count = z.coerce.number().int().positive().optional();
 const flags = parseFlags(z.object({
-  'teacher-epochs': count, 'student-epochs': count, workers: count,
+  'teacher-epochs': count,
+  'student-epochs': count,
+  workers: count,
   seeds: z.string().regex(/^\d+(,\d+)*$/, 'a comma-separated list of whole numbers').optional(),
   backend: z.enum(['auto', ...BACKENDS]).optional(),
 }), values);
 const base = paperPlan(await readPipelineConfig(values.preset!), values.quick!);
 const plan = {
   ...base,
-  teacher: { ...base.teacher, train: withEpochs(base.teacher.train, flags['teacher-epochs'] ?? base.teacher.train.epochs) },
-  student: { ...base.student, train: withEpochs(base.student.train, flags['student-epochs'] ?? base.student.train.epochs) },
+  teacher: { ...base.teacher,
+    train: withEpochs(base.teacher.train, flags['teacher-epochs'] ?? base.teacher.train.epochs) },
+  student: { ...base.student,
+    train: withEpochs(base.student.train, flags['student-epochs'] ?? base.student.train.epochs) },
   seeds: flags.seeds ? flags.seeds.split(',').map(Number) : base.seeds,
 };
 const engine = await initEngine({ backend: flags.backend });
@@ -53,5 +59,6 @@ const result = await runMnistPaper(loadMnist(), dir, plan, { log: (line) => cons
     process.exit(130);
   });
 const invocations = await recordInvocation(dir, (performance.now() - started) / 1000);
-const markdown = await writeMnistReport(values.out ?? join('reports', values.quick ? 'mnist-quick' : 'mnist'), result, plan, engine, invocations, workers);
+const markdown = await writeMnistReport(values.out ?? join('reports', values.quick ? 'mnist-quick' : 'mnist'), result,
+  plan, engine, invocations, workers);
 console.log(markdown);

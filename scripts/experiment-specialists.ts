@@ -11,7 +11,11 @@ import { readPipelineConfig } from '../src/pipeline/index.js';
 
 const { values } = parseArgs({
   options: {
-    configs: { type: 'string', default: 'configs/synthetic.json,configs/synthetic-overlap.json,configs/synthetic-soft.json,configs/fashion.json,configs/quick.json,configs/many-classes.json' },
+    configs: {
+      type: 'string',
+      default: ['synthetic', 'synthetic-overlap', 'synthetic-soft', 'fashion', 'quick', 'many-classes']
+        .map((name) => `configs/${name}.json`).join(','),
+    },
     backend: { type: 'string' },
   },
 });
@@ -24,4 +28,6 @@ for (const path of values.configs!.split(',')) {
   console.error(`== ${config.name} (${path})`);
   results.push(await runSpecialistsExperiment(config, root, (line) => console.error(line)));
 }
-console.log(await writeSpecialistsReport('reports/specialists', results, root, engine, (performance.now() - started) / 1000));
+console.log(
+  await writeSpecialistsReport('reports/specialists', results, root, engine, (performance.now() - started) / 1000),
+);

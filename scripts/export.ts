@@ -34,7 +34,11 @@ const fail = (error: Error): never => {
 };
 const started = performance.now();
 const files = await exportBundle(values.bundle!, values.out!).catch(fail);
-console.log(`exported ${values.bundle} to ${values.out}/ in ${((performance.now() - started) / 1000).toFixed(2)} s: ${files.join(', ')}`);
+console.log(
+  `exported ${values.bundle} to ${values.out}/ in ${((performance.now() - started) / 1000).toFixed(2)} s: ${
+    files.join(', ')
+  }`,
+);
 
 if (values.verify) {
   const bundle = await loadBundle(values.bundle!).catch(fail);
@@ -45,15 +49,31 @@ if (values.verify) {
       return fail(error as Error);
     }
   })();
-  if (featuresOf(data.inputShape) !== featuresOf(bundle.manifest.dataset.inputShape)) fail(new Error(`dataset ${data.name} as loaded here does not have the bundle's input size`));
+  if (featuresOf(data.inputShape) !== featuresOf(bundle.manifest.dataset.inputShape)) {
+    fail(new Error(`dataset ${data.name} as loaded here does not have the bundle's input size`));
+  }
   const checks = await verifyExport(values.out!, bundle, data.test.x, data.test.n).catch(fail);
   bundle.dispose();
-  console.log(`\nONNX Runtime against the bundle's forward pass on the ${data.name} test split (${data.test.n} rows):\n`);
-  console.log(markdownTable(['model', 'file', 'max |Δ| logits', 'max |Δ| probabilities', 'top-1 agreement'],
-    checks.map((c) => [c.id, c.file, c.maxAbsLogits.toExponential(2), c.maxAbsProbabilities.toExponential(2), `${(c.top1Agreement * 100).toFixed(2)}%`])));
-  const failed = checks.filter((c) => c.maxAbsLogits > TOLERANCE || c.maxAbsProbabilities > TOLERANCE || c.top1Agreement < 1);
+  console.log(
+    `\nONNX Runtime against the bundle's forward pass on the ${data.name} test split (${data.test.n} rows):\n`,
+  );
+  console.log(
+    markdownTable(['model', 'file', 'max |Δ| logits', 'max |Δ| probabilities', 'top-1 agreement'],
+      checks.map((
+        c,
+      ) => [c.id, c.file, c.maxAbsLogits.toExponential(2), c.maxAbsProbabilities.toExponential(2),
+        `${(c.top1Agreement * 100).toFixed(2)}%`]
+      )),
+  );
+  const failed = checks.filter((c) =>
+    c.maxAbsLogits > TOLERANCE || c.maxAbsProbabilities > TOLERANCE || c.top1Agreement < 1
+  );
   if (failed.length > 0) {
-    console.error(`\n${failed.length} model(s) miss max |Δ| ≤ ${TOLERANCE} or 100% top-1 agreement: ${failed.map((c) => c.id).join(', ')}`);
+    console.error(
+      `\n${failed.length} model(s) miss max |Δ| ≤ ${TOLERANCE} or 100% top-1 agreement: ${
+        failed.map((c) => c.id).join(', ')
+      }`,
+    );
     process.exit(1);
   }
 }

@@ -1,10 +1,12 @@
 // Load test: the trivial route, the model endpoints, and the same with dynamic batching off, over
 // connection counts, against servers this script starts on 127.0.0.1 (or the one at --url).
 //   npm run loadtest [-- --quick] [--bundle models/default] [--url http://127.0.0.1:8080]
-//     [--connections 1,8,32,128] [--rounds 3] [--duration 5] [--warmup 2] [--budget p99=20ms,errors=0] [--out reports/loadtest]
+//     [--connections 1,8,32,128] [--rounds 3] [--duration 5] [--warmup 2] [--budget p99=20ms,errors=0] [--out
+// reports/loadtest]
 // Exits 1 when a --budget is missed. Writes summary.json, summary.md and sweep.svg under --out.
 import { parseArgs } from 'node:util';
-import { type LoadtestInput, parseBudgets, QUICK_LOADTEST, runLoadtest, withPreset, writeLoadtestReport } from '../loadtest/index.js';
+import { type LoadtestInput, parseBudgets, QUICK_LOADTEST, runLoadtest, withPreset,
+  writeLoadtestReport } from '../loadtest/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +29,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
   },
 });
-const list = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean));
+const list = (
+  text: string | undefined,
+) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean));
 
 try {
   const input = {
@@ -41,16 +45,24 @@ try {
     budgets: values.budget === undefined ? undefined : parseBudgets(values.budget),
     batching: { maxBatchSize: values['max-batch-size'], maxQueueDelayMs: values['max-queue-delay-ms'] },
     logLevel: values['log-level'],
-    load: { durationS: values.duration, warmupS: values.warmup, maxRequests: values['max-requests'], timeoutS: values.timeout },
+    load: { durationS: values.duration, warmupS: values.warmup, maxRequests: values['max-requests'],
+      timeoutS: values.timeout },
   } as LoadtestInput;
   // Flags left out stay undefined, so the preset and the schema's defaults fill them.
   const defined = JSON.parse(JSON.stringify(input)) as LoadtestInput;
-  const result = await runLoadtest(withPreset<LoadtestInput>(values.quick ? QUICK_LOADTEST : undefined, defined), console.log);
+  const result = await runLoadtest(withPreset<LoadtestInput>(values.quick ? QUICK_LOADTEST : undefined, defined),
+    console.log);
   const out = values.out ?? (values.quick ? 'reports/loadtest/quick' : 'reports/loadtest');
   console.log(`\n${await writeLoadtestReport(result, out)}\n\nwrote ${out}/summary.md, summary.json, sweep.svg`);
   const missed = result.budgets.filter((b) => !b.ok);
   if (missed.length > 0) {
-    console.error(`budget missed: ${missed.map((b) => `${b.endpoint} @${b.connections || 'any'}: ${b.budget} (got ${b.value?.toFixed(2) ?? 'nothing'})`).join('; ')}`);
+    console.error(
+      `budget missed: ${
+        missed.map((b) =>
+          `${b.endpoint} @${b.connections || 'any'}: ${b.budget} (got ${b.value?.toFixed(2) ?? 'nothing'})`
+        ).join('; ')
+      }`,
+    );
     process.exitCode = 1;
   }
 } catch (error) {

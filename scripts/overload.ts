@@ -19,10 +19,16 @@ const { values } = parseArgs({
 
 try {
   const input = JSON.parse(JSON.stringify({
-    bundleDir: values.bundle, model: values.model, connections: values.connections, durationS: values.duration, deadlineMs: values['deadline-ms'],
+    bundleDir: values.bundle,
+    model: values.model,
+    connections: values.connections,
+    durationS: values.duration,
+    deadlineMs: values['deadline-ms'],
   })) as OverloadInput;
   const result = await runOverload(input, console.log);
-  console.log(`\n${await writeOverloadReport(result, values.out)}\nwrote ${values.out}/summary.md, summary.json, probes.svg`);
+  console.log(
+    `\n${await writeOverloadReport(result, values.out)}\nwrote ${values.out}/summary.md, summary.json, probes.svg`,
+  );
   if (result.targets.some((t) => !t.met)) process.exitCode = 1;
 } catch (error) {
   console.error(`overload: ${(error as Error).message}`);

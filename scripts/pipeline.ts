@@ -1,5 +1,6 @@
 // One command from a dataset to a served bundle:
-//   npm run pipeline -- --config configs/quick.json [--out models/default] [--run runs/<name>] [--specialist s3] [--parallel 2]
+//   npm run pipeline -- --config configs/quick.json [--out models/default] [--run runs/<name>] [--specialist s3]
+// [--parallel 2]
 // Rerunning resumes: finished stages are skipped, interrupted ones continue from their checkpoints.
 // On a cluster, with the run folder on shared storage (deploy/kubernetes/specialists-job.yaml):
 //   --until clusters                 generalist and clusters, then stop
@@ -33,9 +34,14 @@ const Flags = z.object({
   until: z.literal('clusters').optional(),
   index: z.coerce.number().int().min(0).optional(),
   count: z.coerce.number().int().positive().max(10_000).optional(),
-}).refine((f) => (f.index === undefined) === (f.count === undefined) && (f.index === undefined || f.index < f.count!), { message: 'give both, with index < count', path: ['index'] });
+}).refine((f) => (f.index === undefined) === (f.count === undefined) && (f.index === undefined || f.index < f.count!), {
+  message: 'give both, with index < count',
+  path: ['index'],
+});
 const { parallel, until, index, count } = parseFlags(Flags, {
-  parallel: values.parallel, until: values.until, count: values.count,
+  parallel: values.parallel,
+  until: values.until,
+  count: values.count,
   index: values.index ?? (values.count === undefined ? undefined : process.env.JOB_COMPLETION_INDEX),
 });
 if (!values.config) flagError('--config: required (e.g. configs/quick.json)');

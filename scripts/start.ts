@@ -16,14 +16,21 @@ try {
   const serveConfig = configFromArgs(process.argv.slice(2), { SERVE_BUNDLE: DEFAULT_BUNDLE, ...process.env });
   // With --workers, node:cluster reruns this script in each worker: only the primary may build.
   if (cluster.isPrimary && !existsSync(join(serveConfig.bundleDir, 'manifest.json'))) {
-    console.error(`no bundle at ${serveConfig.bundleDir}: building it from ${PRESET} (a few minutes, once; Ctrl-C is safe, rerun resumes)`);
+    console.error(
+      `no bundle at ${serveConfig.bundleDir}: building it from ${PRESET} (a few minutes, once; Ctrl-C is safe, rerun ` +
+        `resumes)`,
+    );
     await initEngine({ backend: serveConfig.backend === 'auto' ? undefined : serveConfig.backend });
     const config = await readPipelineConfig(PRESET);
     let stop = false;
-    const onInterrupt = () => { if (stop) process.exit(130); stop = true; };
+    const onInterrupt = () => {
+      if (stop) process.exit(130);
+      stop = true;
+    };
     process.on('SIGINT', onInterrupt);
     const runDir = join('runs', config.name);
-    const result = await runPipeline(config, { runDir, out: serveConfig.bundleDir, ensemble: pipelineEnsemble, shouldStop: () => stop });
+    const result = await runPipeline(config, { runDir, out: serveConfig.bundleDir, ensemble: pipelineEnsemble,
+      shouldStop: () => stop });
     process.off('SIGINT', onInterrupt);
     await printSummary(config, result, runDir, loadDataset(config.dataset).train.features);
   }

@@ -1,9 +1,11 @@
 // Train a generalist (the paper's "cumbersome model") on hard labels:
-//   npm run train:generalist -- --dataset mnist --hidden 1200,1200 --dropout 0.2,0.5 --jitter 2 --epochs 40 --out runs/teacher
+//   npm run train:generalist -- --dataset mnist --hidden 1200,1200 --dropout 0.2,0.5 --jitter 2 --epochs 40 --out
+// runs/teacher
 // A checkpoint is written every epoch; --resume continues a killed run; Ctrl-C checkpoints and exits.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backendFlag, datasetOption, numberList, parseFlags, stopOnInterrupt, trainConfigFrom, TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
+import { backendFlag, datasetOption, numberList, parseFlags, stopOnInterrupt, trainConfigFrom, TRAINING_FLAG_DEFAULTS,
+  TrainingFlags } from '../src/cli/index.js';
 import { jitter, loadDataset } from '../src/data/index.js';
 import { evaluateModel, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -25,7 +27,8 @@ const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
 await initEngine({ backend });
 const data = loadDataset(datasetOption(values.dataset!));
 const [inputDropout, hiddenDropout] = numberList(values.dropout, 'dropout') ?? [0, 0];
-const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), inputDropout, hiddenDropout, seed: Number(values.seed) });
+const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), inputDropout, hiddenDropout,
+  seed: Number(values.seed) });
 const model = buildMlp(net, data.train.features, data.numClasses);
 const maxShift = Number(values.jitter);
 const set = (s: typeof data.train) => ({ x: s.x, n: s.n, features: s.features, labels: s.y });
@@ -34,11 +37,20 @@ const result = await trainModel(model, set(data.train), set(data.validation), tr
   checkpointDir: join(values.out!, 'checkpoint'),
   resume: values.resume,
   shouldStop: stopOnInterrupt(),
-  augment: maxShift > 0 && data.inputShape.length >= 2
-    ? (x, n, rng) => jitter({ x, y: new Int32Array(n), ids: new Int32Array(n), n, features: data.train.features }, { inputShape: data.inputShape, maxShift, seed: Math.floor(rng() * 2 ** 31) }).x
-    : undefined,
+  augment: maxShift > 0 && data.inputShape.length >= 2 ?
+    (x, n, rng) =>
+      jitter({ x, y: new Int32Array(n), ids: new Int32Array(n), n, features: data.train.features }, {
+        inputShape: data.inputShape,
+        maxShift,
+        seed: Math.floor(rng() * 2 ** 31),
+      }).x :
+    undefined,
 });
 if (result.interrupted) process.exit(130);
 await saveModel(model, join(values.out!, 'model'));
 const test = evaluateModel(model, data.test.x, data.test.y);
-console.log(`generalist: ${test.errors} / ${test.n} test errors (${(test.errorRate * 100).toFixed(2)}%), best epoch ${result.bestEpoch}; saved to ${join(values.out!, 'model')}`);
+console.log(
+  `generalist: ${test.errors} / ${test.n} test errors (${
+    (test.errorRate * 100).toFixed(2)
+  }%), best epoch ${result.bestEpoch}; saved to ${join(values.out!, 'model')}`,
+);

@@ -19,10 +19,21 @@ const { values } = parseArgs({
   },
 });
 const count = z.coerce.number().int().positive();
-const flags = parseFlags(z.object({ superclasses: count, fine: count, 'input-size': count, 'train-per-class': count, 'test-per-class': count, seed: z.coerce.number().int().min(0) }), values);
+const flags = parseFlags(
+  z.object({ superclasses: count, fine: count, 'input-size': count, 'train-per-class': count, 'test-per-class': count,
+    seed: z.coerce.number().int().min(0) }),
+  values,
+);
 const out = resolve(values.out!);
 const config = await writeSyntheticFiles(out, {
-  ...DEFAULT_SYNTHETIC, superclasses: flags.superclasses, finePerSuperclass: flags.fine, inputSize: flags['input-size'],
-  trainPerClass: flags['train-per-class'], testPerClass: flags['test-per-class'], seed: flags.seed,
+  ...DEFAULT_SYNTHETIC,
+  superclasses: flags.superclasses,
+  finePerSuperclass: flags.fine,
+  inputSize: flags['input-size'],
+  trainPerClass: flags['train-per-class'],
+  testPerClass: flags['test-per-class'],
+  seed: flags.seed,
 }, (line) => console.error(line));
-console.log(`wrote ${config.title} to ${out}/; its dataset config (a pipeline config's "dataset"): ${join(out, 'dataset.json')}`);
+console.log(
+  `wrote ${config.title} to ${out}/; its dataset config (a pipeline config's "dataset"): ${join(out, 'dataset.json')}`,
+);

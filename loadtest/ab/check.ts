@@ -14,8 +14,9 @@ export interface LedgerCheck {
   ok: boolean;
 }
 
-const row = (check: string, reported: number | null, expected: number | null, allowed: number): LedgerCheck =>
-  ({ check, reported, expected, allowed, ok: reported !== null && expected !== null && Math.abs(reported - expected) <= allowed + 1e-12 });
+const row = (check: string, reported: number | null, expected: number | null, allowed: number): LedgerCheck => ({ check,
+  reported, expected, allowed,
+  ok: reported !== null && expected !== null && Math.abs(reported - expected) <= allowed + 1e-12 });
 
 /**
  * One row per quantity: requests served per variant (exact), instances labelled, accuracy on
@@ -26,10 +27,17 @@ const row = (check: string, reported: number | null, expected: number | null, al
  * @example
  *   const failed = checkLedger(drive, { student, ensemble }, split.y, 0.002).filter((c) => !c.ok);
  */
-export function checkLedger(drive: AbDrive, scores: Record<string, ModelScore>, labels: Int32Array, tolerance: number): LedgerCheck[] {
+export function checkLedger(drive: AbDrive, scores: Record<string, ModelScore>, labels: Int32Array,
+  tolerance: number): LedgerCheck[] {
   const variants = Object.keys(drive.counts);
   const missing = variants.filter((v) => !scores[v]);
-  if (missing.length > 0) throw new Error(`the A/B arms include ${missing.join(', ')}, which this run did not score: serve with --ab student:50,ensemble:50`);
+  if (missing.length > 0) {
+    throw new Error(
+      `the A/B arms include ${
+        missing.join(', ')
+      }, which this run did not score: serve with --ab student:50,ensemble:50`,
+    );
+  }
   const n = drive.examples;
   const checks: LedgerCheck[] = [];
   for (const variant of variants) {
@@ -37,22 +45,31 @@ export function checkLedger(drive: AbDrive, scores: Record<string, ModelScore>, 
     const score = scores[variant];
     const served = drive.servedBy.flatMap((v, i) => (v === variant ? [i] : []));
     // Shadow runs a queue declined are not compared; those examples then carry no label for this variant.
-    const shadowedBy = variants.filter((u) => u !== variant).map((u) => drive.counts[u].shadow[variant]?.compared ?? 0).reduce((a, b) => a + b, 0);
-    const labelledSet = drive.shadow && shadowedBy === n - served.length ? Array.from({ length: n }, (_, i) => i) : served;
+    const shadowedBy = variants.filter((u) => u !== variant).map((u) => drive.counts[u].shadow[variant]?.compared ?? 0)
+      .reduce((a, b) => a + b, 0);
+    const labelledSet = drive.shadow && shadowedBy === n - served.length ?
+      Array.from({ length: n }, (_, i) => i) :
+      served;
     const expectedCorrect = labelledSet.filter((i) => score.classes[i] === labels[i]).length;
     const mismatched = served.filter((i) => drive.classes[i] !== score.classes[i]).length;
-    checks.push(
-      row(`${variant}: requests served`, counts.requests, served.length, 0),
-      row(`${variant}: instances labelled by feedback`, counts.labelled, drive.shadow ? served.length + shadowedBy : served.length, 0),
-      row(`${variant}: accuracy on feedback`, counts.labelled ? counts.correct / counts.labelled : null, labelledSet.length ? expectedCorrect / labelledSet.length : null, tolerance),
-      row(`${variant}: A/B answers that differ from the direct endpoint's (fraction)`, served.length ? mismatched / served.length : 0, 0, tolerance),
-    );
+    checks.push(row(`${variant}: requests served`, counts.requests, served.length, 0),
+      row(`${variant}: instances labelled by feedback`, counts.labelled,
+        drive.shadow ? served.length + shadowedBy : served.length, 0),
+      row(`${variant}: accuracy on feedback`, counts.labelled ? counts.correct / counts.labelled : null,
+        labelledSet.length ? expectedCorrect / labelledSet.length : null, tolerance),
+      row(`${variant}: A/B answers that differ from the direct endpoint's (fraction)`,
+        served.length ? mismatched / served.length : 0, 0, tolerance));
   }
   if (drive.shadow && variants.length === 2) {
     const [a, b] = variants;
     let compared = 0;
     let agreed = 0;
-    for (const v of variants) for (const s of Object.values(drive.counts[v].shadow)) { compared += s.compared; agreed += s.agreed; }
+    for (const v of variants) {
+      for (const s of Object.values(drive.counts[v].shadow)) {
+        compared += s.compared;
+        agreed += s.agreed;
+      }
+    }
     let same = 0;
     for (let i = 0; i < n; i++) if (scores[a].classes[i] === scores[b].classes[i]) same++;
     checks.push(row(`agreement ${a} / ${b} (shadow runs)`, compared ? agreed / compared : null, same / n, tolerance));

@@ -48,8 +48,13 @@ async function report(url: string): Promise<AbReportBody> {
 }
 
 function countsOf(variant: z.infer<typeof VariantReport> | undefined): Omit<LedgerCounts, 'latencyMs'> {
-  const shadow = Object.fromEntries(Object.entries(variant?.shadow ?? {}).map(([other, s]) => [other, { compared: s.compared, agreed: Math.round(s.agreement * s.compared) }]));
-  return { requests: variant?.requests ?? 0, labelled: variant?.feedback.labelled ?? 0, correct: Math.round((variant?.feedback.accuracy ?? 0) * (variant?.feedback.labelled ?? 0)), shadow };
+  const shadow = Object.fromEntries(
+    Object.entries(variant?.shadow ?? {}).map((
+      [other, s],
+    ) => [other, { compared: s.compared, agreed: Math.round(s.agreement * s.compared) }]),
+  );
+  return { requests: variant?.requests ?? 0, labelled: variant?.feedback.labelled ?? 0,
+    correct: Math.round((variant?.feedback.accuracy ?? 0) * (variant?.feedback.labelled ?? 0)), shadow };
 }
 
 function difference(before: AbReportBody, after: AbReportBody): Record<string, LedgerCounts> {
@@ -57,9 +62,11 @@ function difference(before: AbReportBody, after: AbReportBody): Record<string, L
     const a = countsOf(variant);
     const b = countsOf(before.variants[name]);
     const shadow = Object.fromEntries(Object.entries(a.shadow).map(([other, s]) => [other, {
-      compared: s.compared - (b.shadow[other]?.compared ?? 0), agreed: s.agreed - (b.shadow[other]?.agreed ?? 0),
+      compared: s.compared - (b.shadow[other]?.compared ?? 0),
+      agreed: s.agreed - (b.shadow[other]?.agreed ?? 0),
     }]));
-    return [name, { requests: a.requests - b.requests, labelled: a.labelled - b.labelled, correct: a.correct - b.correct, shadow, latencyMs: variant.latencyMs }];
+    return [name, { requests: a.requests - b.requests, labelled: a.labelled - b.labelled,
+      correct: a.correct - b.correct, shadow, latencyMs: variant.latencyMs }];
   }));
 }
 
@@ -67,7 +74,10 @@ function difference(before: AbReportBody, after: AbReportBody): Record<string, L
 async function shadowsSettled(url: string, before: AbReportBody, expected: number): Promise<void> {
   let last = -1;
   for (let poll = 0; poll < 50; poll++) {
-    const compared = Object.values(difference(before, await report(url))).reduce((sum, v) => sum + Object.values(v.shadow).reduce((s, c) => s + c.compared, 0), 0);
+    const compared = Object.values(difference(before, await report(url))).reduce(
+      (sum, v) => sum + Object.values(v.shadow).reduce((s, c) => s + c.compared, 0),
+      0,
+    );
     if (compared >= expected || compared === last) return;
     last = compared;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -78,7 +88,8 @@ async function shadowsSettled(url: string, before: AbReportBody, expected: numbe
  * The first `examples` rows, one per A/B request (x-ab-key `ab-<i>`, so the split is the server's
  * own sticky hash), then every label as feedback. The server should see no other A/B traffic meanwhile.
  */
-export async function driveAb(url: string, split: Split, examples: number, options: { concurrency: number; deadlineMs: number }): Promise<AbDrive> {
+export async function driveAb(url: string, split: Split, examples: number,
+  options: { concurrency: number; deadlineMs: number }): Promise<AbDrive> {
   const n = Math.min(examples, split.n);
   const started = performance.now();
   const before = await report(url);
@@ -100,5 +111,6 @@ export async function driveAb(url: string, split: Split, examples: number, optio
     if (response.status !== 200) throw new Error(`/v1/ab/feedback, test row ${i}: ${describe(response)}`);
   });
   const after = await report(url);
-  return { examples: n, shadow: after.shadow, servedBy, classes, counts: difference(before, after), seconds: (performance.now() - started) / 1000 };
+  return { examples: n, shadow: after.shadow, servedBy, classes, counts: difference(before, after),
+    seconds: (performance.now() - started) / 1000 };
 }

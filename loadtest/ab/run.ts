@@ -1,4 +1,4 @@
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import type { Manifest } from '../../src/bundle/index.js';
 import { measure, type Measurement, medianOf } from '../cannon.js';
 import { type AbInput, type AbOptions, AbOptionsSchema, type LoadSettings } from '../options.js';
@@ -8,6 +8,7 @@ import { modelTargets, type TargetVerdict } from '../targets.js';
 import { checkLedger, type LedgerCheck } from './check.js';
 import { driveAb, type LedgerCounts } from './drive.js';
 import { agreement, type ModelScore, scoreModel } from './score.js';
+import { machineRecord, type MachineRecord } from '../machine.js';
 
 // npm run ab: student vs ensemble on the same server, the same examples and the same load.
 
@@ -30,7 +31,7 @@ export interface SideReport {
 export interface AbResult {
   date: string;
   quick: boolean;
-  machine: { cpus: number; cpuModel: string; loadavgAtStart: number[]; node: string };
+  machine: MachineRecord;
   bundle: { dir: string; name: string; dataset: string; classes: number };
   server: { url: string | null; shadow: boolean };
   examples: number;
@@ -42,7 +43,8 @@ export interface AbResult {
   /** Ensemble over student: how much more each request costs. */
   cost: { rps: number | null; p50: number | null; p99: number | null; parameters: number };
   targets: TargetVerdict[];
-  ab: { examples: number; seconds: number; served: Record<string, number>; counts: Record<string, LedgerCounts>; checks: LedgerCheck[] };
+  ab: { examples: number; seconds: number; served: Record<string, number>; counts: Record<string, LedgerCounts>;
+    checks: LedgerCheck[] };
   /** Accuracy through the API against the pipeline's offline evaluation. */
   offlineChecks: LedgerCheck[];
   /** Every check agreed and no request failed: the CLI exits non-zero otherwise. */
@@ -58,11 +60,15 @@ function offlineAccuracy(manifest: Manifest, model: Side, examples: number): num
 
 function parametersPerExample(manifest: Manifest, model: Side, score: ModelScore): number {
   if (model === 'student') return manifest.student?.architecture.parameters ?? 0;
-  const specialists = manifest.specialists.reduce((sum, s) => sum + ((score.activeCounts[s.id] ?? 0) / score.examples) * s.architecture.parameters, 0);
+  const specialists = manifest.specialists.reduce(
+    (sum, s) => sum + ((score.activeCounts[s.id] ?? 0) / score.examples) * s.architecture.parameters,
+    0,
+  );
   return manifest.generalist.architecture.parameters + specialists;
 }
 
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
+const ratio = (a: number | null | undefined,
+  b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
 
 /**
  * Scores both models on the test split through the API, loads each at `connections`, drives the
@@ -80,13 +86,21 @@ export async function runAb(input: AbInput, log: (line: string) => void = () => 
   let server: ChildServer | undefined;
   try {
     if (!options.url) log('starting the server (student:50,ensemble:50, shadow runs on)…');
-    server = options.url ? undefined : await startChild({ kind: 'model', config: { bundleDir: options.bundleDir, logLevel: options.logLevel, shadow: true } });
+    server = options.url ?
+      undefined :
+      await startChild({ kind: 'model',
+        config: { bundleDir: options.bundleDir, logLevel: options.logLevel, shadow: true } });
     const url = options.url ?? (server as ChildServer).url;
 
     const scores = {} as Record<Side, ModelScore>;
     for (const model of MODELS) {
-      scores[model] = await scoreModel(url, model, split, examples, { chunk: options.chunk, concurrency: options.concurrency, deadlineMs });
-      log(`${model}: ${scores[model].correct}/${examples} correct through the API (${(scores[model].accuracy * 100).toFixed(2)}%) in ${scores[model].seconds.toFixed(1)} s`);
+      scores[model] = await scoreModel(url, model, split, examples, { chunk: options.chunk,
+        concurrency: options.concurrency, deadlineMs });
+      log(
+        `${model}: ${scores[model].correct}/${examples} correct through the API (${
+          (scores[model].accuracy * 100).toFixed(2)
+        }%) in ${scores[model].seconds.toFixed(1)} s`,
+      );
     }
 
     const bodies = predictBodies(split, options.payloads);
@@ -94,9 +108,14 @@ export async function runAb(input: AbInput, log: (line: string) => void = () => 
     for (let r = 0; r < options.repeats; r++) {
       // Alternating which goes first, so neither always runs on the warmer (or busier) machine.
       for (const model of r % 2 ? [...MODELS].reverse() : MODELS) {
-        const m = await measure({ url, path: `/v1/models/${model}/predict`, bodies }, options.connections, options.load);
+        const m = await measure({ url, path: `/v1/models/${model}/predict`, bodies }, options.connections,
+          options.load);
         runs[model].push(m);
-        log(`run ${r + 1}/${options.repeats} ${model} @${options.connections}: ${m.rps.toFixed(0)} rps, p50 ${m.latencyMs.p50?.toFixed(2)} ms, p99 ${m.latencyMs.p99?.toFixed(2)} ms, errors ${m.errors + m.non2xx}`);
+        log(
+          `run ${r + 1}/${options.repeats} ${model} @${options.connections}: ${m.rps.toFixed(0)} rps, p50 ${
+            m.latencyMs.p50?.toFixed(2)
+          } ms, p99 ${m.latencyMs.p99?.toFixed(2)} ms, errors ${m.errors + m.non2xx}`,
+        );
       }
     }
 
@@ -108,31 +127,42 @@ export async function runAb(input: AbInput, log: (line: string) => void = () => 
     const models = Object.fromEntries(MODELS.map((model): [Side, SideReport] => {
       const score = scores[model];
       return [model, {
-        accuracy: score.accuracy, correct: score.correct, offlineAccuracy: offlineAccuracy(manifest, model, examples),
-        load: medianOf(runs[model]), runs: runs[model], meanActiveSpecialists: score.meanActiveSpecialists,
+        accuracy: score.accuracy,
+        correct: score.correct,
+        offlineAccuracy: offlineAccuracy(manifest, model, examples),
+        load: medianOf(runs[model]),
+        runs: runs[model],
+        meanActiveSpecialists: score.meanActiveSpecialists,
         parametersPerExample: parametersPerExample(manifest, model, score),
       }];
     })) as Record<Side, SideReport>;
     const { student, ensemble } = models;
     const offlineChecks = MODELS.filter((m) => models[m].offlineAccuracy !== null).map((m): LedgerCheck => {
       const diff = Math.abs(models[m].accuracy - (models[m].offlineAccuracy as number));
-      return { check: `${m}: accuracy through the API vs the pipeline's`, reported: models[m].accuracy, expected: models[m].offlineAccuracy, allowed: options.tolerance, ok: diff <= options.tolerance + 1e-12 };
+      return { check: `${m}: accuracy through the API vs the pipeline's`, reported: models[m].accuracy,
+        expected: models[m].offlineAccuracy, allowed: options.tolerance, ok: diff <= options.tolerance + 1e-12 };
     });
     const failures = MODELS.reduce((s, m) => s + models[m].load.errors + models[m].load.non2xx, 0);
-    const served = Object.fromEntries(Object.keys(drive.counts).map((v) => [v, drive.servedBy.filter((s) => s === v).length]));
-    const cpu = cpus();
+    const served = Object.fromEntries(
+      Object.keys(drive.counts).map((v) => [v, drive.servedBy.filter((s) => s === v).length]),
+    );
     return {
       date: new Date().toISOString(),
       quick: options.quick,
-      machine: { cpus: cpu.length, cpuModel: cpu[0]?.model ?? 'unknown', loadavgAtStart, node: process.version },
-      bundle: { dir: options.bundleDir, name: manifest.name, dataset: manifest.dataset.name, classes: manifest.dataset.classNames.length },
+      machine: machineRecord(loadavgAtStart),
+      bundle: { dir: options.bundleDir, name: manifest.name, dataset: manifest.dataset.name,
+        classes: manifest.dataset.classNames.length },
       server: { url: options.url ?? null, shadow: drive.shadow },
-      examples, connections: options.connections, load: options.load,
+      examples,
+      connections: options.connections,
+      load: options.load,
       models,
       agreement: agreement(scores.student.classes, scores.ensemble.classes),
       cost: {
-        rps: ratio(student.load.rps, ensemble.load.rps), p50: ratio(ensemble.load.latencyMs.p50, student.load.latencyMs.p50),
-        p99: ratio(ensemble.load.latencyMs.p99, student.load.latencyMs.p99), parameters: ensemble.parametersPerExample / student.parametersPerExample,
+        rps: ratio(student.load.rps, ensemble.load.rps),
+        p50: ratio(ensemble.load.latencyMs.p50, student.load.latencyMs.p50),
+        p99: ratio(ensemble.load.latencyMs.p99, student.load.latencyMs.p99),
+        parameters: ensemble.parametersPerExample / student.parametersPerExample,
       },
       targets: modelTargets({ student: student.load, ensemble: ensemble.load }, options.connections),
       ab: { examples: drive.examples, seconds: drive.seconds, served, counts: drive.counts, checks },

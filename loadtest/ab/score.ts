@@ -35,9 +35,11 @@ export interface ScoreOptions {
  * request. Any failed request fails the whole score: accuracy over a subset would mislead.
  *
  * @example
- *   const score = await scoreModel('http://127.0.0.1:8080', 'student', split, split.n, { chunk: 100, concurrency: 8, deadlineMs: 600_000 });
+ *   const score = await scoreModel('http://127.0.0.1:8080', 'student', split, split.n, { chunk: 100, concurrency: 8,
+ *     deadlineMs: 600_000 });
  */
-export async function scoreModel(url: string, model: string, split: Split, examples: number, options: ScoreOptions): Promise<ModelScore> {
+export async function scoreModel(url: string, model: string, split: Split, examples: number,
+  options: ScoreOptions): Promise<ModelScore> {
   const n = Math.min(examples, split.n);
   const classes = new Int32Array(n).fill(-1);
   const activeCounts: Record<string, number> = {};
@@ -52,7 +54,9 @@ export async function scoreModel(url: string, model: string, split: Split, examp
     const response = await postJson(`${url}/v1/models/${model}/predict`, { instances });
     if (response.status !== 200) throw new Error(`${model}: rows ${start}–${end - 1} answered ${describe(response)}`);
     const { predictions } = PredictAnswer.parse(response.body);
-    if (predictions.length !== end - start) throw new Error(`${model}: ${end - start} rows sent, ${predictions.length} predictions back`);
+    if (predictions.length !== end - start) {
+      throw new Error(`${model}: ${end - start} rows sent, ${predictions.length} predictions back`);
+    }
     predictions.forEach((p, i) => {
       classes[start + i] = p.class;
       if (p.activeSpecialists) {
@@ -65,8 +69,13 @@ export async function scoreModel(url: string, model: string, split: Split, examp
   let correct = 0;
   for (let i = 0; i < n; i++) if (classes[i] === split.y[i]) correct++;
   return {
-    model, examples: n, correct, accuracy: correct / n, classes,
-    meanActiveSpecialists: withActive ? active / withActive : null, activeCounts,
+    model,
+    examples: n,
+    correct,
+    accuracy: correct / n,
+    classes,
+    meanActiveSpecialists: withActive ? active / withActive : null,
+    activeCounts,
     seconds: (performance.now() - started) / 1000,
   };
 }

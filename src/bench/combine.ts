@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { type BenchTiming, timeAdaptive } from './timing.js';
 import { createGaussian, createRng, type Rng, shuffleInPlace } from '../data/index.js';
-import { buildSpecialistIndex, combine, type CombineInputs, route, type SolverName, type SpecialistIndex } from '../ensemble/index.js';
+import { buildSpecialistIndex, combine, type CombineInputs, route, type SolverName,
+  type SpecialistIndex } from '../ensemble/index.js';
 
 export interface CombineBenchCase {
   batch: number;
@@ -33,7 +34,8 @@ export function clusterSizeFor(numClasses: number): number {
  * lies in exactly `active` clusters, so top-1 routing activates exactly that many specialists, and
  * the partitions cut across each other as overlapping K-means clusters would.
  */
-function layeredClusters(rng: Rng, numClasses: number, active: number, size: number): { id: string; classes: number[] }[] {
+function layeredClusters(rng: Rng, numClasses: number, active: number,
+  size: number): { id: string; classes: number[] }[] {
   const specs: { id: string; classes: number[] }[] = [];
   for (let layer = 0; layer < active; layer++) {
     const order = shuffleInPlace(Array.from({ length: numClasses }, (_, c) => c), rng);
@@ -66,7 +68,8 @@ export interface BenchInstance {
  * margin of 6 on a random class), routed by its top-1 class, and each active specialist's
  * softmax of Gaussian logits over its classes and dustbin, for just its examples.
  */
-export function benchInstance(seed: number, { batch, numClasses, active }: Pick<CombineBenchCase, 'batch' | 'numClasses' | 'active'>): BenchInstance {
+export function benchInstance(seed: number,
+  { batch, numClasses, active }: Pick<CombineBenchCase, 'batch' | 'numClasses' | 'active'>): BenchInstance {
   const rng = createRng(seed);
   const gauss = createGaussian(rng);
   const index = buildSpecialistIndex(layeredClusters(rng, numClasses, active, clusterSizeFor(numClasses)), numClasses);
@@ -99,7 +102,8 @@ export function benchInstance(seed: number, { batch, numClasses, active }: Pick<
  * and the specialists' forward passes not.
  *
  * @example
- *   const row = benchCombine({ batch: 64, numClasses: 1000, active: 3, solver: 'em', tolerance: 1e-6 }, { runs: 5, budget: 0.05 });
+ *   const row = benchCombine({ batch: 64, numClasses: 1000, active: 3, solver: 'em', tolerance: 1e-6 }, { runs: 5,
+ *     budget: 0.05 });
  */
 export function benchCombine(benchCase: CombineBenchCase, timing: BenchTiming, seed = 1): CombineBenchRow {
   const instance = benchInstance(seed, benchCase);

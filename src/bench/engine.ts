@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type BackendName, compileDenseForward, createOptimizer, type DenseForward, initEngine, loadBlas, type OptimizerConfig } from '../engine/index.js';
+import { type BackendName, compileDenseForward, createOptimizer, type DenseForward, initEngine, loadBlas,
+  type OptimizerConfig } from '../engine/index.js';
 import { timeAdaptive } from './timing.js';
 
 /** The paper's MNIST teacher: the network every engine figure is quoted for. */
@@ -33,7 +34,8 @@ function mlp(layers: number[]): tf.Sequential {
 export function trainingStep(model: tf.LayersModel, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): () => void {
   return () => {
     const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true,
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
     );
     loss?.dataSync();
     loss?.dispose();
@@ -52,10 +54,14 @@ function trainingSpeed(layers: number[], batch: number, config: OptimizerConfig,
   return batch / seconds;
 }
 
-function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number, runs: number): number {
+function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: number, budget: number,
+  runs: number): number {
   const x = tf.randomNormal([batch, inputs]);
   // batchSize = the whole batch: predict otherwise splits into chunks of 32, which serving never does.
-  const seconds = timeAdaptive(() => tf.tidy(() => { (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync(); }), { budget, runs });
+  const seconds = timeAdaptive(() =>
+    tf.tidy(() => {
+      (model.predict(x, { batchSize: batch }) as tf.Tensor).dataSync();
+    }), { budget, runs });
   x.dispose();
   return seconds * 1e6;
 }
@@ -63,13 +69,18 @@ function layersPredictMicros(model: tf.LayersModel, batch: number, inputs: numbe
 /** From a host array to host logits, as a request is served. */
 function forwardMicros(forward: DenseForward, batch: number, budget: number, runs: number): number {
   const x = Float32Array.from({ length: batch * forward.inputSize }, () => Math.random() * 2 - 1);
-  return timeAdaptive(() => { forward(x, batch); }, { budget, runs }) * 1e6;
+  return timeAdaptive(() => {
+    forward(x, batch);
+  }, { budget, runs }) * 1e6;
 }
 
 function matmulGflops(m: number, k: number, n: number, budget: number, runs: number): number {
   const a = tf.randomNormal([m, k]);
   const b = tf.randomNormal([k, n]);
-  const seconds = timeAdaptive(() => tf.tidy(() => { tf.matMul(a, b).dataSync(); }), { budget, runs });
+  const seconds = timeAdaptive(() =>
+    tf.tidy(() => {
+      tf.matMul(a, b).dataSync();
+    }), { budget, runs });
   tf.dispose([a, b]);
   return (2 * m * k * n) / seconds / 1e9;
 }
@@ -78,17 +89,21 @@ function matmulGflops(m: number, k: number, n: number, budget: number, runs: num
  * Training examples/s (momentum SGD and Adam), predict latency and matmul throughput of one
  * backend, each the median of `runs` runs of about `budget` seconds.
  */
-export async function benchEngine(backend: BackendName, { layers = TEACHER_LAYERS, batch = 128, budget = 1, runs = 5 } = {}): Promise<EngineBenchResult> {
+export async function benchEngine(backend: BackendName,
+  { layers = TEACHER_LAYERS, batch = 128, budget = 1, runs = 5 } = {}): Promise<EngineBenchResult> {
   await initEngine({ backend, log: () => {} });
   const predictModel = mlp(layers);
   const layersPredict = [1, 64].map((b) => layersPredictMicros(predictModel, b, layers[0], budget, runs));
   // Serving compiles dense stacks to direct BLAS calls on the blas engine (src/engine/forward.ts).
   const forward = backend === 'blas' ? compileDenseForward(predictModel) : undefined;
-  const servedPredict = forward && typeof forward !== 'string' ? [1, 64].map((b) => forwardMicros(forward, b, budget, runs)) : layersPredict;
+  const servedPredict = forward && typeof forward !== 'string' ?
+    [1, 64].map((b) => forwardMicros(forward, b, budget, runs)) :
+    layersPredict;
   const result: EngineBenchResult = {
     backend,
     matmulGflops: matmulGflops(batch, layers[1], layers[2] ?? layers[1], budget, runs),
-    trainSgdExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'momentum', learningRate: 0.01, momentum: 0.9 }, budget, runs),
+    trainSgdExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'momentum', learningRate: 0.01, momentum: 0.9 },
+      budget, runs),
     trainAdamExamplesPerSecond: trainingSpeed(layers, batch, { kind: 'adam', learningRate: 1e-3 }, budget, runs),
     predictBatch1Micros: servedPredict[0],
     predictBatch64Micros: servedPredict[1],

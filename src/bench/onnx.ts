@@ -20,10 +20,12 @@ export interface OnnxServingResult {
  * The student's serving latency in ONNX Runtime (CPU provider, `threads` intra-op threads) beside the
  * compiled blas forward with as many OpenBLAS threads, measured in one run so the ratio holds.
  */
-export async function benchOnnxServing(threads: number, { layers = STUDENT_LAYERS, runs = 5, iterations = 200 } = {}): Promise<OnnxServingResult> {
+export async function benchOnnxServing(threads: number,
+  { layers = STUDENT_LAYERS, runs = 5, iterations = 200 } = {}): Promise<OnnxServingResult> {
   await initEngine({ backend: 'blas', log: () => {} });
   const ort = await onnxRuntime();
-  const model = buildMlp({ kind: 'mlp', hidden: layers.slice(1, -1), inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 }, layers[0], layers.at(-1)!);
+  const model = buildMlp({ kind: 'mlp', hidden: layers.slice(1, -1), inputDropout: 0, hiddenDropout: 0, maxNorm: 0,
+    seed: 1 }, layers[0], layers.at(-1)!);
   const forward = compileDenseForward(model);
   if (typeof forward === 'string') throw new Error(`the compiled forward is unavailable: ${forward}`);
   const logits = await onnxLogits(model, threads);
@@ -32,7 +34,9 @@ export async function benchOnnxServing(threads: number, { layers = STUDENT_LAYER
   for (const batch of BATCHES) {
     const x = Float32Array.from({ length: batch * layers[0] }, () => Math.random() * 2 - 1);
     const timing = { warmup: 20, iterations: batch === 1 ? iterations : iterations / 4, runs };
-    compiledMicros[batch] = timePerCall(() => { forward(x, batch); }, timing) * 1e6;
+    compiledMicros[batch] = timePerCall(() => {
+      forward(x, batch);
+    }, timing) * 1e6;
     onnxMicros[batch] = (await timePerCallAsync(() => logits(x, batch), timing)) * 1e6;
   }
   await logits.release();

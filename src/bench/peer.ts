@@ -22,7 +22,11 @@ export function runTorchPeer(script: string, threads = 1): PeerResult | { skippe
   if (!existsSync(script)) return { skipped: `${script} not found` };
   const result = spawnSync(PEER_PYTHON, [script, String(threads)], { encoding: 'utf8', timeout: 300_000 });
   if (result.status !== 0) {
-    return { skipped: `peer failed: ${(result.stderr || result.stdout).trim().split('\n').pop()} (apt-get install -y python3-torch)` };
+    return {
+      skipped: `peer failed: ${
+        (result.stderr || result.stdout).trim().split('\n').pop()
+      } (apt-get install -y python3-torch)`,
+    };
   }
   const out = result.stdout;
   const number = (pattern: RegExp) => {

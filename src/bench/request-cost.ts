@@ -16,8 +16,10 @@ export interface RequestCost {
  * What one request costs each path at this ensemble's size, in model time (no HTTP, no batching):
  * the generalist's forward, against generalist → active specialists → KL combination.
  */
-export function requestCost(models: EnsembleModels, options: EnsembleOptions, x: Float32Array, features: number, rows: number): RequestCost {
-  const inputs = Array.from({ length: rows }, (_, r) => tf.tensor2d(x.subarray(r * features, (r + 1) * features), [1, features]));
+export function requestCost(models: EnsembleModels, options: EnsembleOptions, x: Float32Array, features: number,
+  rows: number): RequestCost {
+  const inputs = Array.from({ length: rows },
+    (_, r) => tf.tensor2d(x.subarray(r * features, (r + 1) * features), [1, features]));
   try {
     let active = 0;
     for (const input of inputs) {
@@ -28,7 +30,10 @@ export function requestCost(models: EnsembleModels, options: EnsembleOptions, x:
     let next = 0;
     const input = () => inputs[next++ % rows];
     const timing = { warmup: rows, iterations: rows, runs: 5 };
-    const generalist = timePerCall(() => tf.tidy(() => (models.generalist.apply(input(), { training: false }) as tf.Tensor).dataSync()), timing);
+    const generalist = timePerCall(
+      () => tf.tidy(() => (models.generalist.apply(input(), { training: false }) as tf.Tensor).dataSync()),
+      timing,
+    );
     const ensemble = timePerCall(() => {
       const out = predictEnsemble(models, input(), options);
       out.probabilities.dataSync();

@@ -32,8 +32,11 @@ export function timePerCall(fn: () => void, { warmup, iterations, runs }: Timing
   return median(perRun);
 }
 
-/** timePerCall for a function that returns a promise (ONNX Runtime's session.run), each call awaited before the next. */
-export async function timePerCallAsync(fn: () => Promise<unknown>, { warmup, iterations, runs }: TimingOptions): Promise<number> {
+/**
+ * timePerCall for a function that returns a promise (ONNX Runtime's session.run), each call awaited before the next.
+ */
+export async function timePerCallAsync(fn: () => Promise<unknown>,
+  { warmup, iterations, runs }: TimingOptions): Promise<number> {
   for (let i = 0; i < warmup; i++) await fn();
   const perRun: number[] = [];
   for (let r = 0; r < runs; r++) {

@@ -19,14 +19,20 @@ function outputShapeOf(layer: tf.layers.Layer): number[] {
  */
 export function summarizeModel(model: tf.LayersModel, kind?: string): Architecture {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
-    throw new Error(`summarizeModel: ${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; bundles hold single-input, single-output classifiers`);
+    throw new Error(
+      `summarizeModel: ${model.name} has ${model.inputs.length} inputs and ${model.outputs.length} outputs; bundles ` +
+        `hold single-input, single-output classifiers`,
+    );
   }
   const inputShape = model.inputs[0].shape.slice(1).map((d) => d ?? 0);
   const outputShape = model.outputs[0].shape;
   const outputSize = outputShape[outputShape.length - 1] ?? 0;
-  const layers = model.layers
-    .filter((layer) => layer.getClassName() !== 'InputLayer')
-    .map((layer) => ({ name: layer.name, type: layer.getClassName(), outputShape: outputShapeOf(layer), parameters: layer.countParams() }));
+  const layers = model.layers.filter((layer) => layer.getClassName() !== 'InputLayer').map((layer) => ({
+    name: layer.name,
+    type: layer.getClassName(),
+    outputShape: outputShapeOf(layer),
+    parameters: layer.countParams(),
+  }));
   const sizes = [inputShape.reduce((a, b) => a * b, 1)];
   for (const layer of layers) {
     if (layer.parameters > 0) sizes.push(layer.outputShape[layer.outputShape.length - 1]);

@@ -36,7 +36,8 @@ export function encodeArtifacts(artifacts: tf.io.ModelArtifacts): EncodedModel {
   return { modelJson: new TextEncoder().encode(JSON.stringify(modelJson)), weights };
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2,
+  float16: 2 };
 
 /** Bytes the weight specs need, or undefined when a string weight makes the size data-dependent. */
 export function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | undefined {
@@ -55,19 +56,19 @@ export function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[]
  * the bytes the weight specs need: a truncated weights file gets TRUNCATED naming it, not a tfjs
  * error about a DataView offset. `folder` prefixes file names in errors.
  */
-export async function decodeArtifacts(
-  modelJson: Uint8Array,
-  folder: string,
-  read: (path: string) => Promise<Uint8Array>,
-): Promise<tf.io.ModelArtifacts> {
+export async function decodeArtifacts(modelJson: Uint8Array, folder: string,
+  read: (path: string) => Promise<Uint8Array>): Promise<tf.io.ModelArtifacts> {
   const file = `${folder}/${MODEL_FILE}`;
   let json: tf.io.ModelJSON;
   try {
     json = JSON.parse(new TextDecoder().decode(modelJson)) as tf.io.ModelJSON;
   } catch (error) {
-    throw new BundleError('NOT_JSON', file, undefined, `does not parse as JSON: ${(error as Error).message}`, { cause: error });
+    throw new BundleError('NOT_JSON', file, undefined, `does not parse as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' ||
+    json.modelTopology === null) {
     throw new BundleError('INVALID_MODEL', file, 'modelTopology', 'is missing: not a TF.js Layers model.json');
   }
   if (!Array.isArray(json.weightsManifest)) {
@@ -77,7 +78,10 @@ export async function decodeArtifacts(
   const shards: Uint8Array[] = [];
   for (const group of json.weightsManifest) {
     for (const path of group.paths) {
-      if (!isBundlePath(path)) throw new BundleError('INVALID_MODEL', file, 'weightsManifest', `weight path "${path}" leaves the model folder`);
+      if (!isBundlePath(path)) {
+        throw new BundleError('INVALID_MODEL', file, 'weightsManifest',
+          `weight path "${path}" leaves the model folder`);
+      }
       shards.push(await read(path));
     }
   }
@@ -90,10 +94,12 @@ export async function decodeArtifacts(
   const expected = expectedWeightBytes(specs);
   const shardNames = json.weightsManifest.flatMap((group) => group.paths.map((p) => `${folder}/${p}`)).join(' + ');
   if (expected !== undefined && weights.length < expected) {
-    throw new BundleError('TRUNCATED', shardNames, undefined, `holds ${weights.length} bytes, but ${file} weightsManifest needs ${expected}: the file is truncated`);
+    throw new BundleError('TRUNCATED', shardNames, undefined,
+      `holds ${weights.length} bytes, but ${file} weightsManifest needs ${expected}: the file is truncated`);
   }
   if (expected !== undefined && weights.length > expected) {
-    throw new BundleError('INVALID_MODEL', shardNames, undefined, `holds ${weights.length} bytes, but ${file} weightsManifest needs only ${expected}`);
+    throw new BundleError('INVALID_MODEL', shardNames, undefined,
+      `holds ${weights.length} bytes, but ${file} weightsManifest needs only ${expected}`);
   }
   return tf.io.getModelArtifactsForJSONSync(json, specs, weights.buffer);
 }

@@ -85,7 +85,8 @@ export type PublishStep = 'moved-old' | 'renamed-new';
  * two renames and then deleted. A crash at any point leaves the old folder or the new one, never a
  * mix (one killed between the renames is rolled back by recoverInterrupted). One writer at a time.
  */
-export async function publishFolder(folder: string, write: (temp: string) => Promise<void>, step: (step: PublishStep, detail: string) => void | Promise<void> = () => {}): Promise<void> {
+export async function publishFolder(folder: string, write: (temp: string) => Promise<void>,
+  step: (step: PublishStep, detail: string) => void | Promise<void> = () => {}): Promise<void> {
   const dir = resolve(folder);
   await mkdir(dirname(dir), { recursive: true });
   await recoverInterrupted(dir);
@@ -100,7 +101,8 @@ export async function publishFolder(folder: string, write: (temp: string) => Pro
   await swap(temp, dir, step);
 }
 
-async function swap(temp: string, dir: string, step: (step: PublishStep, detail: string) => void | Promise<void>): Promise<void> {
+async function swap(temp: string, dir: string,
+  step: (step: PublishStep, detail: string) => void | Promise<void>): Promise<void> {
   if (!(await exists(dir))) {
     await rename(temp, dir);
     await syncDir(dirname(dir));
@@ -122,8 +124,12 @@ async function swap(temp: string, dir: string, step: (step: PublishStep, detail:
   await rm(old, { recursive: true, force: true });
 }
 
-/** Writes each (relative path, bytes) under `root`, fsynced with the folders that hold them, calling `onFile` after each. */
-export async function writeFiles(root: string, files: Iterable<[string, Uint8Array]>, onFile: (path: string) => void | Promise<void> = () => {}): Promise<void> {
+/**
+ * Writes each (relative path, bytes) under `root`, fsynced with the folders that hold them, calling `onFile` after
+ * each.
+ */
+export async function writeFiles(root: string, files: Iterable<[string, Uint8Array]>,
+  onFile: (path: string) => void | Promise<void> = () => {}): Promise<void> {
   const folders = new Set<string>([root]);
   for (const [path, bytes] of files) {
     const target = join(root, path);

@@ -36,7 +36,10 @@ async function locate(folder: string): Promise<void> {
     await new Promise((done) => setTimeout(done, 20));
     if (await exists(dir)) return;
   }
-  if (!(await exists(dir))) throw new BundleError('MISSING_FILE', dir, undefined, 'no bundle here: build one first (see docs/data-and-bundles.md)');
+  if (!(await exists(dir))) {
+    throw new BundleError('MISSING_FILE', dir, undefined,
+      'no bundle here: build one first (see docs/data-and-bundles.md)');
+  }
 }
 
 /**
@@ -51,13 +54,16 @@ export async function readManifest(dir: string): Promise<Manifest> {
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
   } catch (error) {
-    throw new BundleError('MISSING_FILE', MANIFEST_FILE, undefined, `cannot be read in ${dir}: not a bundle, or a damaged one`, { cause: error });
+    throw new BundleError('MISSING_FILE', MANIFEST_FILE, undefined,
+      `cannot be read in ${dir}: not a bundle, or a damaged one`, { cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new BundleError('NOT_JSON', MANIFEST_FILE, undefined, `does not parse as JSON: ${(error as Error).message}`, { cause: error });
+    throw new BundleError('NOT_JSON', MANIFEST_FILE, undefined, `does not parse as JSON: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   return parseManifest(json);
 }
@@ -73,7 +79,8 @@ export async function verifyBundle(dir: string): Promise<{ manifest: Manifest; c
   const manifest = await readManifest(dir);
   for (const path of await listFiles(dir)) {
     if (path !== MANIFEST_FILE && !manifest.files[path]) {
-      throw new BundleError('UNLISTED_FILE', path, 'files', 'is in the bundle folder but not in manifest.json: the folder mixes two bundles, or was edited');
+      throw new BundleError('UNLISTED_FILE', path, 'files',
+        'is in the bundle folder but not in manifest.json: the folder mixes two bundles, or was edited');
     }
   }
   const contents = new Map<string, Uint8Array>();
@@ -82,14 +89,17 @@ export async function verifyBundle(dir: string): Promise<{ manifest: Manifest; c
     try {
       bytes = await readFile(join(dir, path));
     } catch (error) {
-      throw new BundleError('MISSING_FILE', path, fieldPath(['files', path]), 'is listed in manifest.json but missing', { cause: error });
+      throw new BundleError('MISSING_FILE', path, fieldPath(['files', path]), 'is listed in manifest.json but missing',
+        { cause: error });
     }
     if (bytes.length < entry.bytes) {
-      throw new BundleError('TRUNCATED', path, fieldPath(['files', path, 'bytes']), `has ${bytes.length} bytes, manifest.json says ${entry.bytes}: the file is truncated`);
+      throw new BundleError('TRUNCATED', path, fieldPath(['files', path, 'bytes']),
+        `has ${bytes.length} bytes, manifest.json says ${entry.bytes}: the file is truncated`);
     }
     const actual = sha256(bytes);
     if (bytes.length !== entry.bytes || actual !== entry.sha256) {
-      throw new BundleError('CHECKSUM', path, fieldPath(['files', path, 'sha256']), `sha256 is ${actual} (${bytes.length} bytes), manifest.json says ${entry.sha256} (${entry.bytes} bytes)`);
+      throw new BundleError('CHECKSUM', path, fieldPath(['files', path, 'sha256']),
+        `sha256 is ${actual} (${bytes.length} bytes), manifest.json says ${entry.sha256} (${entry.bytes} bytes)`);
     }
     contents.set(path, bytes);
   }
@@ -100,7 +110,10 @@ async function loadModel(contents: Map<string, Uint8Array>, folder: string): Pro
   const file = `${folder}/${MODEL_FILE}`;
   const read = async (path: string): Promise<Uint8Array> => {
     const bytes = contents.get(`${folder}/${path}`);
-    if (!bytes) throw new BundleError('MISSING_FILE', `${folder}/${path}`, 'files', `is named by ${file} but not listed in manifest.json`);
+    if (!bytes) {
+      throw new BundleError('MISSING_FILE', `${folder}/${path}`, 'files',
+        `is named by ${file} but not listed in manifest.json`);
+    }
     return bytes;
   };
   const artifacts = await decodeArtifacts(contents.get(file) ?? new Uint8Array(), folder, read);
@@ -108,7 +121,9 @@ async function loadModel(contents: Map<string, Uint8Array>, folder: string): Pro
     useExactMaxNorm();
     return await tf.loadLayersModel(fromArtifacts(artifacts));
   } catch (error) {
-    throw new BundleError('INVALID_MODEL', file, undefined, `tfjs cannot build it: ${(error as Error).message}`, { cause: error });
+    throw new BundleError('INVALID_MODEL', file, undefined, `tfjs cannot build it: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -134,7 +149,8 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
       const loaded = summarizeModel(model, entry.architecture.kind);
       const file = `${entry.path}/${MODEL_FILE}`;
       if (loaded.parameters !== entry.architecture.parameters) {
-        throw new BundleError('SHAPE', file, `${field}.architecture.parameters`, `the model has ${loaded.parameters} parameters, manifest.json says ${entry.architecture.parameters}`);
+        throw new BundleError('SHAPE', file, `${field}.architecture.parameters`,
+          `the model has ${loaded.parameters} parameters, manifest.json says ${entry.architecture.parameters}`);
       }
       architectures.set(field, loaded);
       files.set(field, file);
@@ -148,5 +164,6 @@ export async function loadBundle(dir: string): Promise<LoadedBundle> {
   const model = (field: string) => models.get(field) as tf.LayersModel;
   const specialists = new Map(manifest.specialists.map((s, i) => [s.id, model(`specialists[${i}]`)]));
   const members = new Map((manifest.members?.models ?? []).map((m, i) => [m.id, model(`members.models[${i}]`)]));
-  return { dir, manifest, generalist: model('generalist'), specialists, student: models.get('student'), members, dispose };
+  return { dir, manifest, generalist: model('generalist'), specialists, student: models.get('student'), members,
+    dispose };
 }

@@ -25,7 +25,8 @@ export function isBundlePath(path: string): boolean {
 
 /** An id that is also a folder name: a specialist's, a member's. */
 export const FolderId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'must be letters, digits, _ or -');
-const BundlePath = z.string().refine(isBundlePath, 'must be a relative path inside the bundle without . or .. segments');
+const BundlePath = z.string().refine(isBundlePath,
+  'must be a relative path inside the bundle without . or .. segments');
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits');
 /** Named numbers: accuracy, error counts, losses, timings. */
 const MetricsSchema = z.record(z.string(), z.number());

@@ -7,10 +7,9 @@ import { BundleError } from './errors.js';
 import { sha256 } from '../files/index.js';
 import { publishFolder, writeFiles } from './files.js';
 import { type EncodedModel, encodeArtifacts } from './artifacts.js';
-import {
-  type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry, FolderId, FORMAT_VERSION, isBundlePath,
-  MANIFEST_FILE, type Manifest, type MemberEntry, type Members, MODEL_FILE, type ModelEntry, type SpecialistEntry, type StudentEntry, WEIGHTS_FILE,
-} from './manifest.js';
+import { type Architecture, type Clustering, type Combiner, type DatasetInfo, type EngineRecord, type FileEntry,
+  FolderId, FORMAT_VERSION, isBundlePath, MANIFEST_FILE, type Manifest, type MemberEntry, type Members, MODEL_FILE,
+  type ModelEntry, type SpecialistEntry, type StudentEntry, WEIGHTS_FILE } from './manifest.js';
 import { checkShapes } from './shapes.js';
 
 export interface ModelDraft {
@@ -54,12 +53,10 @@ export interface SaveOptions {
 
 async function encodeModel(model: tf.LayersModel): Promise<EncodedModel> {
   let encoded: EncodedModel | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      encoded = encodeArtifacts(artifacts);
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    encoded = encodeArtifacts(artifacts);
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }));
   if (!encoded) throw new Error(`saveBundle: tfjs did not hand over the artifacts of ${model.name}`);
   return encoded;
 }
@@ -71,11 +68,15 @@ function currentEngine(): EngineRecord {
 
 /** An id becomes a folder name, so it is checked before it is used as one. */
 function checkFolderId(field: string, id: string): void {
-  if (!FolderId.safeParse(id).success) throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, field, `"${id}" cannot name a folder: use letters, digits, _ or -`);
+  if (!FolderId.safeParse(id).success) {
+    throw new BundleError('INVALID_MANIFEST', MANIFEST_FILE, field,
+      `"${id}" cannot name a folder: use letters, digits, _ or -`);
+  }
 }
 
 /** Encodes every model and builds the manifest, all in memory: nothing touches disk until it validates. */
-async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): Promise<{ manifest: Manifest; contents: Map<string, Uint8Array> }> {
+async function prepare(dir: string, draft: BundleDraft,
+  engine: EngineRecord): Promise<{ manifest: Manifest; contents: Map<string, Uint8Array> }> {
   const contents = new Map<string, Uint8Array>();
   const entry = async (path: string, { model, kind, config, training, metrics }: ModelDraft): Promise<ModelEntry> => {
     const encoded = await encodeModel(model);
@@ -87,7 +88,8 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
   const specialists: SpecialistEntry[] = [];
   for (const [i, s] of (draft.specialists ?? []).entries()) {
     checkFolderId(`specialists[${i}].id`, s.id);
-    specialists.push({ ...(await entry(`specialists/${s.id}`, s)), id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, cluster: s.cluster });
+    specialists.push({ ...(await entry(`specialists/${s.id}`, s)), id: s.id, classes: s.classes,
+      dustbinOffset: s.dustbinOffset, cluster: s.cluster });
   }
   const student = draft.student && {
     ...(await entry('student', draft.student)),
@@ -107,7 +109,9 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
     contents.set(path, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   }
   const files: Record<string, FileEntry> = {};
-  for (const [path, bytes] of [...contents].sort(([a], [b]) => (a < b ? -1 : 1))) files[path] = { sha256: sha256(bytes), bytes: bytes.length };
+  for (const [path, bytes] of [...contents].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    files[path] = { sha256: sha256(bytes), bytes: bytes.length };
+  }
   // parseManifest, as on load: a bad id, class or path fails here with the field named, before any write.
   const manifest = parseManifest({
     formatVersion: FORMAT_VERSION,
@@ -125,7 +129,9 @@ async function prepare(dir: string, draft: BundleDraft, engine: EngineRecord): P
     files,
   });
   // The models' files do not exist yet, so a shape error points at the manifest being built.
-  const architectures = new Map(modelEntries(manifest).map(([field, e]): [string, Architecture] => [field, e.architecture]));
+  const architectures = new Map(
+    modelEntries(manifest).map(([field, e]): [string, Architecture] => [field, e.architecture]),
+  );
   checkShapes(manifest, architectures, () => MANIFEST_FILE);
   return { manifest, contents };
 }
@@ -156,4 +162,3 @@ export async function saveBundle(folder: string, draft: BundleDraft, options: Sa
   await step('done', dir);
   return manifest;
 }
-

@@ -10,12 +10,16 @@ import { BACKENDS, type BackendChoice } from '../engine/index.js';
  * @example
  *   const args = parseFlags(Args, values); // before any work, so a typo costs nothing
  */
-export function parseFlags<S extends z.ZodType>(
-  schema: S, values: unknown, exit: (message: string) => never = (message) => { console.error(message); process.exit(2); },
-): z.infer<S> {
+export function parseFlags<S extends z.ZodType>(schema: S, values: unknown,
+  exit: (message: string) => never = (message) => {
+    console.error(message);
+    process.exit(2);
+  }): z.infer<S> {
   const parsed = schema.safeParse(values);
   if (parsed.success) return parsed.data;
-  return exit(parsed.error.issues.map((issue) => `--${issue.path.join('.') || '(flags)'}: ${issue.message}`).join('\n'));
+  return exit(
+    parsed.error.issues.map((issue) => `--${issue.path.join('.') || '(flags)'}: ${issue.message}`).join('\n'),
+  );
 }
 
 /** Ends the process as parseFlags does for a bad flag: the message on stderr, exit code 2, no stack. */
@@ -24,7 +28,10 @@ export function flagError(message: string): never {
   process.exit(2);
 }
 
-/** --backend, checked before any work (an unknown name exits 2 naming the flag); undefined lets DISTILL_BACKEND or auto decide. */
+/**
+ * --backend, checked before any work (an unknown name exits 2 naming the flag); undefined lets DISTILL_BACKEND or auto
+ * decide.
+ */
 export function backendFlag(value: string | undefined): BackendChoice | undefined {
   return parseFlags(z.object({ backend: z.enum(['auto', ...BACKENDS]).optional() }), { backend: value }).backend;
 }
@@ -34,7 +41,9 @@ export function numberList(value: string | undefined, name: string): number[] | 
   if (value === undefined) return undefined;
   if (value.trim() === '') return [];
   const numbers = value.split(',').map((part) => Number(part.trim()));
-  if (numbers.some((n) => !Number.isFinite(n))) throw new Error(`--${name}: "${value}" is not a comma-separated list of numbers`);
+  if (numbers.some((n) => !Number.isFinite(n))) {
+    throw new Error(`--${name}: "${value}" is not a comma-separated list of numbers`);
+  }
   return numbers;
 }
 
@@ -46,7 +55,11 @@ export function datasetOption(value: string): DatasetConfig {
     return [key, Number(raw)];
   }));
   const parsed = DatasetConfigSchema.safeParse({ name, ...options });
-  if (!parsed.success) throw new Error(`--dataset ${value}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) {
+    throw new Error(
+      `--dataset ${value}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
   return parsed.data;
 }
 
@@ -77,10 +90,12 @@ export function trainConfigFrom(flags: z.infer<typeof TrainingFlags>) {
   return {
     epochs: flags.epochs,
     batchSize: flags['batch-size'],
-    optimizer: flags.optimizer === 'adam'
-      ? { kind: 'adam' as const, learningRate: flags.lr }
-      : { kind: 'momentum' as const, learningRate: flags.lr, momentum: 0.9 },
-    schedule: flags.schedule === 'exponential' ? { kind: 'exponential' as const, decayPerEpoch: 0.95 } : { kind: flags.schedule },
+    optimizer: flags.optimizer === 'adam' ?
+      { kind: 'adam' as const, learningRate: flags.lr } :
+      { kind: 'momentum' as const, learningRate: flags.lr, momentum: 0.9 },
+    schedule: flags.schedule === 'exponential' ?
+      { kind: 'exponential' as const, decayPerEpoch: 0.95 } :
+      { kind: flags.schedule },
     patience: flags.patience,
     seed: flags.seed,
   };

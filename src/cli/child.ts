@@ -23,7 +23,8 @@ export interface ChildOptions {
 }
 
 /** Runs `script` with `args`; resolves with the last message it sent over IPC (if any) once it exits 0. */
-export function runChild<Message = unknown>(script: string, args: string[], options: ChildOptions): Promise<Message | undefined> {
+export function runChild<Message = unknown>(script: string, args: string[],
+  options: ChildOptions): Promise<Message | undefined> {
   return new Promise((resolve, reject) => {
     const child = fork(script, args, {
       execArgv: [...(options.nodeFlags ?? []), '--import', 'tsx'],
@@ -39,12 +40,20 @@ export function runChild<Message = unknown>(script: string, args: string[], opti
       if (tail.length > TAIL_LINES) tail.shift();
     });
     let message: Message | undefined;
-    child.on('message', (sent) => { message = sent as Message; });
+    child.on('message', (sent) => {
+      message = sent as Message;
+    });
     child.once('error', reject);
     // 'close', not 'exit': by then stderr has been read to its end, so the tail holds the last words.
     child.once('close', (code, signal) => {
       if (code === 0) resolve(message);
-      else reject(new Error(`${options.label}: worker exited with ${signal ?? `code ${code}`}${tail.length ? `: ${tail.join(' | ')}` : ''}`));
+      else {reject(
+          new Error(
+            `${options.label}: worker exited with ${signal ?? `code ${code}`}${
+              tail.length ? `: ${tail.join(' | ')}` : ''
+            }`,
+          ),
+        );}
     });
   });
 }

@@ -90,7 +90,9 @@ export function takeRows(split: Split, rows: ArrayLike<number>): Split {
  */
 export function concatRows(...splits: Split[]): Split {
   const features = splits[0]?.features ?? 0;
-  if (splits.some((split) => split.features !== features)) throw new Error('concatRows: the splits have different numbers of features');
+  if (splits.some((split) => split.features !== features)) {
+    throw new Error('concatRows: the splits have different numbers of features');
+  }
   const n = splits.reduce((sum, split) => sum + split.n, 0);
   const out: Split = { x: new Float32Array(n * features), y: new Int32Array(n), ids: new Int32Array(n), n, features };
   let row = 0;
@@ -156,9 +158,8 @@ export function sharedWeakly<T extends object>(make: () => T): () => T {
  * @example
  *   return withLazySplits({ name, inputShape, numClasses, classNames }, { train: once(decodeTrain), … });
  */
-export function withLazySplits<T extends Omit<Dataset, 'train' | 'validation' | 'test'>>(
-  info: T, splits: { train: () => Split; validation: () => Split; test: () => Split },
-): T & Dataset {
+export function withLazySplits<T extends Omit<Dataset, 'train' | 'validation' | 'test'>>(info: T,
+  splits: { train: () => Split; validation: () => Split; test: () => Split }): T & Dataset {
   return Object.defineProperties(info, {
     train: { get: splits.train, enumerable: true },
     validation: { get: splits.validation, enumerable: true },

@@ -75,7 +75,9 @@ export function convertFashionJson(sourceDir: string): FashionBytes {
       }
       for (let j = 0; j < FEATURES; j++) {
         const v = row[j] as number;
-        if (!Number.isInteger(v) || v < 0 || v > 255) throw new Error(`Fashion-MNIST: ${file} entry ${i} pixel ${j} is ${v}, not 0–255`);
+        if (!Number.isInteger(v) || v < 0 || v > 255) {
+          throw new Error(`Fashion-MNIST: ${file} entry ${i} pixel ${j} is ${v}, not 0–255`);
+        }
         bytes[i * FEATURES + j] = v;
       }
     });

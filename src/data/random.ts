@@ -75,7 +75,8 @@ export function shuffleInPlace<T extends { length: number; [i: number]: number }
  * Moves a uniform sample of `count` values, without replacement, to the front of `values` (a
  * partial Fisher–Yates shuffle: O(count) draws) and returns that prefix's length.
  */
-export function sampleToFront<T extends { length: number; [i: number]: number }>(values: T, count: number, rng: Rng): number {
+export function sampleToFront<T extends { length: number; [i: number]: number }>(values: T, count: number,
+  rng: Rng): number {
   const n = Math.min(count, values.length);
   for (let i = 0; i < n; i++) {
     const j = i + randomInt(rng, values.length - i);

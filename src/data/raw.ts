@@ -26,6 +26,7 @@ export function readBytes(file: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new DataFileError(file, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new DataFileError(file,
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }

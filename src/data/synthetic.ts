@@ -108,7 +108,10 @@ export function generateSynthetic(options: Partial<SyntheticConfig> = {}): Datas
   const { superclasses: S, finePerSuperclass: F, inputSize: d } = config;
   const classes = S * F;
   if (classes > MAX_SYNTHETIC_CLASSES) {
-    throw new Error(`synthetic: ${S} × ${F} = ${classes} classes, at most ${MAX_SYNTHETIC_CLASSES}: lower superclasses or finePerSuperclass`);
+    throw new Error(
+      `synthetic: ${S} × ${F} = ${classes} classes, at most ${MAX_SYNTHETIC_CLASSES}: lower superclasses or ` +
+        `finePerSuperclass`,
+    );
   }
   const centres = once(() => makeCentres(config));
   const split = (name: 'train' | 'validation' | 'test', perClass: number) =>
@@ -122,5 +125,6 @@ export function generateSynthetic(options: Partial<SyntheticConfig> = {}): Datas
     superclassOf[c] = Math.floor(c / F);
     classNames.push(`s${Math.floor(c / F)}.f${c % F}`);
   }
-  return withLazySplits({ name: 'synthetic', inputShape: [d], numClasses: classes, classNames, superclassOf }, { train, validation, test });
+  return withLazySplits({ name: 'synthetic', inputShape: [d], numClasses: classes, classNames, superclassOf }, { train,
+    validation, test });
 }

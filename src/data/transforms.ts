@@ -96,9 +96,13 @@ export function jitter(split: Split, options: JitterOptions): Split {
   const [h, w, channels = 1] = options.inputShape;
   const maxShift = options.maxShift ?? 2;
   if (options.inputShape.length < 2 || h * w * channels !== split.features) {
-    throw new Error(`jitter: inputShape [${options.inputShape.join(', ')}] does not describe images of ${split.features} features`);
+    throw new Error(
+      `jitter: inputShape [${options.inputShape.join(', ')}] does not describe images of ${split.features} features`,
+    );
   }
-  if (!Number.isInteger(maxShift) || maxShift < 0) throw new Error(`jitter: maxShift ${maxShift} is not a whole number ≥ 0`);
+  if (!Number.isInteger(maxShift) || maxShift < 0) {
+    throw new Error(`jitter: maxShift ${maxShift} is not a whole number ≥ 0`);
+  }
   const rng = createRng(options.seed);
   const x = new Float32Array(split.x.length);
   const row = w * channels;
@@ -126,7 +130,8 @@ export function jitter(split: Split, options: JitterOptions): Split {
  * @example
  *   trainModel(model, set, validation, config, { augment: jitterBatches(mnist.inputShape, 2) });
  */
-export function jitterBatches(inputShape: readonly number[], maxShift: number): (x: Float32Array, rows: number, rng: Rng) => Float32Array {
+export function jitterBatches(inputShape: readonly number[],
+  maxShift: number): (x: Float32Array, rows: number, rng: Rng) => Float32Array {
   return (x, rows, rng) => {
     const features = x.length / rows;
     const batch = { x, y: new Int32Array(rows), ids: new Int32Array(rows), n: rows, features };

@@ -1,7 +1,8 @@
 import { argmaxRows, type Evaluation, scorePredictions } from './evaluate.js';
 
 /** Logits with `delta` added to the given classes' columns: the same as shifting their output biases. */
-export function shiftLogits(logits: Float32Array, numClasses: number, classes: readonly number[], delta: number): Float32Array {
+export function shiftLogits(logits: Float32Array, numClasses: number, classes: readonly number[],
+  delta: number): Float32Array {
   const out = logits.slice();
   for (let row = 0; row < out.length; row += numClasses) for (const c of classes) out[row + c] += delta;
   return out;
@@ -22,20 +23,25 @@ export interface BiasTuning {
  * @example
  *   const { delta } = tuneBiasShift(valLogits, valLabels, 10, [3], range(0, 10, 0.25));
  */
-export function tuneBiasShift(
-  logits: Float32Array, labels: Int32Array, numClasses: number, classes: readonly number[], candidates: readonly number[],
-): BiasTuning {
+export function tuneBiasShift(logits: Float32Array, labels: Int32Array, numClasses: number, classes: readonly number[],
+  candidates: readonly number[]): BiasTuning {
   if (candidates.length === 0) throw new Error('tuneBiasShift: no candidate shifts');
   const curve = candidates.map((delta) => ({
-    delta, errors: scorePredictions(argmaxRows(shiftLogits(logits, numClasses, classes, delta), numClasses), labels, numClasses).errors,
+    delta,
+    errors:
+      scorePredictions(argmaxRows(shiftLogits(logits, numClasses, classes, delta), numClasses), labels, numClasses)
+        .errors,
   }));
   // Ties go to the smallest |shift|: the least change that reaches the best error.
-  const best = curve.reduce((a, b) => (b.errors < a.errors || (b.errors === a.errors && Math.abs(b.delta) < Math.abs(a.delta)) ? b : a));
+  const best = curve.reduce((a,
+    b) => (b.errors < a.errors || (b.errors === a.errors && Math.abs(b.delta) < Math.abs(a.delta)) ? b : a)
+  );
   return { delta: best.delta, validationErrors: best.errors, curve };
 }
 
 /** Evaluation of logits after a bias shift. */
-export function evaluateShifted(logits: Float32Array, labels: Int32Array, numClasses: number, classes: readonly number[], delta: number): Evaluation {
+export function evaluateShifted(logits: Float32Array, labels: Int32Array, numClasses: number,
+  classes: readonly number[], delta: number): Evaluation {
   return scorePredictions(argmaxRows(shiftLogits(logits, numClasses, classes, delta), numClasses), labels, numClasses);
 }
 

@@ -11,7 +11,8 @@ import { writeAtomic, writeJson } from '../files/index.js';
  * previous checkpoint readable; older generations are deleted only after the new meta lands.
  */
 
-const TensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() });
+const TensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()),
+  offset: z.number().int().nonnegative() });
 
 export const CheckpointMeta = z.object({
   format: z.literal(1),
@@ -26,7 +27,10 @@ export const CheckpointMeta = z.object({
 });
 export type CheckpointMeta = z.infer<typeof CheckpointMeta>;
 
-interface Named { name: string; tensor: tf.Tensor }
+interface Named {
+  name: string;
+  tensor: tf.Tensor;
+}
 
 function pack(tensors: Named[]): { entries: z.infer<typeof TensorEntry>[]; bytes: Buffer } {
   const entries: z.infer<typeof TensorEntry>[] = [];
@@ -44,7 +48,9 @@ function pack(tensors: Named[]): { entries: z.infer<typeof TensorEntry>[]; bytes
 function unpack(entries: z.infer<typeof TensorEntry>[], bytes: Buffer, file: string): Named[] {
   return entries.map(({ name, shape, offset }) => {
     const size = shape.reduce((a, b) => a * b, 1);
-    if (offset + size * 4 > bytes.length) throw new Error(`${file}: tensor ${name} runs past the end of the file (truncated?)`);
+    if (offset + size * 4 > bytes.length) {
+      throw new Error(`${file}: tensor ${name} runs past the end of the file (truncated?)`);
+    }
     const values = new Float32Array(size);
     Buffer.from(values.buffer).set(bytes.subarray(offset, offset + size * 4));
     return { name, tensor: tf.tensor(values, shape) };
@@ -63,7 +69,8 @@ export interface CheckpointContent {
 /** Writes a checkpoint generation into `dir` (created if missing) and prunes older generations. */
 export async function saveCheckpoint(dir: string, content: CheckpointContent, generation: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const files = { model: `model-${generation}.bin`, optimizer: `optimizer-${generation}.bin`, best: `best-${generation}.bin` };
+  const files = { model: `model-${generation}.bin`, optimizer: `optimizer-${generation}.bin`,
+    best: `best-${generation}.bin` };
   const model = pack(content.model);
   const optimizer = pack(content.optimizer);
   const best = content.best ? pack(content.best) : null;
@@ -71,8 +78,14 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, ge
   await writeAtomic(join(dir, files.optimizer), optimizer.bytes);
   if (best) await writeAtomic(join(dir, files.best), best.bytes);
   const meta: CheckpointMeta = {
-    format: 1, generation, epoch: content.epoch, batch: content.batch, state: content.state,
-    model: model.entries, optimizer: optimizer.entries, best: best?.entries ?? null,
+    format: 1,
+    generation,
+    epoch: content.epoch,
+    batch: content.batch,
+    state: content.state,
+    model: model.entries,
+    optimizer: optimizer.entries,
+    best: best?.entries ?? null,
   };
   await writeJson(join(dir, 'meta.json'), meta);
   for (const file of await readdir(dir)) {
@@ -86,7 +99,9 @@ export async function loadCheckpoint(dir: string): Promise<(CheckpointContent & 
   const metaPath = join(dir, 'meta.json');
   if (!existsSync(metaPath)) return null;
   const parsed = CheckpointMeta.safeParse(JSON.parse(await readFile(metaPath, 'utf8')));
-  if (!parsed.success) throw new Error(`${metaPath}: not a checkpoint of this version: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success) {
+    throw new Error(`${metaPath}: not a checkpoint of this version: ${parsed.error.issues[0]?.message}`);
+  }
   const meta = parsed.data;
   const read = async (kind: string) => {
     const file = join(dir, `${kind}-${meta.generation}.bin`);
@@ -96,7 +111,10 @@ export async function loadCheckpoint(dir: string): Promise<(CheckpointContent & 
   const optimizer = await read('optimizer');
   const best = meta.best ? await read('best') : null;
   return {
-    generation: meta.generation, epoch: meta.epoch, batch: meta.batch, state: meta.state,
+    generation: meta.generation,
+    epoch: meta.epoch,
+    batch: meta.batch,
+    state: meta.state,
     model: unpack(meta.model, model.bytes, model.file),
     optimizer: unpack(meta.optimizer, optimizer.bytes, optimizer.file),
     best: best && meta.best ? unpack(meta.best, best.bytes, best.file) : null,

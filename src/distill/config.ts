@@ -1,26 +1,23 @@
 import { z } from 'zod';
 
-export const OptimizerSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('momentum'),
-    /** Initial step size; decayed by `schedule`. */
-    learningRate: z.number().positive(),
-    /** 0.9 is the usual choice for ReLU MLPs trained with SGD. */
-    momentum: z.number().min(0).max(0.999).default(0.9),
-    nesterov: z.boolean().default(false),
-    /**
-     * Momentum rises linearly from `from` to `momentum` over the first `epochs` (then stays): the
-     * dropout papers' schedule (0.5 → 0.99), which keeps the large early gradients from being amplified.
-     */
-    ramp: z.object({ from: z.number().min(0).max(0.999), epochs: z.number().int().positive() }).optional(),
-  }),
-  z.object({
-    kind: z.literal('adam'),
-    learningRate: z.number().positive(),
-    beta1: z.number().min(0).max(0.999).default(0.9),
-    beta2: z.number().min(0).max(0.9999).default(0.999),
-  }),
-]);
+export const OptimizerSchema = z.discriminatedUnion('kind', [z.object({
+  kind: z.literal('momentum'),
+  /** Initial step size; decayed by `schedule`. */
+  learningRate: z.number().positive(),
+  /** 0.9 is the usual choice for ReLU MLPs trained with SGD. */
+  momentum: z.number().min(0).max(0.999).default(0.9),
+  nesterov: z.boolean().default(false),
+  /**
+   * Momentum rises linearly from `from` to `momentum` over the first `epochs` (then stays): the
+   * dropout papers' schedule (0.5 → 0.99), which keeps the large early gradients from being amplified.
+   */
+  ramp: z.object({ from: z.number().min(0).max(0.999), epochs: z.number().int().positive() }).optional(),
+}), z.object({
+  kind: z.literal('adam'),
+  learningRate: z.number().positive(),
+  beta1: z.number().min(0).max(0.999).default(0.9),
+  beta2: z.number().min(0).max(0.9999).default(0.999),
+})]);
 
 export const ScheduleSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('constant') }),

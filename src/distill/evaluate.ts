@@ -11,7 +11,7 @@ const PREDICT_BATCH = 1000;
  */
 export function predictLogits(model: tf.LayersModel, x: Float32Array, n: number): Float32Array {
   const features = x.length / Math.max(n, 1);
-  const classes = (model.outputs[0].shape[1] as number);
+  const classes = model.outputs[0].shape[1] as number;
   const out = new Float32Array(n * classes);
   for (let start = 0; start < n; start += PREDICT_BATCH) {
     const end = Math.min(n, start + PREDICT_BATCH);
@@ -72,7 +72,8 @@ export function scorePredictions(predicted: Int32Array, labels: Int32Array, clas
       perClassErrors[truth]++;
     }
   }
-  return { n: labels.length, errors, errorRate: errors / Math.max(1, labels.length), perClassErrors, perClassCounts, confusion };
+  return { n: labels.length, errors, errorRate: errors / Math.max(1, labels.length), perClassErrors, perClassCounts,
+    confusion };
 }
 
 /**

@@ -92,7 +92,9 @@ function scaledEntropies(probabilities: Float32Array, classes: number, scale: nu
   const out = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
     let h = 0;
-    for (let j = r * classes; j < (r + 1) * classes; j++) if (probabilities[j] > 0) h -= probabilities[j] * Math.log(probabilities[j]);
+    for (let j = r * classes; j < (r + 1) * classes; j++) {
+      if (probabilities[j] > 0) h -= probabilities[j] * Math.log(probabilities[j]);
+    }
     out[r] = scale * h;
   }
   return out;
@@ -113,14 +115,18 @@ function scheduleEpoch(optimizer: tf.Optimizer, config: TrainConfig, epoch: numb
   return { lr, momentum };
 }
 
-function validationError(model: tf.LayersModel, validation: TrainingSet, selectOn: TrainOptions['selectOn'] = top1Error): number {
+function validationError(model: tf.LayersModel, validation: TrainingSet,
+  selectOn: TrainOptions['selectOn'] = top1Error): number {
   if (validation.n === 0) return NaN;
-  return selectOn(predictLogits(model, validation.x, validation.n), model.outputs[0].shape[1] as number, validation.labels);
+  return selectOn(predictLogits(model, validation.x, validation.n), model.outputs[0].shape[1] as number,
+    validation.labels);
 }
 
 const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.name, tensor: tf.clone(w.read()) }));
 
-/** The soft targets at T (or the teacher's logits for logit matching) and the soft term's constant floor, once per run. */
+/**
+ * The soft targets at T (or the teacher's logits for logit matching) and the soft term's constant floor, once per run.
+ */
 interface Targets {
   useTeacher: boolean;
   teacherTargets?: Float32Array;
@@ -131,13 +137,20 @@ interface Targets {
 function prepareTargets(name: string, train: TrainingSet, config: TrainConfig, classes: number): Targets {
   const { temperature, softWeight, hardWeight, softKind } = config.loss;
   const useTeacher = Boolean(train.teacherLogits) && softWeight > 0;
-  if (!useTeacher && hardWeight === 0) throw new Error(`${name}: no teacher and hardWeight 0 leaves nothing to learn from`);
+  if (!useTeacher && hardWeight === 0) {
+    throw new Error(`${name}: no teacher and hardWeight 0 leaves nothing to learn from`);
+  }
   if (train.teacherLogits && train.teacherLogits.length !== train.n * classes) {
-    throw new Error(`${name}: teacherLogits has ${train.teacherLogits.length} values, expected ${train.n} × ${classes}`);
+    throw new Error(
+      `${name}: teacherLogits has ${train.teacherLogits.length} values, expected ${train.n} × ${classes}`,
+    );
   }
   if (!useTeacher) return { useTeacher };
-  const teacherTargets = softKind === 'soft' ? softmaxRowsAt(train.teacherLogits!, classes, temperature) : train.teacherLogits!;
-  // Logged as the difference (T²·KL), since at T = 20 the floor (~900 on MNIST) hides every change in the cross-entropy.
+  const teacherTargets = softKind === 'soft' ?
+    softmaxRowsAt(train.teacherLogits!, classes, temperature) :
+    train.teacherLogits!;
+  // Logged as the difference (T²·KL), since at T = 20 the floor (~900 on MNIST) hides every change in the
+  // cross-entropy.
   const teacherFloor = softKind === 'soft' ? scaledEntropies(teacherTargets, classes, temperature ** 2) : undefined;
   return { useTeacher, teacherTargets, teacherFloor };
 }
@@ -151,8 +164,10 @@ interface Progress {
   generation: number;
 }
 
-async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: TrainOptions, log: (line: string) => void, name: string): Promise<Progress> {
-  const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null }, startEpoch: 0, startBatch: 0, generation: 0 };
+async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: TrainOptions,
+  log: (line: string) => void, name: string): Promise<Progress> {
+  const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null }, startEpoch: 0,
+    startBatch: 0, generation: 0 };
   if (!options.resume || !options.checkpointDir) return fresh;
   const checkpoint = await loadCheckpoint(options.checkpointDir);
   if (!checkpoint) return fresh;
@@ -162,13 +177,17 @@ async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: 
   const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number };
   log(`${name}: resumed from ${options.checkpointDir} at epoch ${checkpoint.epoch + 1}, batch ${checkpoint.batch}`);
   return {
-    history: [...state.history], best: { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best },
-    startEpoch: checkpoint.epoch, startBatch: checkpoint.batch, generation: checkpoint.generation + 1,
+    history: [...state.history],
+    best: { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best },
+    startEpoch: checkpoint.epoch,
+    startBatch: checkpoint.batch,
+    generation: checkpoint.generation + 1,
   };
 }
 
 /** One optimizer step on the given rows; returns the batch's loss and each term (and T²·KL when distilling). */
-function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: TrainingSet, rows: Int32Array, xBatch: Float32Array, config: TrainConfig, targets: Targets, classes: number): Record<string, number> {
+function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: TrainingSet, rows: Int32Array,
+  xBatch: Float32Array, config: TrainConfig, targets: Targets, classes: number): Record<string, number> {
   const { temperature, softWeight, hardWeight, softKind } = config.loss;
   const labels = Int32Array.from(rows, (r) => train.labels[r]);
   const soft = targets.teacherTargets ? gather(targets.teacherTargets, classes, rows) : undefined;
@@ -181,7 +200,9 @@ function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: Traini
       const logits = model.apply(x, { training: true }) as tf.Tensor; // [batch, classes]
       terms = {};
       if (teacher) {
-        terms.soft = { weight: softWeight, value: softKind === 'soft' ? softTargetLoss(logits, teacher, temperature) : logitMatchingLoss(logits, teacher) };
+        terms.soft = { weight: softWeight, value: softKind === 'soft' ?
+          softTargetLoss(logits, teacher, temperature) :
+          logitMatchingLoss(logits, teacher) };
       }
       if (hardWeight > 0) terms.hard = { weight: targets.useTeacher ? hardWeight : 1, value: hardLabelLoss(logits, y) };
       // Kept past the gradient scope so each term can be logged; read and freed just below.
@@ -203,17 +224,26 @@ function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: Traini
 }
 
 /** The epoch's line: loss and terms, validation error, learning rate, momentum, speed and ETA. */
-function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasValidation: boolean, stoppedEarly: boolean): string {
+function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasValidation: boolean,
+  stoppedEarly: boolean): string {
   const termText = Object.entries(record.terms).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
   const remaining = (config.epochs - record.epoch) * record.seconds;
-  return `${name} epoch ${record.epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}${termText ? ` (${termText})` : ''}  ` +
-    `${hasValidation ? `val err ${(record.validationError * 100).toFixed(2)}%` : 'no validation'}  lr ${record.learningRate.toPrecision(3)}` +
+  return `${name} epoch ${record.epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}${
+    termText ? ` (${termText})` : ''
+  }  ` +
+    `${hasValidation ? `val err ${(record.validationError * 100).toFixed(2)}%` : 'no validation'}  lr ${
+      record.learningRate.toPrecision(3)
+    }` +
     `${record.momentum !== undefined ? ` m ${record.momentum.toFixed(3)}` : ''}  ${record.seconds.toFixed(1)}s  ` +
     `${Math.round(record.examplesPerSecond)} ex/s  ETA ${stoppedEarly ? 'early stop' : formatDuration(remaining)}`;
 }
 
-/** Keeps the epoch's weights when they are the best so far (with no validation rows, every epoch is); true when patience ran out. */
-function selectEpoch(model: tf.LayersModel, progress: Progress, record: EpochRecord, hasValidation: boolean, patience: number): boolean {
+/**
+ * Keeps the epoch's weights when they are the best so far (with no validation rows, every epoch is); true when patience
+ * ran out.
+ */
+function selectEpoch(model: tf.LayersModel, progress: Progress, record: EpochRecord, hasValidation: boolean,
+  patience: number): boolean {
   const { best } = progress;
   if (!hasValidation || record.validationError < best.error || best.epoch < 0) {
     tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
@@ -223,18 +253,97 @@ function selectEpoch(model: tf.LayersModel, progress: Progress, record: EpochRec
   return patience > 0 && record.epoch - best.epoch >= patience;
 }
 
+/** What one epoch's batches need from trainModel. */
+interface EpochContext {
+  model: tf.LayersModel;
+  optimizer: tf.Optimizer;
+  train: TrainingSet;
+  config: TrainConfig;
+  targets: Targets;
+  classes: number;
+  options: TrainOptions;
+  name: string;
+  log: (line: string) => void;
+  save: (epoch: number, batch: number) => Promise<void>;
+}
+
+/** Loss sums weighted by rows and the rows seen; interrupted when shouldStop asked (a checkpoint is saved first). */
+interface BatchesRun {
+  interrupted: boolean;
+  sums: Record<string, number>;
+  seen: number;
+}
+
+/** The epoch's batches from `startBatch` on, in the order its seed gives, with a progress bar. */
+async function runBatches(run: EpochContext, epoch: number, startBatch: number, lr: number): Promise<BatchesRun> {
+  const { model, optimizer, train, config, targets, classes, options, name } = run;
+  const epochStart = performance.now();
+  // One generator per epoch, derived from the seed: a resumed epoch replays the same order.
+  const rng = createRng(config.seed * 100003 + epoch);
+  const order = options.sampler ? options.sampler(epoch, rng) : shuffled(train.n, rng);
+  const batches = Math.ceil(order.length / config.batchSize);
+  const bar = epochProgress(batches, `${name} ${epoch + 1}/${config.epochs}`);
+  const sums: Record<string, number> = { total: 0 };
+  let seen = 0;
+  try {
+    for (let b = startBatch; b < batches; b++) {
+      if (options.shouldStop?.()) {
+        await run.save(epoch, b);
+        const where = options.checkpointDir ? ` to ${options.checkpointDir}` : '';
+        run.log(`${name}: stopped at epoch ${epoch + 1}, batch ${b}; checkpoint saved${where}`);
+        return { interrupted: true, sums, seen };
+      }
+      const rows = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
+      const gathered = gather(train.x, train.features, rows);
+      const x = options.augment ? options.augment(gathered, rows.length, rng) : gathered;
+      const values = trainStep(model, optimizer, train, rows, x, config, targets, classes);
+      if (!Number.isFinite(values.total)) {
+        // Diverged: every later step would be NaN too, and the epoch would still be logged as trained.
+        throw new Error(`${name}: the loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} ` +
+          `(lr ${lr.toPrecision(3)}); lower the learning rate or add a momentum ramp`);
+      }
+      for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
+      seen += rows.length;
+      const rate = Math.round(seen / ((performance.now() - epochStart) / 1000));
+      bar.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate });
+    }
+  } finally {
+    bar.stop();
+  }
+  return { interrupted: false, sums, seen };
+}
+
+/** The epoch as history keeps it: mean loss and terms over the rows seen, errors, schedule and speed. */
+function epochRecord(epoch: number, lr: number, momentum: number | undefined, run: BatchesRun, seconds: number,
+  validationError: number, monitorError: number | undefined): EpochRecord {
+  const means = Object.entries(run.sums).map(([k, v]) => [k, v / Math.max(1, run.seen)]);
+  const { total, ...terms } = Object.fromEntries(means) as Record<string, number>;
+  return {
+    epoch: epoch + 1,
+    learningRate: lr,
+    ...(momentum !== undefined ? { momentum } : {}),
+    loss: total,
+    terms,
+    validationError,
+    ...(monitorError !== undefined ? { monitorError } : {}),
+    seconds,
+    examplesPerSecond: run.seen / seconds,
+  };
+}
+
 /**
  * Trains `model` on `train` and selects on `validation`: hard labels alone, or distillation from
  * the teacher's logits (soft targets at temperature T scaled by T², plus a low-weight hard term).
  * Every epoch is checkpointed; a resumed run continues at the batch where the last one stopped,
- * with the same shuffles. At the end the model holds the weights of its best validation epoch (with no validation rows, its last).
+ * with the same shuffles. At the end the model holds the weights of its best validation epoch (with no validation rows,
+ * its last).
  *
  * @example
- *   const result = await trainModel(model, trainSet, validationSet, { epochs: 20, optimizer: { kind: 'momentum', learningRate: 0.05 } });
+ *   const result = await trainModel(model, trainSet, validationSet, { epochs: 20, optimizer: { kind: 'momentum',
+ *     learningRate: 0.05 } });
  */
-export async function trainModel(
-  model: tf.LayersModel, train: TrainingSet, validation: TrainingSet, configInput: TrainConfigInput, options: TrainOptions = {},
-): Promise<TrainResult> {
+export async function trainModel(model: tf.LayersModel, train: TrainingSet, validation: TrainingSet,
+  configInput: TrainConfigInput, options: TrainOptions = {}): Promise<TrainResult> {
   const config = TrainConfig.parse(configInput);
   const log = options.log ?? ((line: string) => console.error(line));
   const name = options.name ?? 'train';
@@ -245,7 +354,8 @@ export async function trainModel(
   const save = async (epoch: number, batch: number) => {
     if (!options.checkpointDir) return;
     await saveCheckpoint(options.checkpointDir, {
-      epoch, batch,
+      epoch,
+      batch,
       state: { history: progress.history, bestEpoch: progress.best.epoch, bestError: progress.best.error, config },
       model: model.weights.map((w) => ({ name: w.name, tensor: w.read() })),
       optimizer: await optimizer.getWeights(),
@@ -253,48 +363,21 @@ export async function trainModel(
     }, progress.generation++);
   };
 
+  const run: EpochContext = { model, optimizer, train, config, targets, classes, options, name, log, save };
   const started = performance.now();
   let interrupted = false;
   let stoppedEarly = false;
   for (let epoch = progress.startEpoch; epoch < config.epochs && !interrupted && !stoppedEarly; epoch++) {
     const epochStart = performance.now();
     const { lr, momentum } = scheduleEpoch(optimizer, config, epoch);
-    // One generator per epoch, derived from the seed: a resumed epoch replays the same order.
-    const rng = createRng(config.seed * 100003 + epoch);
-    const order = options.sampler ? options.sampler(epoch, rng) : shuffled(train.n, rng);
-    const batches = Math.ceil(order.length / config.batchSize);
-    const bar = epochProgress(batches, `${name} ${epoch + 1}/${config.epochs}`);
-    const sums: Record<string, number> = { total: 0 };
-    let seen = 0;
-    for (let b = epoch === progress.startEpoch ? progress.startBatch : 0; b < batches; b++) {
-      if (options.shouldStop?.()) {
-        interrupted = true;
-        await save(epoch, b);
-        log(`${name}: stopped at epoch ${epoch + 1}, batch ${b}; checkpoint saved${options.checkpointDir ? ` to ${options.checkpointDir}` : ''}`);
-        break;
-      }
-      const rows = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
-      const gathered = gather(train.x, train.features, rows);
-      const values = trainStep(model, optimizer, train, rows, options.augment ? options.augment(gathered, rows.length, rng) : gathered, config, targets, classes);
-      if (!Number.isFinite(values.total)) {
-        // Diverged: every later step would be NaN too, and the epoch would still be logged as trained.
-        throw new Error(`${name}: the loss became ${values.total} at epoch ${epoch + 1}, batch ${b + 1} (lr ${lr.toPrecision(3)}); lower the learning rate or add a momentum ramp`);
-      }
-      for (const [k, v] of Object.entries(values)) sums[k] = (sums[k] ?? 0) + v * rows.length;
-      seen += rows.length;
-      bar.update(b + 1, { loss: (sums.total / seen).toFixed(4), rate: Math.round(seen / ((performance.now() - epochStart) / 1000)) });
-    }
-    bar.stop();
+    const batches = await runBatches(run, epoch, epoch === progress.startEpoch ? progress.startBatch : 0, lr);
+    interrupted = batches.interrupted;
     if (interrupted) break;
-
     const valError = validationError(model, validation, options.selectOn);
     const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
-    const seconds = (performance.now() - epochStart) / 1000;
-    const { total, ...terms } = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / Math.max(1, seen)]));
-    const record: EpochRecord = {
-      epoch: epoch + 1, learningRate: lr, ...(momentum !== undefined ? { momentum } : {}), loss: total, terms, validationError: valError,
-      ...(monitorError !== undefined ? { monitorError } : {}), seconds, examplesPerSecond: seen / seconds,
-    };
+    // The epoch's seconds include scoring it, as they always have: the ETA and ex/s in reports count them.
+    const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000, valError,
+      monitorError);
     progress.history.push(record);
     stoppedEarly = selectEpoch(model, progress, record, validation.n > 0, config.patience);
     log(epochLine(name, config, record, validation.n > 0, stoppedEarly));
@@ -306,7 +389,11 @@ export async function trainModel(
   tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
   optimizer.dispose();
   return {
-    history: progress.history, bestEpoch: best.epoch, bestValidationError: best.error, interrupted, stoppedEarly,
+    history: progress.history,
+    bestEpoch: best.epoch,
+    bestValidationError: best.error,
+    interrupted,
+    stoppedEarly,
     seconds: (performance.now() - started) / 1000,
   };
 }

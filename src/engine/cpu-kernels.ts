@@ -31,11 +31,13 @@ function readCpuinfo(): string {
  * OpenBLAS reads OPENBLAS_CORETYPE once, when it loads, so this must run before nblas is required.
  * A user's own OPENBLAS_CORETYPE always wins.
  */
-export function chooseOpenBlasKernels(env: NodeJS.ProcessEnv = process.env, flags = cpuFlags()): KernelChoice | undefined {
+export function chooseOpenBlasKernels(env: NodeJS.ProcessEnv = process.env, flags = cpuFlags()): KernelChoice
+  | undefined {
   if (env.OPENBLAS_CORETYPE) return { coreType: env.OPENBLAS_CORETYPE, reason: 'OPENBLAS_CORETYPE set by the user' };
   if (!SKYLAKEX_FLAGS.every((flag) => flags.has(flag))) return undefined;
   env.OPENBLAS_CORETYPE = 'SkylakeX';
-  return { coreType: 'SkylakeX', reason: 'the CPU has AVX-512; OpenBLAS builds that predate it would pick AVX2 kernels' };
+  return { coreType: 'SkylakeX',
+    reason: 'the CPU has AVX-512; OpenBLAS builds that predate it would pick AVX2 kernels' };
 }
 
 /** How many threads OpenBLAS runs, and who decided. */

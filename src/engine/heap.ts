@@ -17,7 +17,8 @@ const MMAP_THRESHOLD_BYTES = 32 << 20;
 export const YOUNG_GENERATION_FLAG = '--max-semi-space-size=64';
 
 /** Whether this process started with a young generation sized for training. */
-export function youngGenerationSized(execArgv = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
+export function youngGenerationSized(execArgv = process.execArgv,
+  nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
   return [...execArgv, ...nodeOptions.split(/\s+/)].some((arg) => arg.startsWith('--max-semi-space-size'));
 }
 
@@ -67,5 +68,8 @@ function applyMallopt(): HeapChoice {
   if (mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) !== 1 || mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES) !== 1) {
     return { kept: false, reason: 'glibc refused the mallopt settings' };
   }
-  return { kept: true, reason: `glibc keeps up to ${TRIM_THRESHOLD_BYTES >> 20} MiB freed; blocks under ${MMAP_THRESHOLD_BYTES >> 20} MiB come from the heap` };
+  return { kept: true,
+    reason: `glibc keeps up to ${TRIM_THRESHOLD_BYTES >> 20} MiB freed; blocks under ${
+      MMAP_THRESHOLD_BYTES >> 20
+    } MiB come from the heap` };
 }

@@ -3,15 +3,10 @@ import { chooseOpenBlasKernels, type KernelChoice } from './cpu-kernels.js';
 
 /** The slice of the nblas API the engine uses (row-major CBLAS, float32). */
 export interface Blas {
-  sgemm(
-    transA: number, transB: number, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number,
-    c: Float32Array, ldc: number,
-  ): void;
-  sgemv(
-    trans: number, m: number, n: number, alpha: number, a: Float32Array, lda: number,
-    x: Float32Array, incx: number, beta: number, y: Float32Array, incy: number,
-  ): void;
+  sgemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number, a: Float32Array, lda: number,
+    b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number): void;
+  sgemv(trans: number, m: number, n: number, alpha: number, a: Float32Array, lda: number, x: Float32Array, incx: number,
+    beta: number, y: Float32Array, incy: number): void;
   sscal(n: number, alpha: number, x: Float32Array, incx: number): void;
   saxpy(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array, incy: number): void;
   NoTrans: number;

@@ -63,10 +63,8 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
     const inPlace = inPlaceBackend();
     if (!inPlace) return super.applyGradients(variableGradients);
     const { backend, blas } = inPlace;
-    const self = this as unknown as {
-      accumulations: { originalName: string; variable: tf.Variable }[];
-      learningRate: number; momentum: number; useNesterov: boolean;
-    };
+    const self = this as unknown as { accumulations: { originalName: string; variable: tf.Variable }[];
+      learningRate: number; momentum: number; useNesterov: boolean };
     gradientList(variableGradients).forEach(({ name, tensor }, i) => {
       const variable = tf.engine().registeredVariables[name];
       self.accumulations[i] ??= { originalName: `${name}/momentum`, variable: zerosVariable(variable) };
@@ -105,11 +103,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const inPlace = inPlaceBackend();
     if (!inPlace) return super.applyGradients(variableGradients);
     const { backend } = inPlace;
-    const self = this as unknown as {
-      accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
-      accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[];
-      accBeta1: tf.Variable; accBeta2: tf.Variable;
-    };
+    const self = this as unknown as { accumulatedFirstMoment: { originalName: string; variable: tf.Variable }[];
+      accumulatedSecondMoment: { originalName: string; variable: tf.Variable }[]; accBeta1: tf.Variable;
+      accBeta2: tf.Variable };
     const accBeta1 = self.accBeta1.dataSync()[0];
     const accBeta2 = self.accBeta2.dataSync()[0];
     const { beta1, beta2, epsilon, learningRate: lr } = this;
@@ -117,7 +113,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const correction2 = 1 / (1 - accBeta2);
     const gradients = gradientList(variableGradients);
     if (WASM_SIMD && !gradients.every(({ name, tensor }) => !tensor || this.arena?.has(name, tensor.size))) {
-      this.arena = WasmAdamArena.create(new Map(gradients.filter((g) => g.tensor).map(({ name, tensor }) => [name, tensor!.size])));
+      this.arena = WasmAdamArena.create(
+        new Map(gradients.filter((g) => g.tensor).map(({ name, tensor }) => [name, tensor!.size])),
+      );
     }
     gradients.forEach(({ name, tensor }, i) => {
       const variable = tf.engine().registeredVariables[name];
@@ -162,9 +160,13 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 }
 
-export type OptimizerConfig =
-  | { kind: 'momentum'; learningRate: number; momentum: number; nesterov?: boolean }
-  | { kind: 'adam'; learningRate: number; beta1?: number; beta2?: number; epsilon?: number };
+export type OptimizerConfig = { kind: 'momentum'; learningRate: number; momentum: number; nesterov?: boolean } | {
+  kind: 'adam';
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+};
 
 /**
  * An optimizer that updates in place on the blas backend and behaves as stock tfjs elsewhere.

@@ -50,7 +50,8 @@ async function tryTensorflow(): Promise<Attempt> {
       // A variable specifier: neither package is installed here, and neither must be needed to compile.
       await import(name);
       if (await tf.setBackend('tensorflow')) {
-        return { ok: true, info: { blasLibrary: 'libtensorflow', threads: availableParallelism(), tensorflowPackage: name } };
+        return { ok: true,
+          info: { blasLibrary: 'libtensorflow', threads: availableParallelism(), tensorflowPackage: name } };
       }
       reasons.push(`${name} loaded but its backend did not initialise`);
     } catch (error) {
@@ -67,7 +68,9 @@ async function tryBlas(): Promise<Attempt> {
   registerBlasBackend(load.blas);
   if (!(await tf.setBackend(BLAS_BACKEND))) return { ok: false, reason: 'blas backend failed to initialise' };
   const threads = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
-  return { ok: true, info: { blasLibrary: load.kernels ? `OpenBLAS (nblas), ${load.kernels.coreType} kernels` : 'OpenBLAS (nblas)', threads } };
+  return { ok: true,
+    info: { blasLibrary: load.kernels ? `OpenBLAS (nblas), ${load.kernels.coreType} kernels` : 'OpenBLAS (nblas)',
+      threads } };
 }
 
 async function tryWasm(): Promise<Attempt> {
@@ -112,13 +115,23 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   const log = options.log ?? ((line: string) => console.error(line));
   const order: BackendName[] = choice === 'auto' ? [...BACKENDS] : [choice];
   if (options.blasThreads !== undefined) {
-    if (blasLoadAttempted()) log(`engine: OpenBLAS already loaded with ${process.env.OPENBLAS_NUM_THREADS ?? 'its default'} threads; ${options.blasThreads} asked for too late`);
-    else chooseOpenBlasThreads(options.blasThreads);
+    if (blasLoadAttempted()) {
+      log(
+        `engine: OpenBLAS already loaded with ${
+          process.env.OPENBLAS_NUM_THREADS ?? 'its default'
+        } threads; ${options.blasThreads} asked for too late`,
+      );
+    } else chooseOpenBlasThreads(options.blasThreads);
   }
   const skipped: EngineInfo['skipped'] = [];
   const heap = keepFreedMemory();
   if (!heap.kept) log(`engine: freed memory goes back to the kernel (${heap.reason}); kernels will page-fault more`);
-  if (!youngGenerationSized()) log(`engine: node started without ${YOUNG_GENERATION_FLAG} (npm scripts pass it through .npmrc); training runs slower in GC`);
+  if (!youngGenerationSized()) {
+    log(
+      `engine: node started without ${YOUNG_GENERATION_FLAG} (npm scripts pass it through .npmrc); training runs ` +
+        `slower in GC`,
+    );
+  }
   // The stock cpu backend stays registered beside whichever is chosen (tests compare against it).
   quietCpuBackend(tf.findBackend('cpu') as MathBackendCPU);
   for (const backend of order) {
@@ -126,10 +139,16 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     if (attempt.ok) {
       current = { backend, skipped, heap, ...attempt.info };
       for (const skip of skipped) log(`engine: skipped ${skip.backend}: ${skip.reason}`);
-      log(`engine: using ${backend} (${current.blasLibrary}, ${current.threads} thread${current.threads === 1 ? '' : 's'})`);
+      log(
+        `engine: using ${backend} (${current.blasLibrary}, ${current.threads} thread${
+          current.threads === 1 ? '' : 's'
+        })`,
+      );
       return current;
     }
-    if (choice !== 'auto') throw new Error(`engine: backend "${backend}" was forced but cannot load: ${attempt.reason}`);
+    if (choice !== 'auto') {
+      throw new Error(`engine: backend "${backend}" was forced but cannot load: ${attempt.reason}`);
+    }
     skipped.push({ backend, reason: attempt.reason });
   }
   throw new Error('engine: no backend could load, not even cpu');

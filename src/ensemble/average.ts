@@ -26,7 +26,8 @@ export function averageMembers(memberLogits: tf.Tensor2D[], averaging: Averaging
 }
 
 /** `averageMembers` on row-major arrays [n, classes], one per member. */
-export function averageMemberArrays(memberLogits: Float32Array[], classes: number, averaging: Averaging = 'probabilities'): Float32Array {
+export function averageMemberArrays(memberLogits: Float32Array[], classes: number,
+  averaging: Averaging = 'probabilities'): Float32Array {
   return tf.tidy(() => {
     const tensors = memberLogits.map((logits) => tf.tensor2d(logits, [logits.length / classes, classes]));
     return averageMembers(tensors, averaging).dataSync() as Float32Array;

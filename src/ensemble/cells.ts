@@ -50,7 +50,9 @@ export function cellLayout(index: SpecialistIndex, active: readonly (readonly nu
   const specialists = index.specialists.length;
   const slots = active.reduce((most, set) => Math.max(most, set.length), 0);
   if (slots > MAX_ACTIVE) {
-    throw new Error(`combine: ${slots} specialists are active for one example, at most ${MAX_ACTIVE} are supported: lower topK`);
+    throw new Error(
+      `combine: ${slots} specialists are active for one example, at most ${MAX_ACTIVE} are supported: lower topK`,
+    );
   }
   const slotOf = new Int32Array(batch * specialists).fill(-1);
   const activeCount = new Int32Array(batch);
@@ -109,7 +111,8 @@ export function cellLayout(index: SpecialistIndex, active: readonly (readonly nu
     cellSize[cell]++;
     cellSize[b * cells]--;
   }
-  return { batch, numClasses, slots, cells, outside, cellOfClass, covered: covered.subarray(0, n), cellSize, slotOf, activeCount };
+  return { batch, numClasses, slots, cells, outside, cellOfClass, covered: covered.subarray(0, n), cellSize, slotOf,
+    activeCount };
 }
 
 /** One specialist's probabilities as passed in, with the example of each row. */
@@ -137,7 +140,10 @@ export interface EntryMaps {
 export function entryMaps(index: SpecialistIndex, layout: CellLayout, inputs: readonly SpecialistRows[]): EntryMaps {
   const { numClasses: N, cells: C, batch: B } = layout;
   const S = index.specialists.length;
-  const length = inputs.reduce((sum, input) => sum + input.rowExamples.length * (index.specialists[input.specialist].classes.length + 1), 0);
+  const length = inputs.reduce(
+    (sum, input) => sum + input.rowExamples.length * (index.specialists[input.specialist].classes.length + 1),
+    0,
+  );
   const rowCell = new Int32Array(length);
   const classOf = new Int32Array(length);
   const rowOf = new Int32Array(length);

@@ -66,9 +66,11 @@ export function combine(index: SpecialistIndex, inputs: CombineInputs, options: 
   const owned: tf.Tensor[] = [];
   const keep = <T extends tf.Tensor>(t: T): T => (owned.push(t), t);
   try {
-    const flat = keep(specialists.length > 0
-      ? tf.tidy(() => tf.concat(specialists.map((input) => tf.reshape(input.probs, [-1]))) as tf.Tensor1D)
-      : tf.zeros([0]) as tf.Tensor1D); // [L] every entry of every specialist row
+    const flat = keep(
+      specialists.length > 0 ?
+        tf.tidy(() => tf.concat(specialists.map((input) => tf.reshape(input.probs, [-1]))) as tf.Tensor1D) :
+        tf.zeros([0]) as tf.Tensor1D,
+    ); // [L] every entry of every specialist row
     const cellOfClass = keep(tf.tensor1d(layout.cellOfClass, 'int32')); // [batch * classes]
     const rowCell = keep(tf.tensor1d(entries.rowCell, 'int32')); // [L]
     let source: tf.Tensor2D = generalist;
@@ -93,12 +95,15 @@ export function combine(index: SpecialistIndex, inputs: CombineInputs, options: 
     const cells = keep(solved.cells).dataSync();
     const q = tf.tidy(() => {
       const scale = tf.tensor1d(classScale(entries, assembled)); // [L]
-      const placed = tf.denseBincount(tf.tensor1d(entries.classOf, 'int32'), tf.mul(flat, scale), B * index.numClasses + 1);
-      const fromSpecialists = tf.reshape(tf.slice(placed, 0, B * index.numClasses), [B, index.numClasses]); // [batch, classes]
+      const placed = tf.denseBincount(tf.tensor1d(entries.classOf, 'int32'), tf.mul(flat, scale),
+        B * index.numClasses + 1);
+      // [batch, classes]
+      const fromSpecialists = tf.reshape(tf.slice(placed, 0, B * index.numClasses), [B, index.numClasses]);
       const ratio = tf.tensor2d(classRatios(layout, assembled, cells), [B, index.numClasses]); // [batch, classes]
       return tf.mul(tf.add(source, fromSpecialists), ratio) as tf.Tensor2D; // [batch, classes]
     });
-    return { q, solver: settings.solver, iterations: solved.iterations, residual: solved.residual, converged: solved.converged };
+    return { q, solver: settings.solver, iterations: solved.iterations, residual: solved.residual,
+      converged: solved.converged };
   } finally {
     tf.dispose(owned);
   }
@@ -109,20 +114,20 @@ export function combine(index: SpecialistIndex, inputs: CombineInputs, options: 
  * and each used specialist row's mass per cell (dustbin in column C). Also checks signs first,
  * so a negative entry is named as such rather than as a bad sum.
  */
-function sumCells(
-  index: SpecialistIndex, generalist: tf.Tensor2D, flat: tf.Tensor1D,
-  { cellOfClass, rowCell, layout, entries }: { cellOfClass: tf.Tensor1D; rowCell: tf.Tensor1D; layout: CellLayout; entries: EntryMaps },
-  checkSigns: boolean,
-): [Float32Array, Float32Array] {
+function sumCells(index: SpecialistIndex, generalist: tf.Tensor2D, flat: tf.Tensor1D,
+  { cellOfClass, rowCell, layout, entries }: { cellOfClass: tf.Tensor1D; rowCell: tf.Tensor1D; layout: CellLayout;
+    entries: EntryMaps }, checkSigns: boolean): [Float32Array, Float32Array] {
   const { batch: B, cells: C } = layout;
   const generalistCells = B * C;
   const rowCells = entries.rows.length * (C + 1) + 1; // + the dump bin of unused rows
-  const summary = tf.tidy(() => tf.concat([
-    tf.reshape(tf.min(generalist), [1]),
-    tf.reshape(flat.size > 0 ? tf.min(flat) : tf.scalar(0), [1]),
-    tf.denseBincount(cellOfClass, tf.reshape(generalist, [-1]), generalistCells), // [batch * cells]
-    tf.denseBincount(rowCell, flat, rowCells), // [rows * (cells + 1) + 1]
-  ]));
+  const summary = tf.tidy(() =>
+    tf.concat([
+      tf.reshape(tf.min(generalist), [1]),
+      tf.reshape(flat.size > 0 ? tf.min(flat) : tf.scalar(0), [1]),
+      tf.denseBincount(cellOfClass, tf.reshape(generalist, [-1]), generalistCells), // [batch * cells]
+      tf.denseBincount(rowCell, flat, rowCells), // [rows * (cells + 1) + 1]
+    ])
+  );
   let values: Float32Array;
   try {
     values = summary.dataSync() as Float32Array;
@@ -133,10 +138,14 @@ function sumCells(
     throw new Error(`combine: generalist has a negative or non-finite probability (min ${values[0]})`);
   }
   if (checkSigns && !(values[1] >= 0)) {
-    throw new Error(`combine: specialist probabilities have a negative or non-finite entry (min ${values[1]}): ${
-      [...new Set(entries.rows.map((row) => index.specialists[row.specialist].id))].join(', ')}`);
+    throw new Error(
+      `combine: specialist probabilities have a negative or non-finite entry (min ${values[1]}): ${
+        [...new Set(entries.rows.map((row) => index.specialists[row.specialist].id))].join(', ')
+      }`,
+    );
   }
-  return [values.subarray(2, 2 + generalistCells), values.subarray(2 + generalistCells, 2 + generalistCells + rowCells)];
+  return [values.subarray(2, 2 + generalistCells),
+    values.subarray(2 + generalistCells, 2 + generalistCells + rowCells)];
 }
 
 /** [L] s_b / rowSum: puts specialist entries in the generalist's raw scale, so one ratio per class serves both. */

@@ -39,7 +39,8 @@ export function gradientDescent({ momentum }: GradientOptions): Solver {
     let z = tf.tidy(() => {
       const filled = tf.cast(tf.greater(problem.mass, 0), 'float32'); // [batch, cells]
       const uniform = tf.div(filled, tf.sum(filled, 1, true)); // [batch, cells]
-      const start = tf.add(tf.mul(problem.mass, tf.mul(problem.inverseWeight, 1 - SPREAD)), tf.mul(uniform, SPREAD)); // [batch, cells]
+      // [batch, cells]
+      const start = tf.add(tf.mul(problem.mass, tf.mul(problem.inverseWeight, 1 - SPREAD)), tf.mul(uniform, SPREAD));
       return tf.add(tf.log(tf.add(start, tf.sub(1, filled))), tf.mul(tf.sub(1, filled), EMPTY_LOGIT)); // [batch, cells]
     });
     let previous = tf.clone(z);

@@ -20,7 +20,8 @@ export interface ActiveSets {
 }
 
 /** Accepts route()'s per-specialist example lists or a [batch, specialists] 0/1 mask. */
-export function resolveActive(index: SpecialistIndex, active: readonly (readonly number[])[] | tf.Tensor2D, batch: number): ActiveSets {
+export function resolveActive(index: SpecialistIndex, active: readonly (readonly number[])[] | tf.Tensor2D,
+  batch: number): ActiveSets {
   const S = index.specialists.length;
   const perExample: number[][] = Array.from({ length: batch }, () => []);
   const perSpecialist: number[][] = Array.from({ length: S }, () => []);
@@ -39,11 +40,17 @@ export function resolveActive(index: SpecialistIndex, active: readonly (readonly
     }
     return { perExample, perSpecialist };
   }
-  if (active.length !== S) throw new Error(`combine: active lists one example list per specialist (${S}), got ${active.length}`);
+  if (active.length !== S) {
+    throw new Error(`combine: active lists one example list per specialist (${S}), got ${active.length}`);
+  }
   active.forEach((examples, s) => {
     examples.forEach((b, j) => {
       if (!Number.isInteger(b) || b < 0 || b >= batch || (j > 0 && b <= examples[j - 1])) {
-        throw new Error(`combine: active examples of specialist "${index.specialists[s].id}" must be ascending integers in 0..${batch - 1}`);
+        throw new Error(
+          `combine: active examples of specialist "${index.specialists[s].id}" must be ascending integers in 0..${
+            batch - 1
+          }`,
+        );
       }
       perExample[b].push(s);
     });
@@ -57,9 +64,8 @@ export interface SpecialistInput extends SpecialistRows {
 }
 
 /** Pairs each active specialist with its probabilities and says which example each row is. */
-export function specialistInputs(
-  index: SpecialistIndex, probs: Readonly<Record<string, tf.Tensor2D>>, perSpecialist: number[][], batch: number,
-): SpecialistInput[] {
+export function specialistInputs(index: SpecialistIndex, probs: Readonly<Record<string, tf.Tensor2D>>,
+  perSpecialist: number[][], batch: number): SpecialistInput[] {
   const known = new Set(index.specialists.map((spec) => spec.id));
   for (const id of Object.keys(probs)) if (!known.has(id)) throw new Error(`combine: unknown specialist "${id}"`);
   const inputs: SpecialistInput[] = [];
@@ -67,13 +73,18 @@ export function specialistInputs(
     const examples = perSpecialist[s];
     if (examples.length === 0) return;
     const p = probs[spec.id];
-    if (!p) throw new Error(`combine: specialist "${spec.id}" is active for ${examples.length} examples but has no probabilities`);
+    if (!p) {
+      throw new Error(
+        `combine: specialist "${spec.id}" is active for ${examples.length} examples but has no probabilities`,
+      );
+    }
     const width = spec.classes.length + 1;
     const rows = p.shape[0];
     if (p.rank !== 2 || p.shape[1] !== width || (rows !== examples.length && rows !== batch)) {
       throw new Error(
-        `combine: specialist "${spec.id}" probabilities must be [${examples.length} active examples or ${batch}, ${width}], ` +
-        `got [${p.shape.join(', ')}]`,
+        `combine: specialist "${spec.id}" probabilities must be [${examples.length} active examples or ${batch}, ` +
+          `${width}], ` +
+          `got [${p.shape.join(', ')}]`,
       );
     }
     const rowExamples = rows === examples.length ? examples : Array.from({ length: batch }, (_, b) => b);
@@ -107,9 +118,8 @@ export interface Assembled {
  * such rows are logits or the wrong tensor) and builds each cell's mass a_C and each slot's
  * dustbin from the per-cell sums of the raw inputs.
  */
-export function assemble(
-  index: SpecialistIndex, layout: CellLayout, entries: EntryMaps, generalistCells: ArrayLike<number>, rowCells: ArrayLike<number>,
-): Assembled {
+export function assemble(index: SpecialistIndex, layout: CellLayout, entries: EntryMaps,
+  generalistCells: ArrayLike<number>, rowCells: ArrayLike<number>): Assembled {
   const { batch: B, cells: C, slots: K } = layout;
   const generalistSum = new Float64Array(B);
   for (let b = 0; b < B; b++) {
@@ -121,7 +131,11 @@ export function assemble(
   entries.rows.forEach(({ specialist, example }, u) => {
     for (let c = 0; c <= C; c++) rowSum[u] += rowCells[u * (C + 1) + c];
     const problem = sumProblem(rowSum[u]);
-    if (problem) throw new Error(`combine: specialist "${index.specialists[specialist].id}" row for example ${example} ${problem}`);
+    if (problem) {
+      throw new Error(
+        `combine: specialist "${index.specialists[specialist].id}" row for example ${example} ${problem}`,
+      );
+    }
   });
   const mass = new Float64Array(B * C);
   for (let i = 0; i < B * C; i++) mass[i] = generalistCells[i] / generalistSum[Math.floor(i / C)];

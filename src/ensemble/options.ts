@@ -33,38 +33,42 @@ export interface CombinerRecord {
 }
 
 export function toCombinerRecord(options: EnsembleOptions): CombinerRecord {
-  return { solver: options.solver, iterations: options.maxIterations, tolerance: options.tolerance, options: { topK: options.topK } };
+  return { solver: options.solver, iterations: options.maxIterations, tolerance: options.tolerance,
+    options: { topK: options.topK } };
 }
 
 /** The settings a manifest records, or why they cannot be run (none recorded, an unknown solver). */
 export function fromCombinerRecord(record: CombinerRecord | undefined): EnsembleOptions | string {
   if (!record) return 'the bundle has no combiner settings';
-  const parsed = EnsembleOptionsSchema.safeParse({ solver: record.solver, tolerance: record.tolerance, maxIterations: record.iterations, topK: record.options?.topK });
+  const parsed = EnsembleOptionsSchema.safeParse({ solver: record.solver, tolerance: record.tolerance,
+    maxIterations: record.iterations, topK: record.options?.topK });
   if (parsed.success) return parsed.data;
-  return `its combiner settings cannot be run: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`;
+  return `its combiner settings cannot be run: ${
+    parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')
+  }`;
 }
 
 /** What ensembleFromBundle reads: a loaded bundle, described by shape so the ensemble needs no bundle code. */
 export interface EnsembleSource {
   generalist: tf.LayersModel;
   specialists: ReadonlyMap<string, tf.LayersModel>;
-  manifest: {
-    dataset: { classNames: readonly string[] };
-    specialists: readonly { id: string; classes: number[]; dustbinOffset: number }[];
-    combiner?: CombinerRecord;
-  };
+  manifest: { dataset: { classNames: readonly string[] };
+    specialists: readonly { id: string; classes: number[]; dustbinOffset: number }[]; combiner?: CombinerRecord };
 }
 
 /**
  * A loaded bundle's generalist and specialists as the ensemble runs them, with its combiner settings
  * (or why they cannot be run). The models stay the bundle's: dispose the bundle, not these.
  */
-export function ensembleFromBundle(bundle: EnsembleSource): { models: EnsembleModels; options: EnsembleOptions | string } {
+export function ensembleFromBundle(
+  bundle: EnsembleSource,
+): { models: EnsembleModels; options: EnsembleOptions | string } {
   const { manifest } = bundle;
   const specialists = manifest.specialists.map((s) => {
     const model = bundle.specialists.get(s.id);
     if (!model) throw new Error(`specialist ${s.id} is in the manifest but was not loaded`);
     return { id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model };
   });
-  return { models: { generalist: bundle.generalist, specialists, numClasses: manifest.dataset.classNames.length }, options: fromCombinerRecord(manifest.combiner) };
+  return { models: { generalist: bundle.generalist, specialists, numClasses: manifest.dataset.classNames.length },
+    options: fromCombinerRecord(manifest.combiner) };
 }

@@ -4,8 +4,6 @@ import { route } from './route.js';
 import type { EnsembleModels, EnsembleOptions } from './options.js';
 import { buildSpecialistIndex, type SpecialistIndex } from './specialist-index.js';
 
-
-
 export interface EnsembleOutput {
   /** [batch, classes] the combined distribution; the caller disposes it. */
   probabilities: tf.Tensor2D;
@@ -45,11 +43,13 @@ export function specialistProbabilities(logits: tf.Tensor2D, dustbinOffset: numb
  * on whichever backend the engine chose.
  *
  * @example
- *   const { probabilities, active } = predictEnsemble(models, x, { solver: 'em', tolerance: 1e-6, maxIterations: 200, topK: 1 });
+ *   const { probabilities, active } = predictEnsemble(models, x, { solver: 'em', tolerance: 1e-6, maxIterations: 200,
+ *     topK: 1 });
  */
 export function predictEnsemble(models: EnsembleModels, x: tf.Tensor2D, options: EnsembleOptions): EnsembleOutput {
   const index = indexOf(models);
-  const logitsOf = models.logitsOf ?? ((model: tf.LayersModel, rows: tf.Tensor2D) => model.apply(rows, { training: false }) as tf.Tensor2D);
+  const logitsOf = models.logitsOf ??
+    ((model: tf.LayersModel, rows: tf.Tensor2D) => model.apply(rows, { training: false }) as tf.Tensor2D);
   const owned: tf.Tensor[] = [];
   try {
     const generalist = tf.tidy(() => tf.softmax(logitsOf(models.generalist, x))) as tf.Tensor2D; // [batch, classes]
@@ -68,7 +68,9 @@ export function predictEnsemble(models: EnsembleModels, x: tf.Tensor2D, options:
       outputs[spec.id] = probabilities;
     });
     const result = combine(index, { generalist, specialists: outputs, active: routing.examples }, {
-      solver: options.solver, tolerance: options.tolerance, maxIterations: options.maxIterations,
+      solver: options.solver,
+      tolerance: options.tolerance,
+      maxIterations: options.maxIterations,
     });
     const top = tf.tidy(() => tf.argMax(generalist, 1));
     const generalistTop = top.dataSync() as Int32Array;
@@ -88,7 +90,8 @@ export function predictEnsemble(models: EnsembleModels, x: tf.Tensor2D, options:
  * The ensemble's log-probabilities for every row of x ([n, features]), in batches: logits a
  * student can be distilled from (the teacher "ensemble"), or scored by argmax.
  */
-export function ensembleLogits(models: EnsembleModels, x: Float32Array, n: number, options: EnsembleOptions, batchSize = 1000): Float32Array {
+export function ensembleLogits(models: EnsembleModels, x: Float32Array, n: number, options: EnsembleOptions,
+  batchSize = 1000): Float32Array {
   const features = x.length / Math.max(1, n);
   const out = new Float32Array(n * models.numClasses);
   for (let start = 0; start < n; start += batchSize) {

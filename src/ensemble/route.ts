@@ -42,9 +42,10 @@ export function route(index: SpecialistIndex, generalist: tf.Tensor2D, options: 
     throw new Error(`route: generalist must be [batch, ${index.numClasses}], got [${generalist.shape.join(', ')}]`);
   }
   if (topK > classes) throw new Error(`route: topK ${topK} exceeds the ${classes} classes`);
-  const top = tf.tidy(() =>
-    // argMax is a single pass; topk sorts, which is wasted work for the paper's k = 1.
-    topK === 1 ? tf.argMax(generalist, 1) : tf.topk(generalist, topK).indices, // [batch] or [batch, k]
+  const top = tf.tidy(
+    () =>
+      // argMax is a single pass; topk sorts, which is wasted work for the paper's k = 1.
+      topK === 1 ? tf.argMax(generalist, 1) : tf.topk(generalist, topK).indices, // [batch] or [batch, k]
   );
   let ids: Int32Array;
   try {

@@ -19,7 +19,9 @@ function indexSchema(numClasses: number) {
   return z.array(SpecialistSpecSchema).superRefine((specs, ctx) => {
     const seen = new Set<string>();
     specs.forEach((spec, s) => {
-      if (seen.has(spec.id)) ctx.addIssue({ code: 'custom', path: [s, 'id'], message: `duplicate specialist id "${spec.id}"` });
+      if (seen.has(spec.id)) {
+        ctx.addIssue({ code: 'custom', path: [s, 'id'], message: `duplicate specialist id "${spec.id}"` });
+      }
       seen.add(spec.id);
       const bad = spec.classes.find((c) => c >= numClasses);
       if (bad !== undefined) {
@@ -31,7 +33,8 @@ function indexSchema(numClasses: number) {
       // The dustbin stands for "one of the other classes": with none left, its mass has nowhere to
       // go and KL(p_m‖q̃_m) is infinite for every q.
       if (new Set(spec.classes).size >= numClasses) {
-        ctx.addIssue({ code: 'custom', path: [s, 'classes'], message: 'covers every class: a dustbin needs at least one class outside' });
+        ctx.addIssue({ code: 'custom', path: [s, 'classes'],
+          message: 'covers every class: a dustbin needs at least one class outside' });
       }
     });
   });

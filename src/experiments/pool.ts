@@ -63,8 +63,13 @@ const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
  * decides whether a saved run is reused) must come out the same in both.
  */
 export function trainSpec(dir: string, spec: RunSpec, { log, shouldStop }: Pick<RunPoolOptions, 'log' | 'shouldStop'>) {
-  return trainOnce(dir, spec.name, () => buildMlp(spec.net, spec.train.features, spec.classes), spec.train, spec.validation, spec.config, {
-    augment: spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined, log, setup: spec.net, shouldStop, monitor: spec.monitor,
+  return trainOnce(dir, spec.name, () => buildMlp(spec.net, spec.train.features, spec.classes), spec.train,
+    spec.validation, spec.config, {
+    augment: spec.jitter ? jitterBatches(spec.jitter.inputShape, spec.jitter.maxShift) : undefined,
+    log,
+    setup: spec.net,
+    shouldStop,
+    monitor: spec.monitor,
   });
 }
 
@@ -87,10 +92,14 @@ export class RunPool {
   private closed = false;
   private readonly jobDir: string;
   private readonly stopWatch: NodeJS.Timeout | undefined;
-  private readonly killChildren = () => { for (const child of this.children) child.kill('SIGKILL'); };
+  private readonly killChildren = () => {
+    for (const child of this.children) child.kill('SIGKILL');
+  };
 
   constructor(private readonly dir: string, private readonly options: RunPoolOptions) {
-    if (!(Number.isInteger(options.workers) && options.workers >= 1)) throw new Error(`workers must be a whole number ≥ 1, got ${options.workers}`);
+    if (!(Number.isInteger(options.workers) && options.workers >= 1)) {
+      throw new Error(`workers must be a whole number ≥ 1, got ${options.workers}`);
+    }
     this.free = options.workers;
     this.jobDir = join(dir, `.jobs-${process.pid}`);
     if (options.workers > 1) {
@@ -115,7 +124,8 @@ export class RunPool {
     const slots = alone ? this.options.workers : 1;
     await this.acquire(slots);
     try {
-      if (!alone && this.options.workers > 1 && !(await trainedRecord(this.dir, spec.name, runSetup(spec.train, spec.config, spec.net)))) {
+      if (!alone && this.options.workers > 1 &&
+        !(await trainedRecord(this.dir, spec.name, runSetup(spec.train, spec.config, spec.net)))) {
         await this.trainInWorker(spec);
       }
       // In-process training, or reloading what the worker saved.
@@ -130,7 +140,12 @@ export class RunPool {
     this.closed = true;
     clearInterval(this.stopWatch);
     process.off('exit', this.killChildren);
-    const exits = [...this.children].map((child) => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGINT'); }));
+    const exits = [...this.children].map((child) =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGINT');
+      })
+    );
     await Promise.all(exits);
     await rm(this.jobDir, { recursive: true, force: true });
   }
@@ -162,8 +177,13 @@ export class RunPool {
     const jobPath = join(this.jobDir, `${spec.name}.json`);
     try {
       const job: WorkerJob = {
-        ...rest, dir: this.dir, backend: this.options.backend, blasThreads: this.options.blasThreads ?? Math.max(1, Math.floor(availableParallelism() / this.options.workers)),
-        train: await this.store(train), validation: await this.store(validation), ...(monitor ? { monitor: await this.store(monitor) } : {}),
+        ...rest,
+        dir: this.dir,
+        backend: this.options.backend,
+        blasThreads: this.options.blasThreads ?? Math.max(1, Math.floor(availableParallelism() / this.options.workers)),
+        train: await this.store(train),
+        validation: await this.store(validation),
+        ...(monitor ? { monitor: await this.store(monitor) } : {}),
       };
       await writeJson(jobPath, job);
     } catch (error) {
@@ -172,7 +192,10 @@ export class RunPool {
     }
     if (this.closed || this.options.shouldStop()) throw notStarted();
     await runChild(WORKER_MAIN, [jobPath], {
-      label: spec.name, nodeFlags: [YOUNG_GENERATION_FLAG], onLine: this.options.log, detached: true,
+      label: spec.name,
+      nodeFlags: [YOUNG_GENERATION_FLAG],
+      onLine: this.options.log,
+      detached: true,
       onSpawn: (child) => {
         this.children.add(child);
         child.once('exit', () => this.children.delete(child));
@@ -192,7 +215,10 @@ export class RunPool {
       return path;
     };
     return {
-      n: set.n, features: set.features, x: await file(set.x), labels: await file(set.labels),
+      n: set.n,
+      features: set.features,
+      x: await file(set.x),
+      labels: await file(set.labels),
       ...(set.teacherLogits ? { teacherLogits: await file(set.teacherLogits) } : {}),
     };
   }

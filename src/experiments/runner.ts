@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { type EpochRecord, trainModel, type TrainConfigInput, type TrainingSet, type TrainOptions } from '../distill/index.js';
+import { type EpochRecord, trainModel, type TrainConfigInput, type TrainingSet,
+  type TrainOptions } from '../distill/index.js';
 import { loadModel, saveModel } from '../bundle/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 
@@ -23,7 +24,11 @@ export interface RunRecord {
 /** What a run trained on, as its record stores it: a different string means the run must be retrained. */
 export function runSetup(train: TrainingSet, config: TrainConfigInput, setup: unknown): string {
   // The teacher's logits are part of what was trained on: a new teacher must retrain the student.
-  const teacher = train.teacherLogits ? createHash('sha256').update(Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength)).digest('hex').slice(0, 16) : null;
+  const teacher = train.teacherLogits ?
+    createHash('sha256').update(
+      Buffer.from(train.teacherLogits.buffer, train.teacherLogits.byteOffset, train.teacherLogits.byteLength),
+    ).digest('hex').slice(0, 16) :
+    null;
   return JSON.stringify({ config, setup: setup ?? null, examples: train.n, ...(teacher ? { teacher } : {}) });
 }
 
@@ -39,10 +44,9 @@ export async function trainedRecord(dir: string, name: string, setup: string): P
  * Trains a model once per experiment folder: a finished run is reloaded from `<dir>/<name>/model`,
  * an interrupted one resumes from its checkpoint, so rerunning an experiment only does what is left.
  */
-export async function trainOnce(
-  dir: string, name: string, build: () => tf.LayersModel, train: TrainingSet, validation: TrainingSet,
-  config: TrainConfigInput, options: TrainOptions & { setup?: unknown } = {},
-): Promise<{ model: tf.LayersModel; record: RunRecord }> {
+export async function trainOnce(dir: string, name: string, build: () => tf.LayersModel, train: TrainingSet,
+  validation: TrainingSet, config: TrainConfigInput,
+  options: TrainOptions & { setup?: unknown } = {}): Promise<{ model: tf.LayersModel; record: RunRecord }> {
   const runDir = join(dir, name);
   const setup = runSetup(train, config, options.setup);
   const done = await trainedRecord(dir, name, setup);
@@ -52,11 +56,16 @@ export async function trainOnce(
   }
   await writeAtomic(join(runDir, 'setup.json'), setup);
   const model = build();
-  const result = await trainModel(model, train, validation, config, { ...options, name, checkpointDir: join(runDir, 'checkpoint'), resume: true });
+  const result = await trainModel(model, train, validation, config, { ...options, name,
+    checkpointDir: join(runDir, 'checkpoint'), resume: true });
   if (result.interrupted) throw new Error(`${name} interrupted; rerun to resume`);
   const last = result.history[result.history.length - 1];
   const record: RunRecord = {
-    name, setup, epochs: result.history.length, bestEpoch: result.bestEpoch, seconds: result.seconds,
+    name,
+    setup,
+    epochs: result.history.length,
+    bestEpoch: result.bestEpoch,
+    seconds: result.seconds,
     examplesPerSecond: last?.examplesPerSecond ?? 0,
     history: result.history,
   };

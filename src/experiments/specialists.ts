@@ -59,21 +59,56 @@ export interface SpecialistsResult {
  * Datasets the experiment writes as NPY files before its first run, by config name: the path a
  * user's own arrays take (a `files` dataset), at 1,000 classes in 100 superclasses.
  */
-export const GENERATED_DATASETS: Record<string, { out: string; synthetic: Parameters<typeof writeSyntheticFiles>[1] }> = {
-  'many-classes': {
-    out: 'data/synthetic-1000',
-    synthetic: { ...DEFAULT_SYNTHETIC, superclasses: 100, finePerSuperclass: 10, inputSize: 64, trainPerClass: 100, testPerClass: 20, modesPerClass: 3, seed: 7 },
-  },
-};
+export const GENERATED_DATASETS: Record<string, { out: string; synthetic: Parameters<typeof writeSyntheticFiles>[1] }> =
+  {
+    'many-classes': {
+      out: 'data/synthetic-1000',
+      synthetic: { ...DEFAULT_SYNTHETIC, superclasses: 100, finePerSuperclass: 10, inputSize: 64, trainPerClass: 100,
+        testPerClass: 20, modesPerClass: 3, seed: 7 },
+    },
+  };
+
+/** Errors of the generalist and the ensemble, overall and on covered classes, and the paper's Table 4 rows. */
+function scoreByCoverage(specialists: readonly { classes: number[] }[], labels: Int32Array, generalist: Int32Array,
+  ensemble: Int32Array, numClasses: number) {
+  const coverage = new Int32Array(numClasses);
+  for (const s of specialists) for (const c of s.classes) coverage[c]++;
+  const groups = new Map<number, CoverageRow>();
+  const score = { generalistErrors: 0, ensembleErrors: 0, generalistOnCovered: 0, ensembleOnCovered: 0, covered: 0 };
+  labels.forEach((label, i) => {
+    const k = coverage[label];
+    const row = groups.get(k) ??
+      { specialists: k, examples: 0, generalistCorrect: 0, ensembleCorrect: 0, relativeImprovement: 0 };
+    groups.set(k, row);
+    const g = generalist[i] === label;
+    const e = ensemble[i] === label;
+    row.examples++;
+    row.generalistCorrect += Number(g);
+    row.ensembleCorrect += Number(e);
+    score.generalistErrors += Number(!g);
+    score.ensembleErrors += Number(!e);
+    if (k > 0) {
+      score.covered++;
+      score.generalistOnCovered += Number(!g);
+      score.ensembleOnCovered += Number(!e);
+    }
+  });
+  const byCoverage = [...groups.values()].sort((a, b) => a.specialists - b.specialists).map((r) => ({ ...r,
+    relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect) }));
+  return { ...score, byCoverage };
+}
 
 /**
  * Generalist alone against generalist + specialists on one dataset, from the pipeline's own run
  * folder (so it reuses finished stages), plus a second student distilled from the ensemble.
  */
-export async function runSpecialistsExperiment(config: PipelineConfig, root: string, log: (line: string) => void): Promise<SpecialistsResult> {
+export async function runSpecialistsExperiment(config: PipelineConfig, root: string,
+  log: (line: string) => void): Promise<SpecialistsResult> {
   const started = performance.now();
   const generated = GENERATED_DATASETS[config.name];
-  if (generated && !existsSync(join(generated.out, 'dataset.json'))) await writeSyntheticFiles(generated.out, generated.synthetic, log);
+  if (generated && !existsSync(join(generated.out, 'dataset.json'))) {
+    await writeSyntheticFiles(generated.out, generated.synthetic, log);
+  }
   const runDir = join(root, config.name);
   // Beside the run folders, not in one: <run>/bundle is the bundle stage's own records.
   const bundleDir = join(root, 'bundles', config.name);
@@ -88,34 +123,13 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
   const ensemble = argmaxRows(ensembleLogits(models, test.x, test.n, options), numClasses);
   const generalist = argmaxRows(predictLogits(models.generalist, test.x, test.n), numClasses);
 
-  const coverage = new Int32Array(numClasses);
-  for (const s of specialists) for (const c of s.classes) coverage[c]++;
-  const groups = new Map<number, CoverageRow>();
-  let gErr = 0; let eErr = 0; let gCov = 0; let eCov = 0; let covered = 0;
-  test.y.forEach((label, i) => {
-    const k = coverage[label];
-    const row = groups.get(k) ?? { specialists: k, examples: 0, generalistCorrect: 0, ensembleCorrect: 0, relativeImprovement: 0 };
-    row.examples++;
-    const g = generalist[i] === label;
-    const e = ensemble[i] === label;
-    if (g) row.generalistCorrect++;
-    if (e) row.ensembleCorrect++;
-    groups.set(k, row);
-    if (!g) gErr++;
-    if (!e) eErr++;
-    if (k > 0) {
-      covered++;
-      if (!g) gCov++;
-      if (!e) eCov++;
-    }
-  });
-  const byCoverage = [...groups.values()].sort((a, b) => a.specialists - b.specialists)
-    .map((r) => ({ ...r, relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect) }));
+  const score = scoreByCoverage(specialists, test.y, generalist, ensemble, numClasses);
 
   // The loop the paper left open: distil the ensemble back into one net, beside the generalist-taught student.
   const teacher = ensembleLogits(models, dataset.train.x, dataset.train.n, options);
   const { model: fromEnsemble, record } = await trainOnce(join(runDir, 'experiment'), 'student-from-ensemble',
-    () => buildMlp(config.student.net, dataset.train.features, numClasses), labelledSet(dataset.train, teacher), labelledSet(dataset.validation), config.student.train, { log, setup: config.student.net });
+    () => buildMlp(config.student.net, dataset.train.features, numClasses), labelledSet(dataset.train, teacher),
+    labelledSet(dataset.validation), config.student.train, { log, setup: config.student.net });
   const studentFromEnsembleErrors = evaluateModel(fromEnsemble, test.x, test.y).errors;
   fromEnsemble.dispose();
   const cost = requestCost(models, options, test.x, test.features, Math.min(200, test.n));
@@ -123,19 +137,32 @@ export async function runSpecialistsExperiment(config: PipelineConfig, root: str
   const state = await readRunState(runDir);
 
   return {
-    dataset: dataset.name, run: config.name, classes: numClasses, specialists: specialists.length,
-    overlap: config.clusters.clustering.overlap, softTargets: config.specialists.softTargets,
+    dataset: dataset.name,
+    run: config.name,
+    classes: numClasses,
+    specialists: specialists.length,
+    overlap: config.clusters.clustering.overlap,
+    softTargets: config.specialists.softTargets,
     meanAbsDustbinOffset: meanAndSpread(specialists.map((s) => Math.abs(s.dustbinOffset))).mean,
     meanHardLabelOffset: meanAndSpread(specialists.map((s) => s.hardLabelOffset)).mean,
-    coveredClasses: pipeline.clusters?.coveredClasses ?? 0, adjustedRandIndex: pipeline.clusters?.adjustedRandIndex,
-    generalistErrors: gErr, ensembleErrors: eErr, testExamples: test.n,
-    generalistErrorsOnCovered: gCov, ensembleErrorsOnCovered: eCov, coveredExamples: covered,
-    relativeErrorCutOnCovered: (gCov - eCov) / Math.max(1, gCov),
-    byCoverage,
+    coveredClasses: pipeline.clusters?.coveredClasses ?? 0,
+    adjustedRandIndex: pipeline.clusters?.adjustedRandIndex,
+    generalistErrors: score.generalistErrors,
+    ensembleErrors: score.ensembleErrors,
+    testExamples: test.n,
+    generalistErrorsOnCovered: score.generalistOnCovered,
+    ensembleErrorsOnCovered: score.ensembleOnCovered,
+    coveredExamples: score.covered,
+    relativeErrorCutOnCovered:
+      (score.generalistOnCovered - score.ensembleOnCovered) / Math.max(1, score.generalistOnCovered),
+    byCoverage: score.byCoverage,
     studentFromGeneralistErrors: pipeline.student?.testErrors ?? NaN,
     studentFromEnsembleErrors,
-    clusteringSeconds: state.stages.clusters?.seconds, clusteringMemory: pipeline.clusters?.memory, requestCost: cost,
+    clusteringSeconds: state.stages.clusters?.seconds,
+    clusteringMemory: pipeline.clusters?.memory,
+    requestCost: cost,
     seconds: (performance.now() - started) / 1000,
-    trainedSeconds: Object.values(state.stages).reduce((sum: number, stage) => sum + (stage?.seconds ?? 0), 0) + record.seconds,
+    trainedSeconds: Object.values(state.stages).reduce((sum: number, stage) => sum + (stage?.seconds ?? 0), 0) +
+      record.seconds,
   };
 }

@@ -20,7 +20,9 @@ export const ONNX_NAMES = { input: 'input', logits: 'logits', probabilities: 'pr
 export function denseLayers(model: tf.LayersModel): DenseStep[] {
   const steps = denseSteps(model);
   if (typeof steps === 'string') throw new Error(`cannot export ${model.name} to ONNX: ${steps}`);
-  if (steps.at(-1)!.relu) throw new Error(`cannot export ${model.name} to ONNX: it must end in a linear Dense layer (its logits)`);
+  if (steps.at(-1)!.relu) {
+    throw new Error(`cannot export ${model.name} to ONNX: it must end in a linear Dense layer (its logits)`);
+  }
   return steps;
 }
 
@@ -30,7 +32,8 @@ function floatTensor(name: string, dims: number[], values: Float32Array): onnxPr
 }
 
 function floatInput(name: string, width: number): onnxProto.onnx.IValueInfoProto {
-  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: width }] } } } };
+  return { name,
+    type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: width }] } } } };
 }
 
 export interface OnnxOptions {
@@ -62,7 +65,8 @@ export function mlpToOnnx(model: tf.LayersModel, options: OnnxOptions): Uint8Arr
     const weights = [floatTensor(`${layer.name}_kernel`, [layer.inputs, layer.units], layer.kernel)];
     if (layer.bias) weights.push(floatTensor(`${layer.name}_bias`, [layer.units], layer.bias));
     initializer.push(...weights);
-    nodes.push({ name: `${layer.name}_gemm`, opType: 'Gemm', input: [previous, ...weights.map((w) => w.name!)], output: [linear] });
+    nodes.push({ name: `${layer.name}_gemm`, opType: 'Gemm', input: [previous, ...weights.map((w) => w.name!)],
+      output: [linear] });
     if (layer.relu) nodes.push({ name: `${layer.name}_relu`, opType: 'Relu', input: [linear], output: [layer.name] });
     previous = layer.relu ? layer.name : linear;
   });
@@ -72,11 +76,13 @@ export function mlpToOnnx(model: tf.LayersModel, options: OnnxOptions): Uint8Arr
     const offsets = new Float32Array(classes);
     offsets[classes - 1] = options.dustbinOffset;
     initializer.push(floatTensor('dustbin_offset', [classes], offsets));
-    nodes.push({ name: 'dustbin_offset_add', opType: 'Add', input: [ONNX_NAMES.logits, 'dustbin_offset'], output: ['offset_logits'] });
+    nodes.push({ name: 'dustbin_offset_add', opType: 'Add', input: [ONNX_NAMES.logits, 'dustbin_offset'],
+      output: ['offset_logits'] });
     scores = 'offset_logits';
   }
   const axis = { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 };
-  nodes.push({ name: 'softmax', opType: 'Softmax', input: [scores], output: [ONNX_NAMES.probabilities], attribute: [axis] });
+  nodes.push({ name: 'softmax', opType: 'Softmax', input: [scores], output: [ONNX_NAMES.probabilities],
+    attribute: [axis] });
   const graph: onnxProto.onnx.IGraphProto = {
     name: options.name,
     docString: options.docString,

@@ -25,21 +25,30 @@ export async function onnxRuntime(): Promise<typeof import('onnxruntime-node')> 
   try {
     return await import('onnxruntime-node');
   } catch (error) {
-    throw new Error(`onnxruntime-node is not installed (it is an optional dependency; see the README's "Export to ONNX"): ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `onnxruntime-node is not installed (it is an optional dependency; see the README's "Export to ONNX"): ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
   }
 }
 
 /** The bundle's own outputs for `model`: its logits and the probabilities the server would answer. */
-function reference(model: ExportedModel, x: Float32Array, n: number): { logits: Float32Array; probabilities: Float32Array; classes: number } {
+function reference(model: ExportedModel, x: Float32Array,
+  n: number): { logits: Float32Array; probabilities: Float32Array; classes: number } {
   const logits = predictLogits(model.model, x, n);
   const classes = logits.length / n;
   if (model.dustbinOffset === undefined) return { logits, probabilities: softmaxRowsAt(logits, classes, 1), classes };
-  const probabilities = tf.tidy(() => specialistProbabilities(tf.tensor2d(logits, [n, classes]), model.dustbinOffset!).dataSync() as Float32Array);
+  const probabilities = tf.tidy(() =>
+    specialistProbabilities(tf.tensor2d(logits, [n, classes]), model.dustbinOffset!).dataSync() as Float32Array
+  );
   return { logits, probabilities, classes };
 }
 
 /** ONNX Runtime's two outputs for the rows of `x`, run in batches. */
-async function runOnnx(path: string, x: Float32Array, n: number, classes: number): Promise<{ logits: Float32Array; probabilities: Float32Array }> {
+async function runOnnx(path: string, x: Float32Array, n: number,
+  classes: number): Promise<{ logits: Float32Array; probabilities: Float32Array }> {
   const ort = await onnxRuntime();
   const session = await ort.InferenceSession.create(path);
   const features = x.length / n;
@@ -59,13 +68,15 @@ async function runOnnx(path: string, x: Float32Array, n: number, classes: number
   return { logits, probabilities };
 }
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array) => a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i])), 0);
+const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+  a.reduce((max, value, i) => Math.max(max, Math.abs(value - b[i])), 0);
 
 /**
  * Runs every model exported to `out` in ONNX Runtime on the rows of `x` and compares it with the
  * bundle's forward pass: max |Δ| of both outputs and top-1 agreement.
  */
-export async function verifyExport(out: string, bundle: LoadedBundle, x: Float32Array, n: number): Promise<ModelCheck[]> {
+export async function verifyExport(out: string, bundle: LoadedBundle, x: Float32Array,
+  n: number): Promise<ModelCheck[]> {
   const checks: ModelCheck[] = [];
   for (const model of exportedModels(bundle)) {
     const expected = reference(model, x, n);

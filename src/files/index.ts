@@ -47,10 +47,9 @@ export async function syncDir(path: string): Promise<void> {
 export async function listFiles(folder: string): Promise<string[]> {
   const dir = resolve(folder);
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => !entry.isDirectory())
-    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1).split('\\').join('/'))
-    .sort();
+  return entries.filter((entry) => !entry.isDirectory()).map((entry) =>
+    join(entry.parentPath, entry.name).slice(dir.length + 1).split('\\').join('/')
+  ).sort();
 }
 
 export async function exists(path: string): Promise<boolean> {

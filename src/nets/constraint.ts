@@ -29,7 +29,9 @@ export class UnitNormCap extends StockMaxNorm {
 
   constructor(args: { maxValue: number; axis?: number }) {
     if (!(args.maxValue > 0)) throw new Error(`UnitNormCap: maxValue must be > 0, got ${args.maxValue}`);
-    if ((args.axis ?? 0) !== 0) throw new Error('UnitNormCap: only axis 0 (a dense kernel\'s incoming weights) is supported');
+    if ((args.axis ?? 0) !== 0) {
+      throw new Error("UnitNormCap: only axis 0 (a dense kernel's incoming weights) is supported");
+    }
     super({ maxValue: args.maxValue, axis: 0 });
     this.cap = args.maxValue;
   }

@@ -1,4 +1,4 @@
-export { buildMlp, DEFAULT_STUDENT_MLP, DEFAULT_TEACHER_MLP, MlpConfig, parameterCount } from './mlp.js';
+export { buildMlp, MlpConfig, parameterCount } from './mlp.js';
 export { specialistFromGeneralist } from './surgery.js';
 export { FastDropout } from './dropout.js';
 export { capUnitNorms, enforceConstraints, UnitNormCap, useExactMaxNorm } from './constraint.js';

@@ -12,22 +12,14 @@ export const MlpConfig = z.object({
   inputDropout: z.number().min(0).max(0.9).default(0),
   /** Dropout after each hidden layer; 0.5 in the dropout paper's MNIST nets (0 = off). */
   hiddenDropout: z.number().min(0).max(0.9).default(0),
-  /** Max-norm constraint on each unit's incoming weights, which lets dropout nets use large learning rates (0 = off). */
+  /**
+   * Max-norm constraint on each unit's incoming weights, which lets dropout nets use large learning rates (0 = off).
+   */
   maxNorm: z.number().min(0).default(0),
   /** Seeds the weight initialisation, so two runs of one config start from the same net. */
   seed: z.number().int().default(1),
 });
 export type MlpConfig = z.infer<typeof MlpConfig>;
-
-/** The paper's MNIST teacher: 2×1200 ReLU with dropout. */
-export const DEFAULT_TEACHER_MLP: MlpConfig = {
-  kind: 'mlp', hidden: [1200, 1200], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 1,
-};
-
-/** The paper's small net: 2×800 ReLU, no regularisation. */
-export const DEFAULT_STUDENT_MLP: MlpConfig = {
-  kind: 'mlp', hidden: [800, 800], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1,
-};
 
 /**
  * Builds the network as a tfjs Sequential model whose output is logits (no softmax), so the
@@ -35,7 +27,7 @@ export const DEFAULT_STUDENT_MLP: MlpConfig = {
  * Layer names are stable (`hidden1`, `hidden2`, …, `logits`): weight surgery and checkpoints use them.
  *
  * @example
- *   const model = buildMlp(DEFAULT_TEACHER_MLP, 784, 10); // 784-1200-1200-10
+ *   const model = buildMlp(MlpConfig.parse({ hidden: [1200, 1200], inputDropout: 0.2, hiddenDropout: 0.5 }), 784, 10);
  */
 export function buildMlp(config: MlpConfig, inputSize: number, numClasses: number): tf.Sequential {
   const parsed = MlpConfig.parse(config);
@@ -44,7 +36,10 @@ export function buildMlp(config: MlpConfig, inputSize: number, numClasses: numbe
   const constraint = parsed.maxNorm > 0 ? new UnitNormCap({ maxValue: parsed.maxNorm }) : undefined;
   const init = (layer: number) => tf.initializers.heNormal({ seed: parsed.seed * 1000 + layer });
   if (parsed.inputDropout > 0) {
-    model.add(new FastDropout({ rate: parsed.inputDropout, inputShape: [inputSize], name: 'input_dropout', seed: parsed.seed * 1000 + 500 }));
+    model.add(
+      new FastDropout({ rate: parsed.inputDropout, inputShape: [inputSize], name: 'input_dropout',
+        seed: parsed.seed * 1000 + 500 }),
+    );
   }
   parsed.hidden.forEach((units, i) => {
     model.add(tf.layers.dense({
@@ -55,7 +50,11 @@ export function buildMlp(config: MlpConfig, inputSize: number, numClasses: numbe
       name: `hidden${i + 1}`,
       ...(i === 0 && parsed.inputDropout === 0 ? { inputShape: [inputSize] } : {}),
     }));
-    if (parsed.hiddenDropout > 0) model.add(new FastDropout({ rate: parsed.hiddenDropout, name: `dropout${i + 1}`, seed: parsed.seed * 1000 + 501 + i }));
+    if (parsed.hiddenDropout > 0) {
+      model.add(
+        new FastDropout({ rate: parsed.hiddenDropout, name: `dropout${i + 1}`, seed: parsed.seed * 1000 + 501 + i }),
+      );
+    }
   });
   model.add(tf.layers.dense({
     units: numClasses,

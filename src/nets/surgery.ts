@@ -14,9 +14,8 @@ import { buildMlp, type MlpConfig } from './mlp.js';
  * @example
  *   const specialist = specialistFromGeneralist(generalist, config, 784, [3, 5, 8]); // 4 outputs
  */
-export function specialistFromGeneralist(
-  generalist: tf.LayersModel, config: MlpConfig, inputSize: number, classes: readonly number[],
-): tf.Sequential {
+export function specialistFromGeneralist(generalist: tf.LayersModel, config: MlpConfig, inputSize: number,
+  classes: readonly number[]): tf.Sequential {
   const numClasses = generalist.outputs[0].shape[1] as number;
   if (classes.length === 0 || classes.some((c) => !Number.isInteger(c) || c < 0 || c >= numClasses)) {
     throw new Error(`specialistFromGeneralist: classes [${classes.join(', ')}] must be ids in [0, ${numClasses})`);
@@ -32,10 +31,12 @@ export function specialistFromGeneralist(
     const pick = (ids: number[]) => tf.tensor1d(ids, 'int32');
     const specialKernel = tf.gather(kernel, pick([...classes]), 1); // [hidden, |S|]
     const specialBias = tf.gather(bias, pick([...classes])); // [|S|]
-    const dustKernel = others.length ? tf.mean(tf.gather(kernel, pick(others), 1), 1, true) : tf.zeros([kernel.shape[0], 1]); // [hidden, 1]
-    const dustBias = others.length
-      ? tf.add(tf.mean(tf.gather(bias, pick(others)), 0, true), Math.log(others.length))
-      : tf.fill([1], -80); // a cluster of every class leaves nothing for the dustbin
+    const dustKernel = others.length ?
+      tf.mean(tf.gather(kernel, pick(others), 1), 1, true) :
+      tf.zeros([kernel.shape[0], 1]); // [hidden, 1]
+    const dustBias = others.length ?
+      tf.add(tf.mean(tf.gather(bias, pick(others)), 0, true), Math.log(others.length)) :
+      tf.fill([1], -80); // a cluster of every class leaves nothing for the dustbin
     return [tf.concat([specialKernel, dustKernel], 1), tf.concat([specialBias, dustBias], 0)];
   });
   specialist.getLayer('logits').setWeights(head);

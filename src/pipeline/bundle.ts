@@ -31,42 +31,69 @@ export async function runBundleStage(ctx: StageContext, out: string, inputs: Bun
   const { config, dataset } = ctx;
   const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
   const student = await loadModel(stageDir(ctx, 'student', 'model'));
-  const specialists = await Promise.all(inputs.specialists.map(async (s) => ({ metrics: s, model: await loadModel(stageDir(ctx, 'specialists', s.id, 'model')) })));
+  const specialists = await Promise.all(
+    inputs.specialists.map(async (s) => ({ metrics: s,
+      model: await loadModel(stageDir(ctx, 'specialists', s.id, 'model')) })
+    ),
+  );
   const memberModels = await loadMemberModels(ctx, inputs.members);
   const teacher = membersTeacher(config);
   const k = config.clusters.clustering.clusters;
   const draft: BundleDraft = {
     name: config.name,
     dataset: {
-      name: dataset.name, inputShape: dataset.inputShape, classNames: dataset.classNames,
-      splitChecksum: splitChecksum(dataset), config: json(config.dataset),
+      name: dataset.name,
+      inputShape: dataset.inputShape,
+      classNames: dataset.classNames,
+      splitChecksum: splitChecksum(dataset),
+      config: json(config.dataset),
     },
-    generalist: { model: generalist, kind: 'mlp', config: json(config.generalist.net), training: json(config.generalist.train), metrics: numbers(inputs.generalist) },
+    generalist: { model: generalist, kind: 'mlp', config: json(config.generalist.net),
+      training: json(config.generalist.train), metrics: numbers(inputs.generalist) },
     specialists: specialists.map(({ metrics, model }) => ({
-      model, kind: 'mlp', id: metrics.id, classes: metrics.classes, dustbinOffset: metrics.dustbinOffset,
+      model,
+      kind: 'mlp',
+      id: metrics.id,
+      classes: metrics.classes,
+      dustbinOffset: metrics.dustbinOffset,
       cluster: { index: inputs.clusters.clusters.findIndex((c) => c.id === metrics.id) },
-      config: json(config.generalist.net), training: json(config.specialists.train), metrics: numbers(metrics),
+      config: json(config.generalist.net),
+      training: json(config.specialists.train),
+      metrics: numbers(metrics),
     })),
     student: {
-      model: student, kind: 'mlp', teacher: teacherName(config.student.teacher), temperature: config.student.train.loss.temperature,
-      hardWeight: config.student.train.loss.hardWeight, config: json(config.student.net), training: json(config.student.train),
+      model: student,
+      kind: 'mlp',
+      teacher: teacherName(config.student.teacher),
+      temperature: config.student.train.loss.temperature,
+      hardWeight: config.student.train.loss.hardWeight,
+      config: json(config.student.net),
+      training: json(config.student.train),
       metrics: numbers(inputs.student),
     },
     members: teacher && {
       averaging: teacher.averaging,
       models: inputs.members.map((m, i) => ({
-        model: memberModels[i], kind: 'mlp', id: m.id, config: json({ ...config.generalist.net, seed: config.generalist.net.seed + m.seedOffset }),
-        training: json({ ...config.generalist.train, seed: config.generalist.train.seed + m.seedOffset }), metrics: numbers(m),
+        model: memberModels[i],
+        kind: 'mlp',
+        id: m.id,
+        config: json({ ...config.generalist.net, seed: config.generalist.net.seed + m.seedOffset }),
+        training: json({ ...config.generalist.train, seed: config.generalist.train.seed + m.seedOffset }),
+        metrics: numbers(m),
       })),
     },
     clustering: {
-      method: 'kmeans-prediction-covariance', clusters: k, seed: config.clusters.clustering.seed,
+      method: 'kmeans-prediction-covariance',
+      clusters: k,
+      seed: config.clusters.clustering.seed,
       transferExamples: inputs.clusters.transferExamples,
-      metrics: numbers({ coveredClasses: inputs.clusters.coveredClasses, adjustedRandIndex: inputs.clusters.adjustedRandIndex }),
+      metrics: numbers({ coveredClasses: inputs.clusters.coveredClasses,
+        adjustedRandIndex: inputs.clusters.adjustedRandIndex }),
     },
     combiner: toCombinerRecord(config.combiner),
     metrics: inputs.metrics,
-    extraFiles: { 'config.json': `${JSON.stringify(config, null, 2)}\n`, 'clusters.json': `${JSON.stringify(inputs.clusters)}\n` },
+    extraFiles: { 'config.json': `${JSON.stringify(config, null, 2)}\n`,
+      'clusters.json': `${JSON.stringify(inputs.clusters)}\n` },
   };
   try {
     return await saveBundle(out, draft);

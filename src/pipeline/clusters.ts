@@ -34,7 +34,8 @@ export async function runClustersStage(ctx: StageContext): Promise<ClustersResul
   const rows = config.clusters.split === 'validation' && dataset.validation.n > 0 ? dataset.validation : dataset.train;
   const requested = config.clusters.transferExamples;
   const n = requested > 0 ? Math.min(requested, rows.n) : rows.n;
-  const probabilities = softmaxRowsAt(predictLogits(generalist, rows.x.subarray(0, n * rows.features), n), dataset.numClasses, 1);
+  const probabilities = softmaxRowsAt(predictLogits(generalist, rows.x.subarray(0, n * rows.features), n),
+    dataset.numClasses, 1);
   generalist.dispose();
   const covariance = predictionCovariance(probabilities, dataset.numClasses);
   const clustering = clusterClasses(covariance, config.clusters.clustering);
@@ -43,19 +44,35 @@ export async function runClustersStage(ctx: StageContext): Promise<ClustersResul
     assignment: clustering.assignment,
     covariance: covariance.to2DArray(),
     transferExamples: n,
-    adjustedRandIndex: dataset.superclassOf ? adjustedRandIndex(clustering.assignment, dataset.superclassOf) : undefined,
+    adjustedRandIndex: dataset.superclassOf ?
+      adjustedRandIndex(clustering.assignment, dataset.superclassOf) :
+      undefined,
     coveredClasses: new Set(clustering.clusters.flatMap((c) => c.classes)).size,
-    memory: { predictionsBytes: probabilities.byteLength, covarianceBytes: dataset.numClasses ** 2 * 8, rssGrowthBytes: Math.max(0, process.memoryUsage().rss - rssBefore) },
+    memory: { predictionsBytes: probabilities.byteLength, covarianceBytes: dataset.numClasses ** 2 * 8,
+      rssGrowthBytes: Math.max(0, process.memoryUsage().rss - rssBefore) },
   };
   await writeJson(stageDir(ctx, 'clusters', 'clusters.json'), result);
-  const order = Array.from({ length: dataset.numClasses }, (_, c) => c).sort((a, b) => clustering.assignment[a] - clustering.assignment[b] || a - b);
+  const order = Array.from({ length: dataset.numClasses }, (_, c) => c).sort((a, b) =>
+    clustering.assignment[a] - clustering.assignment[b] || a - b
+  );
   // Past a few hundred classes a heatmap is a blur of a million cells; the JSON has the matrix.
   if (dataset.numClasses <= MAX_HEATMAP_CLASSES) {
-    const svg = await renderSvg(heatmapSpec(result.covariance, dataset.classNames, order, `${dataset.name}: covariance of the generalist's predictions, by cluster`));
+    const svg = await renderSvg(
+      heatmapSpec(result.covariance, dataset.classNames, order,
+        `${dataset.name}: covariance of the generalist's predictions, by cluster`),
+    );
     await writeAtomic(stageDir(ctx, 'clusters', 'heatmap.svg'), svg);
   }
-  ctx.log(`clusters: ${result.clusters.length} specialists covering ${result.coveredClasses}/${dataset.numClasses} classes` +
-    (result.adjustedRandIndex !== undefined ? `, adjusted Rand index vs superclasses ${result.adjustedRandIndex.toFixed(3)}` : '') +
-    `: ${result.clusters.slice(0, 8).map((c) => `[${c.classes.map((k) => dataset.classNames[k]).join(' ')}]`).join(' ')}${result.clusters.length > 8 ? ' …' : ''}`);
+  ctx.log(
+    `clusters: ${result.clusters.length} specialists covering ${result.coveredClasses}/${dataset.numClasses} classes` +
+      (result.adjustedRandIndex !== undefined ?
+        `, adjusted Rand index vs superclasses ${result.adjustedRandIndex.toFixed(3)}` :
+        '') +
+      `: ${
+        result.clusters.slice(0, 8).map((c) =>
+          `[${c.classes.map((k) => dataset.classNames[k]).join(' ')}]`
+        ).join(' ')
+      }${result.clusters.length > 8 ? ' …' : ''}`,
+  );
   return result;
 }

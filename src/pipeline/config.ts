@@ -58,9 +58,9 @@ export const StudentStage = z.object({
 export const teacherName = (teacher: StudentStage['teacher']) => (typeof teacher === 'string' ? teacher : teacher.kind);
 export type StudentStage = z.infer<typeof StudentStage>;
 /** The members teacher a config asks for, if any. */
-export const membersTeacher = (config: { student: StudentStage }): MembersTeacher | undefined =>
-  (typeof config.student.teacher === 'object' ? config.student.teacher : undefined);
-
+export const membersTeacher = (
+  config: { student: StudentStage },
+): MembersTeacher | undefined => (typeof config.student.teacher === 'object' ? config.student.teacher : undefined);
 
 export const PipelineConfig = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'letters, digits, _ or -'),

@@ -6,7 +6,8 @@ import { stageDir } from './context.js';
 import { loadModel } from '../bundle/index.js';
 import type { SpecialistMetrics } from './specialists.js';
 
-function errorsOf(predicted: Int32Array, labels: Int32Array, keep: (label: number) => boolean): { errors: number; n: number } {
+function errorsOf(predicted: Int32Array, labels: Int32Array,
+  keep: (label: number) => boolean): { errors: number; n: number } {
   let errors = 0;
   let n = 0;
   labels.forEach((label, i) => {
@@ -26,11 +27,16 @@ export async function pipelineEnsemble(ctx: StageContext, specialists: Specialis
   const load = async (): Promise<EnsembleModels> => ({
     generalist: await loadModel(stageDir(ctx, 'generalist', 'model')),
     specialists: await Promise.all(specialists.map(async (s) => ({
-      id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: await loadModel(stageDir(ctx, 'specialists', s.id, 'model')),
+      id: s.id,
+      classes: s.classes,
+      dustbinOffset: s.dustbinOffset,
+      model: await loadModel(stageDir(ctx, 'specialists', s.id, 'model')),
     }))),
     numClasses: ctx.dataset.numClasses,
   });
-  const release = (models: EnsembleModels) => { for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose(); };
+  const release = (models: EnsembleModels) => {
+    for (const m of [models.generalist, ...models.specialists.map((s) => s.model)]) m.dispose();
+  };
   const options = ctx.config.combiner;
   return {
     logits: async (x: Float32Array, n: number) => {
@@ -66,7 +72,8 @@ export async function pipelineEnsemble(ctx: StageContext, specialists: Specialis
 }
 
 /** A bundle's teacher logits for a transfer set: its generalist, or its whole ensemble. */
-export async function bundleTeacherLogits(bundleDir: string, teacher: 'generalist' | 'ensemble', x: Float32Array, n: number): Promise<Float32Array> {
+export async function bundleTeacherLogits(bundleDir: string, teacher: 'generalist' | 'ensemble', x: Float32Array,
+  n: number): Promise<Float32Array> {
   const bundle = await loadBundle(bundleDir);
   try {
     if (teacher === 'generalist') return predictLogits(bundle.generalist, x, n);

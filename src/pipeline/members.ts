@@ -20,7 +20,8 @@ export const memberIds = (count: number) => Array.from({ length: count - 1 }, (_
 const memberFolder = (id: string) => `member-nets/${id}`;
 
 /** A member trained for this generalist config (its hash in the folder), or undefined. */
-async function finishedMember(ctx: StageContext, id: string, generalistHash: string): Promise<ModelMetrics | undefined> {
+async function finishedMember(ctx: StageContext, id: string,
+  generalistHash: string): Promise<ModelMetrics | undefined> {
   const marker = stageDir(ctx, memberFolder(id), 'generalist-hash');
   const metrics = stageDir(ctx, memberFolder(id), 'metrics.json');
   if (!existsSync(marker) || (await readFile(marker, 'utf8')) !== generalistHash) {
@@ -29,7 +30,9 @@ async function finishedMember(ctx: StageContext, id: string, generalistHash: str
     await writeAtomic(marker, generalistHash);
     return undefined;
   }
-  return existsSync(metrics) ? (JSON.parse(await readFile(metrics, 'utf8')) as { metrics: ModelMetrics }).metrics : undefined;
+  return existsSync(metrics) ?
+    (JSON.parse(await readFile(metrics, 'utf8')) as { metrics: ModelMetrics }).metrics :
+    undefined;
 }
 
 /**
@@ -39,10 +42,11 @@ async function finishedMember(ctx: StageContext, id: string, generalistHash: str
  */
 export async function runMembersStage(ctx: StageContext, generalistHash: string): Promise<MemberMetrics[]> {
   const teacher = membersTeacher(ctx.config);
-  if (!teacher) throw new Error('members: the student\'s teacher is not an ensemble of members');
+  if (!teacher) throw new Error("members: the student's teacher is not an ensemble of members");
   const members: MemberMetrics[] = [];
   for (const [i, id] of memberIds(teacher.count).entries()) {
-    const metrics = (await finishedMember(ctx, id, generalistHash)) ?? (await trainGeneralistLike(ctx, memberFolder(id), i + 1));
+    const metrics = (await finishedMember(ctx, id, generalistHash)) ??
+      (await trainGeneralistLike(ctx, memberFolder(id), i + 1));
     members.push({ id, seedOffset: i + 1, ...metrics });
   }
   await writeJson(stageDir(ctx, 'members', 'summary.json'), { members });
@@ -60,19 +64,22 @@ async function loadMembers(ctx: StageContext, members: { id: string }[]) {
 }
 
 /** The log of the pooled distribution of the generalist and its members on `x`: the members teacher's logits. */
-export async function membersLogits(ctx: StageContext, members: { id: string }[], x: Float32Array, n: number): Promise<Float32Array> {
+export async function membersLogits(ctx: StageContext, members: { id: string }[], x: Float32Array,
+  n: number): Promise<Float32Array> {
   const teacher = membersTeacher(ctx.config);
   if (!teacher) throw new Error('student: the config names no members teacher');
   const models = await loadMembers(ctx, members);
   try {
-    return averageMemberArrays(models.map((model) => predictLogits(model, x, n)), ctx.dataset.numClasses, teacher.averaging);
+    return averageMemberArrays(models.map((model) => predictLogits(model, x, n)), ctx.dataset.numClasses,
+      teacher.averaging);
   } finally {
     models.forEach((model) => model.dispose());
   }
 }
 
 /** The pooled members' test errors, for the bundle's whole-system metrics. */
-export async function membersMetrics(ctx: StageContext, members: { id: string }[]): Promise<{ membersTestErrors: number }> {
+export async function membersMetrics(ctx: StageContext,
+  members: { id: string }[]): Promise<{ membersTestErrors: number }> {
   const { test, numClasses } = ctx.dataset;
   const predicted = argmaxRows(await membersLogits(ctx, members, test.x, test.n), numClasses);
   return { membersTestErrors: scorePredictions(predicted, test.y, numClasses).errors };

@@ -30,8 +30,12 @@ export interface PipelineOptions {
   assemble?: boolean;
   log?: (line: string) => void;
   shouldStop?: () => boolean;
-  /** The combined generalist + specialists distribution as logits; needed for an ensemble teacher and ensemble metrics. */
-  ensemble?: (ctx: StageContext, specialists: SpecialistMetrics[]) => Promise<{ logits: TeacherLogits; metrics: () => Promise<Record<string, number>> }>;
+  /**
+   * The combined generalist + specialists distribution as logits; needed for an ensemble teacher and ensemble metrics.
+   */
+  ensemble?: (ctx: StageContext,
+    specialists: SpecialistMetrics[]
+  ) => Promise<{ logits: TeacherLogits; metrics: () => Promise<Record<string, number>> }>;
 }
 
 export interface PipelineResult {
@@ -65,15 +69,22 @@ function stageHashes(config: PipelineConfig, dataset: Dataset, out: string): Rec
   hashes.members = stageHash(hashes.generalist, members ?? null);
   hashes.clusters = stageHash(hashes.generalist, config.clusters);
   hashes.specialists = stageHash(hashes.clusters, config.specialists.train, config.specialists.softTargets);
-  const teacherHash = { generalist: null, ensemble: [hashes.specialists, config.combiner], members: hashes.members }[teacherName(config.student.teacher)];
+  const teacherHash =
+    { generalist: null, ensemble: [hashes.specialists, config.combiner],
+      members: hashes.members }[teacherName(config.student.teacher)];
   hashes.student = stageHash(hashes.generalist, config.student, teacherHash);
-  hashes.bundle = stageHash(hashes.student, hashes.specialists, ...(members ? [hashes.members] : []), config.combiner, config.name, out);
+  hashes.bundle = stageHash(hashes.student, hashes.specialists, ...(members ? [hashes.members] : []), config.combiner,
+    config.name, out);
   return hashes;
 }
 
 /** Stages whose outputs each stage reads: if one of them ran now, this one is stale too. */
 const READS: Record<StageName, StageName[]> = {
-  generalist: [], members: ['generalist'], clusters: ['generalist'], specialists: ['clusters'], student: ['generalist', 'specialists', 'members'],
+  generalist: [],
+  members: ['generalist'],
+  clusters: ['generalist'],
+  specialists: ['clusters'],
+  student: ['generalist', 'specialists', 'members'],
   bundle: ['generalist', 'members', 'clusters', 'specialists', 'student'],
 };
 
@@ -83,11 +94,14 @@ type Stage = <T>(name: StageName, run: () => Promise<T>, reuse: () => Promise<T>
  * Runs a stage unless it is up to date, recording it in `result`; clears what an older config left
  * in its folder first. `shared` stages must be found done (a shard or an assembly on shared storage never redoes them).
  */
-function stageRunner(ctx: StageContext, hashes: Record<StageName, string>, state: RunState, result: PipelineResult, shared: StageName[]): Stage {
+function stageRunner(ctx: StageContext, hashes: Record<StageName, string>, state: RunState, result: PipelineResult,
+  shared: StageName[]): Stage {
   const { runDir, log } = ctx;
   const teacher = teacherName(ctx.config.student.teacher);
   // The student reads the specialists or the members only when they are its teacher.
-  const reads = (name: StageName, s: StageName) => name !== 'student' || (s === 'specialists' ? teacher === 'ensemble' : s === 'members' ? teacher === 'members' : true);
+  const reads = (name: StageName, s: StageName) =>
+    name !== 'student' ||
+    (s === 'specialists' ? teacher === 'ensemble' : s === 'members' ? teacher === 'members' : true);
   return async (name, run, reuse) => {
     const dir = join(runDir, name);
     const upstreamRan = READS[name].some((s) => result.ran.includes(s) && reads(name, s));
@@ -96,7 +110,9 @@ function stageRunner(ctx: StageContext, hashes: Record<StageName, string>, state
       log(`${name}: up to date, skipped`);
       return reuse();
     }
-    if (shared.includes(name)) throw new Error(`${name} is not done in ${runDir} for this config: run the pipeline with --until clusters first`);
+    if (shared.includes(name)) {
+      throw new Error(`${name} is not done in ${runDir} for this config: run the pipeline with --until clusters first`);
+    }
     const marker = join(dir, 'hash');
     if (existsSync(marker) && (await readFile(marker, 'utf8')) !== hashes[name]) {
       log(`${name}: config changed, rerunning from scratch`);
@@ -118,13 +134,19 @@ function stageRunner(ctx: StageContext, hashes: Record<StageName, string>, state
   };
 }
 
-/** The specialists stage; a failed specialist is reported, and the stage left unfinished so the next run retries just it. */
-async function specialistsStage(ctx: StageContext, stage: Stage, result: PipelineResult, configPath: string): Promise<SpecialistMetrics[]> {
+/**
+ * The specialists stage; a failed specialist is reported, and the stage left unfinished so the next run retries just
+ * it.
+ */
+async function specialistsStage(ctx: StageContext, stage: Stage, result: PipelineResult,
+  configPath: string): Promise<SpecialistMetrics[]> {
   const summary = join(ctx.runDir, 'specialists', 'summary.json');
   const specialists = await stage('specialists', async () => {
     const { trained, failed } = await runSpecialistsStage(ctx, { configPath });
     result.failedSpecialists = failed;
-    if (failed.length > 0) ctx.log(`specialists: ${failed.join(', ')} failed after retries; continuing with ${trained.length}`);
+    if (failed.length > 0) {
+      ctx.log(`specialists: ${failed.join(', ')} failed after retries; continuing with ${trained.length}`);
+    }
     await writeJson(summary, { trained, failed });
     return trained;
   }, async () => (await readJson<{ trained: SpecialistMetrics[] }>(summary)).trained);
@@ -145,7 +167,12 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const { runDir } = options;
   // A stage writes its records (hash, done) in <run>/<stage>; a bundle published over one would carry them.
   const clash = STAGES.find((name) => resolve(options.out) === resolve(runDir, name));
-  if (clash) throw new Error(`--out ${options.out} is the ${clash} stage's folder of the run ${runDir}: write the bundle elsewhere (e.g. models/${config.name})`);
+  if (clash) {
+    throw new Error(
+      `--out ${options.out} is the ${clash} stage's folder of the run ${runDir}: write the bundle elsewhere (e.g. ` +
+        `models/${config.name})`,
+    );
+  }
   // The data first: a bad file is reported before the run folder is touched.
   const dataset = loadDataset(config.dataset, log);
   await mkdir(runDir, { recursive: true });
@@ -154,33 +181,49 @@ export async function runPipeline(config: PipelineConfig, options: PipelineOptio
   const ctx: StageContext = { config, runDir, dataset, log, shouldStop: options.shouldStop ?? (() => false) };
   const hashes = stageHashes(config, dataset, options.out);
   const result: PipelineResult = { ran: [], skipped: [], seconds: {} };
-  const stage = stageRunner(ctx, hashes, await readRunState(runDir), result, options.shard || options.assemble ? ['generalist', 'clusters'] : []);
+  const stage = stageRunner(ctx, hashes, await readRunState(runDir), result,
+    options.shard || options.assemble ? ['generalist', 'clusters'] : []);
   const read = <T>(...path: string[]) => () => readJson<T>(join(runDir, ...path));
 
-  result.generalist = await stage('generalist', () => runGeneralistStage(ctx), async () => (await read<{ metrics: ModelMetrics }>('generalist', 'metrics.json')()).metrics);
-  result.clusters = await stage('clusters', () => runClustersStage(ctx), read<ClustersResult>('clusters', 'clusters.json'));
+  result.generalist = await stage('generalist', () => runGeneralistStage(ctx),
+    async () => (await read<{ metrics: ModelMetrics }>('generalist', 'metrics.json')()).metrics);
+  result.clusters = await stage('clusters', () => runClustersStage(ctx),
+    read<ClustersResult>('clusters', 'clusters.json'));
   if (options.until === 'clusters') return result;
 
   const ids = result.clusters.clusters.map((c) => c.id);
-  const only = options.shard ? ids.filter((_, i) => i % options.shard!.count === options.shard!.index) : options.onlySpecialists;
+  const only = options.shard ?
+    ids.filter((_, i) => i % options.shard!.count === options.shard!.index) :
+    options.onlySpecialists;
   if (only) {
     const { trained, failed } = await runSpecialistsStage(ctx, { only, configPath });
     return { ...result, specialists: trained, failedSpecialists: failed };
   }
-  const missing = options.assemble ? ids.filter((id) => !existsSync(join(runDir, 'specialists', id, 'metrics.json'))) : [];
-  if (missing.length > 0) throw new Error(`cannot assemble: specialists ${missing.join(', ')} are not trained in ${runDir} (run their indexed jobs)`);
+  const missing = options.assemble ?
+    ids.filter((id) => !existsSync(join(runDir, 'specialists', id, 'metrics.json'))) :
+    [];
+  if (missing.length > 0) {
+    throw new Error(
+      `cannot assemble: specialists ${missing.join(', ')} are not trained in ${runDir} (run their indexed jobs)`,
+    );
+  }
   const specialists = await specialistsStage(ctx, stage, result, configPath);
   result.specialists = specialists;
 
   // Only a members teacher has a members stage, and only the student reads it: a specialists shard never trains it.
-  const members = membersTeacher(config) ? await stage('members', () => runMembersStage(ctx, hashes.generalist), async () => (await read<{ members: MemberMetrics[] }>('members', 'summary.json')()).members) : [];
+  const members = membersTeacher(config) ?
+    await stage('members', () => runMembersStage(ctx, hashes.generalist), async () =>
+      (await read<{ members: MemberMetrics[] }>('members', 'summary.json')()).members) :
+    [];
   result.members = members;
   const ensemble = options.ensemble ? await options.ensemble(ctx, specialists) : undefined;
   result.student = await stage('student', () => runStudentStage(ctx, ensemble?.logits, members),
     async () => (await read<{ metrics: ModelMetrics & { teacher: string } }>('student', 'metrics.json')()).metrics);
   await stage('bundle', async () => {
-    const metrics = { ...(ensemble ? await ensemble.metrics() : {}), ...(membersTeacher(config) ? await membersMetrics(ctx, members) : {}) };
-    await runBundleStage(ctx, options.out, { generalist: result.generalist!, members, clusters: result.clusters!, specialists, student: result.student!, metrics });
+    const metrics = { ...(ensemble ? await ensemble.metrics() : {}),
+      ...(membersTeacher(config) ? await membersMetrics(ctx, members) : {}) };
+    await runBundleStage(ctx, options.out, { generalist: result.generalist!, members, clusters: result.clusters!,
+      specialists, student: result.student!, metrics });
   }, async () => undefined);
   result.bundle = options.out;
   return result;

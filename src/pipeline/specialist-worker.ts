@@ -12,10 +12,15 @@ try {
   await initEngine({ log: () => {} });
   const config = await readPipelineConfig(configPath);
   let stop = false;
-  process.on('SIGINT', () => { stop = true; });
+  process.on('SIGINT', () => {
+    stop = true;
+  });
   const ctx: StageContext = {
-    config, runDir, dataset: loadDataset(config.dataset),
-    log: (line) => console.error(line), shouldStop: () => stop,
+    config,
+    runDir,
+    dataset: loadDataset(config.dataset),
+    log: (line) => console.error(line),
+    shouldStop: () => stop,
   };
   const cluster = (await readClusters(ctx)).clusters.find((c) => c.id === clusterId);
   if (!cluster) throw new Error(`no cluster ${clusterId} in ${runDir}/clusters/clusters.json`);
@@ -23,6 +28,8 @@ try {
   process.send?.(metrics);
   process.disconnect?.();
 } catch (error) {
-  console.error(`specialist ${clusterId}: ${(error as Error).stack ?? error}`);
+  // The stack first and the reason last: the parent quotes the last lines a worker wrote.
+  console.error((error as Error).stack ?? String(error));
+  console.error(`specialist ${clusterId}: ${(error as Error).message ?? error}`);
   process.exitCode = 1;
 }

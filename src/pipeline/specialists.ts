@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { predictLogits, shiftLogits, softmaxRowsAt, top1Error, trainModel } from '../distill/index.js';
 import { parameterCount, specialistFromGeneralist } from '../nets/index.js';
 import { writeJson } from '../files/index.js';
-import { type Cluster, dustbinOffset, fitDustbinOffset, halfAndHalfSampler, sampledSpecialFraction, specialFraction, specialistSet } from '../specialists/index.js';
+import { type Cluster, dustbinOffset, fitDustbinOffset, halfAndHalfSampler, sampledSpecialFraction, specialFraction,
+  specialistSet } from '../specialists/index.js';
 import type { ClustersResult } from './clusters.js';
 import { type StageContext, stageDir, StageInterrupted } from './context.js';
 import { loadModel, saveModel } from '../bundle/index.js';
@@ -19,7 +20,10 @@ export interface SpecialistMetrics {
   hardLabelOffset: number;
   /** Test error of the specialist on examples of its own classes (dustbin counts as wrong). */
   testErrorRateOnClasses: number;
-  /** Mean dustbin probability on the natural test split, after the offset: calibrated when it matches nonSpecialFraction. */
+  /**
+   * Mean dustbin probability on the natural test split, after the offset: calibrated when it matches
+   * nonSpecialFraction.
+   */
   meanDustbinProbability: number;
   /** The test split's true share of rows outside the specialist's classes. */
   nonSpecialFraction: number;
@@ -65,15 +69,23 @@ export async function trainSpecialist(ctx: StageContext, cluster: Cluster): Prom
   const { config, dataset } = ctx;
   const dir = stageDir(ctx, 'specialists', cluster.id);
   const generalist = await loadModel(stageDir(ctx, 'generalist', 'model'));
-  const specialist = specialistFromGeneralist(generalist, config.generalist.net, dataset.train.features, cluster.classes);
-  const generalistLogits = config.specialists.softTargets ? predictLogits(generalist, dataset.train.x, dataset.train.n) : undefined;
+  const specialist = specialistFromGeneralist(generalist, config.generalist.net, dataset.train.features,
+    cluster.classes);
+  const generalistLogits = config.specialists.softTargets ?
+    predictLogits(generalist, dataset.train.x, dataset.train.n) :
+    undefined;
   generalist.dispose();
   const train = specialistSet(dataset.train, cluster.classes, generalistLogits, dataset.numClasses);
   const validation = specialistSet(dataset.validation, cluster.classes);
   const dustbin = cluster.classes.length;
   const result = await trainModel(specialist, train, validation, config.specialists.train, {
-    sampler: halfAndHalfSampler(train.labels, dustbin), selectOn: errorAfterOffset, name: `specialist ${cluster.id}`, log: ctx.log,
-    shouldStop: ctx.shouldStop, checkpointDir: `${dir}/checkpoint`, resume: true,
+    sampler: halfAndHalfSampler(train.labels, dustbin),
+    selectOn: errorAfterOffset,
+    name: `specialist ${cluster.id}`,
+    log: ctx.log,
+    shouldStop: ctx.shouldStop,
+    checkpointDir: `${dir}/checkpoint`,
+    resume: true,
   });
   if (result.interrupted) throw new StageInterrupted(`specialist ${cluster.id}`);
   const width = dustbin + 1;
@@ -84,12 +96,16 @@ export async function trainSpecialist(ctx: StageContext, cluster: Cluster): Prom
   const testLogits = shiftLogits(predictLogits(specialist, test.x, test.n), width, [dustbin], offset);
   const natural = specialFraction(train.labels, dustbin);
   const metrics: SpecialistMetrics = {
-    id: cluster.id, classes: cluster.classes, dustbinOffset: offset,
+    id: cluster.id,
+    classes: cluster.classes,
+    dustbinOffset: offset,
     hardLabelOffset: natural < 1 ? dustbinOffset(natural, sampledSpecialFraction(train.labels, dustbin)) : 0,
     testErrorRateOnClasses: errorOnSpecialRows(testLogits, width, test.labels),
     meanDustbinProbability: meanDustbin(testLogits, width),
     nonSpecialFraction: 1 - specialFraction(test.labels, dustbin),
-    parameters: parameterCount(specialist), epochs: result.history.length, trainSeconds: result.seconds,
+    parameters: parameterCount(specialist),
+    epochs: result.history.length,
+    trainSeconds: result.seconds,
   };
   await writeJson(`${dir}/metrics.json`, { metrics, history: result.history });
   specialist.dispose();
@@ -101,7 +117,11 @@ const WORKER = fileURLToPath(new URL('./specialist-worker.ts', import.meta.url))
 /** Runs one specialist in a child process; resolves with its metrics or rejects with its exit status. */
 async function trainInWorker(ctx: StageContext, cluster: Cluster, configPath: string): Promise<SpecialistMetrics> {
   // One OpenBLAS thread per worker: N workers on N cores, not N² threads fighting for them.
-  const metrics = await runChild<SpecialistMetrics>(WORKER, [ctx.runDir, configPath, cluster.id], { label: `specialist ${cluster.id}`, env: { OPENBLAS_NUM_THREADS: '1' }, onLine: ctx.log });
+  const metrics = await runChild<SpecialistMetrics>(WORKER, [ctx.runDir, configPath, cluster.id], {
+    label: `specialist ${cluster.id}`,
+    env: { OPENBLAS_NUM_THREADS: '1' },
+    onLine: ctx.log,
+  });
   if (!metrics) throw new Error(`specialist ${cluster.id}: the worker exited without sending its metrics`);
   return metrics;
 }
@@ -118,7 +138,8 @@ export interface SpecialistsStageOptions {
  * Finished ones (metrics on disk) are skipped; a failing one is retried up to `attempts` times,
  * then reported and skipped without stopping the others.
  */
-export async function runSpecialistsStage(ctx: StageContext, options: SpecialistsStageOptions): Promise<{ trained: SpecialistMetrics[]; failed: string[] }> {
+export async function runSpecialistsStage(ctx: StageContext,
+  options: SpecialistsStageOptions): Promise<{ trained: SpecialistMetrics[]; failed: string[] }> {
   const { clusters } = await readClusters(ctx);
   const todo = clusters.filter((c) => !options.only || options.only.includes(c.id));
   const trained: SpecialistMetrics[] = [];
@@ -134,11 +155,15 @@ export async function runSpecialistsStage(ctx: StageContext, options: Specialist
     }
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
-        trained.push(parallel > 1 ? await trainInWorker(ctx, cluster, options.configPath) : await trainSpecialist(ctx, cluster));
+        trained.push(
+          parallel > 1 ? await trainInWorker(ctx, cluster, options.configPath) : await trainSpecialist(ctx, cluster),
+        );
         return;
       } catch (error) {
         if (error instanceof StageInterrupted || ctx.shouldStop()) throw error;
-        ctx.log(`specialist ${cluster.id}: attempt ${attempt}/${attempts} failed: ${(error as Error).message}`);
+        const name = `specialist ${cluster.id}`;
+        const reason = (error as Error).message.replace(`${name}: `, ''); // a worker's error names it already
+        ctx.log(`${name}: attempt ${attempt}/${attempts} failed: ${reason}`);
       }
     }
     failed.push(cluster.id);

@@ -17,7 +17,8 @@ export type TeacherLogits = (x: Float32Array, n: number) => Promise<Float32Array
  * low-weight hard term. The teacher is the generalist, the generalist + specialists ensemble
  * (`ensembleLogits`), or the generalist pooled with its `members`.
  */
-export async function runStudentStage(ctx: StageContext, ensembleLogits?: TeacherLogits, members: { id: string }[] = []): Promise<ModelMetrics & { teacher: string }> {
+export async function runStudentStage(ctx: StageContext, ensembleLogits?: TeacherLogits,
+  members: { id: string }[] = []): Promise<ModelMetrics & { teacher: string }> {
   const { config, dataset } = ctx;
   const stage = config.student;
   const teacher = teacherName(stage.teacher);
@@ -33,8 +34,13 @@ export async function runStudentStage(ctx: StageContext, ensembleLogits?: Teache
     generalist.dispose();
   }
   const model = buildMlp(stage.net, dataset.train.features, dataset.numClasses);
-  const result = await trainModel(model, labelledSet(dataset.train, teacherLogits), labelledSet(dataset.validation), stage.train, {
-    name: 'student', log: ctx.log, shouldStop: ctx.shouldStop, checkpointDir: stageDir(ctx, 'student', 'checkpoint'), resume: true,
+  const result = await trainModel(model, labelledSet(dataset.train, teacherLogits), labelledSet(dataset.validation),
+    stage.train, {
+    name: 'student',
+    log: ctx.log,
+    shouldStop: ctx.shouldStop,
+    checkpointDir: stageDir(ctx, 'student', 'checkpoint'),
+    resume: true,
   });
   if (result.interrupted) throw new StageInterrupted('student');
   return { teacher, ...(await finishModelStage(ctx, 'student', model, result)) };

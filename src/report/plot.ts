@@ -20,7 +20,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 /** A matrix as a heatmap, rows and columns in the given order (e.g. classes reordered by cluster). */
 export function heatmapSpec(matrix: number[][], labels: string[], order: number[], title: string): TopLevelSpec {
   const rank = new Map(order.map((c, i) => [c, i]));
-  const values = matrix.flatMap((row, i) => row.map((value, j) => ({ row: labels[i], column: labels[j], value, ri: rank.get(i), ci: rank.get(j) })));
+  const values = matrix.flatMap((row, i) =>
+    row.map((value, j) => ({ row: labels[i], column: labels[j], value, ri: rank.get(i), ci: rank.get(j) }))
+  );
   const sortBy = (field: string) => ({ field, order: 'ascending' as const });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -37,7 +39,11 @@ export function heatmapSpec(matrix: number[][], labels: string[], order: number[
   };
 }
 
-export interface Series { series: string; x: number; y: number }
+export interface Series {
+  series: string;
+  x: number;
+  y: number;
+}
 
 /** Lines of y against x, one per series: training curves, latency against load. */
 export function lineSpec(points: Series[], xTitle: string, yTitle: string, title: string, logY = false): TopLevelSpec {
@@ -56,7 +62,11 @@ export function lineSpec(points: Series[], xTitle: string, yTitle: string, title
   };
 }
 
-export interface Bar { category: string; group: string; value: number }
+export interface Bar {
+  category: string;
+  group: string;
+  value: number;
+}
 
 /** Grouped bars: errors per class for several models, gain by coverage. */
 export function barSpec(bars: Bar[], xTitle: string, yTitle: string, title: string): TopLevelSpec {

@@ -11,7 +11,8 @@ import { ReceiptSigner } from './ab/receipt.js';
 import { scoredAnswers } from './ab/scored.js';
 import { AbSplit } from './ab/split.js';
 import { allowedHostsOf, parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
-import type { AppEnv, ServeContext } from './context.js';
+import type { ServeContext } from './context.js';
+import type { AppEnv } from './env.js';
 import { errorHandler, notFoundHandler, validationHook } from './errors.js';
 import { answerGather } from './gather.js';
 import { Lifecycle } from './lifecycle.js';
@@ -31,16 +32,23 @@ import { ANSWER_HEADERS, COMMON_RESPONSES, ErrorBody, jsonResponse, PUBLIC } fro
 /** The routes written with plain Hono, in the OpenAPI document beside the schema-first ones. */
 function documentRoutes(registry: OpenAPIHono['openAPIRegistry']): void {
   documentV2(registry);
-  const text = (type: string, description: string) => ({ description, headers: ANSWER_HEADERS, content: { [type]: { schema: { type: 'string' as const } } } });
+  const text = (type: string, description: string) => ({ description, headers: ANSWER_HEADERS,
+    content: { [type]: { schema: { type: 'string' as const } } } });
   const page = (path: string, operationId: string, summary: string, type: string, request?: { params: z.ZodObject }) =>
-    registry.registerPath({ method: 'get', path, operationId, summary, ...PUBLIC, ...(request ? { request } : {}), responses: { 200: text(type, summary), ...COMMON_RESPONSES } });
+    registry.registerPath({ method: 'get', path, operationId, summary, ...PUBLIC, ...(request ? { request } : {}),
+      responses: { 200: text(type, summary), ...COMMON_RESPONSES } });
   page('/metrics', 'metrics', 'Prometheus metrics (text exposition format 0.0.4)', 'text/plain');
   page('/openapi.json', 'openapi', 'This document', 'application/json');
   page('/', 'playground', 'The playground: draw or pick an input and compare the three models', 'text/html');
   registry.registerPath({
-    method: 'get', path: '/playground/{file}', operationId: 'playgroundAsset', summary: 'A file of the playground (script, style)', ...PUBLIC,
+    method: 'get',
+    path: '/playground/{file}',
+    operationId: 'playgroundAsset',
+    summary: 'A file of the playground (script, style)',
+    ...PUBLIC,
     request: { params: z.object({ file: z.string() }) },
-    responses: { 200: text('text/javascript', 'The file'), 404: jsonResponse(ErrorBody, 'No such file'), ...COMMON_RESPONSES },
+    responses: { 200: text('text/javascript', 'The file'), 404: jsonResponse(ErrorBody, 'No such file'),
+      ...COMMON_RESPONSES },
   });
 }
 
@@ -66,7 +74,8 @@ async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> 
     const info = engineInfo();
     // `npm start` trains a missing bundle first, and OpenBLAS keeps the threads it loaded with.
     if (info.backend === 'blas' && info.threads !== config.blasThreads) {
-      logger.info({ threads: info.threads, asked: config.blasThreads }, 'OpenBLAS was loaded earlier in this process; serving with its thread count until restart');
+      logger.info({ threads: info.threads, asked: config.blasThreads },
+        'OpenBLAS was loaded earlier in this process; serving with its thread count until restart');
     }
   } catch {
     await initEngine({ backend: config.backend, blasThreads: config.blasThreads, log: (line) => logger.info(line) });
@@ -77,12 +86,15 @@ async function ensureEngine(config: ServeConfig, logger: Logger): Promise<void> 
  * Loads a bundle into a ModelSet that can serve every A/B arm and passes its canary; anything less
  * is an error and the set is freed (startup fails, or a reload keeps the old set).
  */
-function modelLoader(config: ServeConfig, metrics: ServeMetrics, split: AbSplit): (bundleDir: string) => Promise<ModelSet> {
+function modelLoader(config: ServeConfig, metrics: ServeMetrics,
+  split: AbSplit): (bundleDir: string) => Promise<ModelSet> {
   return async (bundleDir) => {
     const bundle = await loadBundle(bundleDir);
     let studentLogits: OnnxLogits | undefined;
     try {
-      if (config.studentRuntime === 'onnx' && bundle.student) studentLogits = await onnxLogits(bundle.student, config.blasThreads);
+      if (config.studentRuntime === 'onnx' && bundle.student) {
+        studentLogits = await onnxLogits(bundle.student, config.blasThreads);
+      }
     } catch (error) {
       bundle.dispose();
       throw error;
@@ -108,7 +120,8 @@ function honoApp(context: ServeContext): OpenAPIHono<AppEnv> {
   const { config, logger, metrics, lifecycle } = context;
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // HSTS is off: this server speaks plain HTTP, and TLS (where there is any) ends in front of it.
-  app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)), secureHeaders({ strictTransportSecurity: false }));
+  app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)),
+    secureHeaders({ strictTransportSecurity: false }));
   app.route('/', predictRoutes(context));
   app.route('/', abRoutes(context));
   app.route('/', adminRoutes(context));
@@ -124,8 +137,12 @@ function honoApp(context: ServeContext): OpenAPIHono<AppEnv> {
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
-      title: 'distill-serve', version: '1', license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
-      description: 'Student, generalist, specialist-ensemble and members (an ensemble of full models) classifiers (Hinton et al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.',
+      title: 'distill-serve',
+      version: '1',
+      license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
+      description:
+        'Student, generalist, specialist-ensemble and members (an ensemble of full models) classifiers (Hinton et ' +
+          'al. 2015), with A/B. The Open Inference Protocol v2 is served under /v2.',
     },
     servers: [{ url: '/', description: 'This server' }],
   });
@@ -158,14 +175,16 @@ export async function createApp(options: CreateAppOptions): Promise<ServeApp> {
   }
   const registry = new ModelRegistry(await loadModels(config.bundleDir), logger);
   const lifecycle = new Lifecycle();
-  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split, ledger: new AbLedger(split.variants, metrics.ab),
+  const context: ServeContext = { config, logger, metrics, lifecycle, registry, split,
+    ledger: new AbLedger(split.variants, metrics.ab),
     receipts: new ReceiptSigner(config.abSecret, config.abReceiptTtlMs), scored: scoredAnswers(), loadModels };
 
   if (cluster.isWorker) answerGather(AB_LEDGER, () => context.ledger.snapshot());
   const app = honoApp(context);
 
   const set = registry.current;
-  logger.info({ bundle: set.dir, name: set.manifest.name, classes: set.numClasses, inputSize: set.inputSize, unavailable: Object.fromEntries(set.unavailable), ab: config.ab, shadow: config.shadow }, 'models loaded');
+  logger.info({ bundle: set.dir, name: set.manifest.name, classes: set.numClasses, inputSize: set.inputSize,
+    unavailable: Object.fromEntries(set.unavailable), ab: config.ab, shadow: config.shadow }, 'models loaded');
   lifecycle.markReady();
 
   let shuttingDown: Promise<boolean> | undefined;

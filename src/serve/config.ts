@@ -9,28 +9,27 @@ import { BACKENDS } from '../engine/index.js';
 export const MODEL_NAMES = ['student', 'generalist', 'ensemble', 'members'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
-const Flag = z.union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
+const Flag = z.union([z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v))]);
 const Int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 export const AbArmSchema = z.object({ variant: z.enum(MODEL_NAMES), weight: z.number().nonnegative() });
 export type AbArm = z.infer<typeof AbArmSchema>;
 
 /** `student:50,ensemble:50` → arms; weights are relative, so `student:1,ensemble:3` sends a quarter to the student. */
-export const AbSplitSchema = z
-  .union([
-    z.string().transform((text, ctx) => {
-      const arms = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
-        const [variant, weight, extra] = part.split(':');
-        if (extra !== undefined || weight === undefined) ctx.addIssue({ code: 'custom', message: `"${part}" is not variant:weight` });
-        return { variant, weight: Number(weight) };
-      });
-      return arms;
-    }),
-    z.array(z.unknown()),
-  ])
-  .pipe(z.array(AbArmSchema).min(1))
-  .refine((arms) => new Set(arms.map((a) => a.variant)).size === arms.length, 'names a variant twice')
-  .refine((arms) => arms.some((a) => a.weight > 0), 'needs a positive weight somewhere');
+export const AbSplitSchema = z.union([z.string().transform((text, ctx) => {
+  const arms = text.split(',').map((part) => part.trim()).filter(Boolean).map((part) => {
+    const [variant, weight, extra] = part.split(':');
+    if (extra !== undefined || weight === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${part}" is not variant:weight` });
+    }
+    return { variant, weight: Number(weight) };
+  });
+  return arms;
+}), z.array(z.unknown())]).pipe(z.array(AbArmSchema).min(1)).refine(
+  (arms) => new Set(arms.map((a) => a.variant)).size === arms.length,
+  'names a variant twice',
+).refine((arms) => arms.some((a) => a.weight > 0), 'needs a positive weight somewhere');
 
 export const BatchingSchema = z.object({
   /** Instances per model call; larger amortises per-call overhead, smaller bounds the latency of one batch. */
@@ -85,7 +84,10 @@ export const ServeConfigSchema = z.object({
    * one (the cluster primary makes one for its workers when none is given). At least 32 characters.
    */
   abSecret: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** How long an A/B answer's receipt is accepted as feedback; scored answer ids are remembered as long (memory: feedback rate × TTL). */
+  /**
+   * How long an A/B answer's receipt is accepted as feedback; scored answer ids are remembered as long (memory:
+   * feedback rate × TTL).
+   */
   abReceiptTtlMs: Int(1000, 24 * 3600 * 1000).default(3600 * 1000),
   /** Run the other A/B variants too, after answering, and record their agreement with the served one. */
   shadow: Flag.default(false),
@@ -101,8 +103,10 @@ export const ServeConfigSchema = z.object({
    * 127.0.0.1 by rebinding its own DNS name to it. Default: the loopback names when bound to
    * loopback, any host otherwise (a Kubernetes Service is reached by names the pod cannot know).
    */
-  allowedHosts: z.union([z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)), z.array(z.string().transform((h) => h.toLowerCase()))])
-    .refine((hosts) => hosts.length > 0, 'name at least one host, or * for any').optional(),
+  allowedHosts: z.union([
+    z.string().transform((text) => text.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+    z.array(z.string().transform((h) => h.toLowerCase())),
+  ]).refine((hosts) => hosts.length > 0, 'name at least one host, or * for any').optional(),
   /**
    * A second port answering only /v2/health/{live,ready}, from a thread with its own event loop,
    * for Kubernetes probes: it answers at once however busy the API port is. Off when unset.
@@ -188,7 +192,11 @@ export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SOURCES).map
  */
 export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv = {}): ServeConfig {
   // --shadow is a switch; every other flag takes a value that the schema coerces.
-  const options = Object.fromEntries(Object.keys(SOURCES).map((flag) => [flag, { type: flag === 'shadow' ? ('boolean' as const) : ('string' as const) }]));
+  const options = Object.fromEntries(
+    Object.keys(SOURCES).map((
+      flag,
+    ) => [flag, { type: flag === 'shadow' ? ('boolean' as const) : ('string' as const) }]),
+  );
   const { values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
   const raw: Record<string, unknown> = {};
   for (const [flag, [path, variable]] of Object.entries(SOURCES)) {

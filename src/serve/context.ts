@@ -1,11 +1,9 @@
-import type { IncomingMessage } from 'node:http';
-import type { RequestIdVariables } from 'hono/request-id';
 import type { Logger } from 'pino';
 import type { AbLedger } from './ab/ledger.js';
 import type { ReceiptSigner } from './ab/receipt.js';
 import type { ScoredAnswers } from './ab/scored.js';
 import type { AbSplit } from './ab/split.js';
-import type { ModelName, ServeConfig } from './config.js';
+import type { ServeConfig } from './config.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelSet } from './runtime/model-set.js';
@@ -26,15 +24,3 @@ export interface ServeContext {
   /** Loads and checks a bundle into a ModelSet without putting it in service. */
   loadModels: (bundleDir: string) => Promise<ModelSet>;
 }
-
-/** Per-request values: handlers name the model and A/B variant so the metrics can label them. */
-export type AppEnv = {
-  /** Node's request, under @hono/node-server; absent when a test calls app.request. */
-  Bindings: { incoming?: IncomingMessage };
-  Variables: RequestIdVariables & {
-    /** When the request arrived (performance.now()): its deadline and latency count from here. */
-    arrivedAt: number;
-    model?: ModelName;
-    variant?: ModelName;
-  };
-};

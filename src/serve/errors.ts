@@ -4,7 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { AppEnv } from './context.js';
+import type { AppEnv } from './env.js';
 
 /** What `fail` tucks into HTTPException's cause for onError to put in the body and headers. */
 interface ApiErrorCause {
@@ -22,8 +22,10 @@ const isApiCause = (cause: unknown): cause is ApiErrorCause =>
  * @example
  *   fail(413, 'too many instances', { max: 256, got: 1000 });
  */
-export function fail(status: ContentfulStatusCode, error: string, details: unknown = null, headers?: Record<string, string>): never {
-  throw new HTTPException(status, { message: error, cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
+export function fail(status: ContentfulStatusCode, error: string, details: unknown = null,
+  headers?: Record<string, string>): never {
+  throw new HTTPException(status, { message: error,
+    cause: { kind: 'api-error', details, headers } satisfies ApiErrorCause });
 }
 
 /** Zod issues as `[{ path: 'instances.3.7', message }]`: the path is what a client needs to fix its request. */
@@ -33,7 +35,8 @@ export function zodDetails(error: z.ZodError): { path: string; message: string }
 
 /** The client hung up before its request was read in full (an upload cut off, a reset). */
 function clientGone(incoming: IncomingMessage | undefined): boolean {
-  return incoming !== undefined && !incoming.complete && (incoming.readableAborted || incoming.destroyed || incoming.socket.destroyed);
+  return incoming !== undefined && !incoming.complete &&
+    (incoming.readableAborted || incoming.destroyed || incoming.socket.destroyed);
 }
 
 /** Reasons hono itself gives for rejections it raises before our handlers run. */
@@ -42,7 +45,8 @@ function builtInStatusDetails(error: HTTPException): unknown {
   return null;
 }
 
-function respond(c: Context, status: ContentfulStatusCode, error: string, details: unknown, headers?: Record<string, string>): Response {
+function respond(c: Context, status: ContentfulStatusCode, error: string, details: unknown,
+  headers?: Record<string, string>): Response {
   for (const [name, value] of Object.entries(headers ?? {})) c.header(name, value);
   return c.json({ error, details }, status);
 }
@@ -56,7 +60,8 @@ export const errorHandler = (logger: Logger): ErrorHandler<AppEnv> =>
   function onError(error, c) {
     if (clientGone(c.env?.incoming)) {
       // nginx's 499: the failure is the client's leaving, not ours, so it is no 5xx and has no stack.
-      logger.info({ requestId: c.get('requestId'), path: c.req.path, reason: error.message }, 'client closed the request');
+      logger.info({ requestId: c.get('requestId'), path: c.req.path, reason: error.message },
+        'client closed the request');
       return respond(c, 499 as ContentfulStatusCode, 'client closed request', null);
     }
     if (error instanceof HTTPException) {
@@ -77,7 +82,8 @@ export const notFoundHandler: NotFoundHandler = function notFound(c) {
 type Issue = z.core.$ZodIssue;
 
 /** "instances has 300 items, at most 256" is a size problem (413), not a malformed request (400). */
-const isTooMany = (issue: Issue) => issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'instances';
+const isTooMany = (issue: Issue) =>
+  issue.code === 'too_big' && issue.path.length === 1 && issue.path[0] === 'instances';
 
 /**
  * What a failed zod check becomes: 404 for a path parameter (an unknown model is an unknown
@@ -102,7 +108,8 @@ export function validationHook(result: { target: string; success: boolean; error
  * @example
  *   const body = await readJson(c, InferRequest);
  */
-export async function readJson<S extends z.ZodType>(c: Context, schema: S, unparsable: () => never = () => fail(400, 'Malformed JSON in request body')): Promise<z.infer<S>> {
+export async function readJson<S extends z.ZodType>(c: Context, schema: S,
+  unparsable: () => never = () => fail(400, 'Malformed JSON in request body')): Promise<z.infer<S>> {
   let json: unknown;
   try {
     json = await c.req.json();

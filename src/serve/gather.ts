@@ -10,11 +10,9 @@ const RESULT = 'serve:gather-result';
 /** A worker that has not answered by then is left out rather than holding the answer. */
 const TIMEOUT_MS = 3000;
 
-type GatherMessage =
-  | { type: typeof REQUEST; kind: string; id: number }
-  | { type: typeof COLLECT; kind: string; id: string }
-  | { type: typeof PART; id: string; part: unknown }
-  | { type: typeof RESULT; id: number; parts: unknown[] };
+type GatherMessage = { type: typeof REQUEST; kind: string; id: number } | { type: typeof COLLECT; kind: string;
+  id: string } | { type: typeof PART; id: string; part: unknown } | { type: typeof RESULT; id: number;
+  parts: unknown[] };
 
 const answerers = new Map<string, () => unknown>();
 let listening = false;
@@ -37,13 +35,17 @@ export function answerGather(kind: string, collect: () => unknown): void {
  * the value `reply` finds in the first message it recognises; rejects after `timeoutMs`.
  *
  * @example
- *   const parts = await askPrimary('metrics', (id) => ({ type: 'q', id }), (m) => (m.type === 'a' && m.id === id ? m.text : undefined));
+ *   const parts = await askPrimary('metrics', (id) => ({ type: 'q', id }),
+ *     (m) => (m.type === 'a' && m.id === id ? m.text : undefined));
  */
-export function askPrimary<T>(what: string, request: (id: number) => object, reply: (message: { type?: string; id?: unknown } & Record<string, unknown>, id: number) => T | undefined, timeoutMs = TIMEOUT_MS * 2): Promise<T> {
+export function askPrimary<T>(what: string, request: (id: number) => object,
+  reply: (message: { type?: string; id?: unknown } & Record<string, unknown>, id: number) => T | undefined,
+  timeoutMs = TIMEOUT_MS * 2): Promise<T> {
   if (!process.send) return Promise.reject(new Error(`${what}: only a cluster worker can ask the primary`));
   const id = nextId++;
   return new Promise((resolve, reject) => {
-    const timeout = setTimeout(() => finish(() => reject(new Error(`${what}: the cluster primary did not answer`))), timeoutMs);
+    const timeout = setTimeout(() => finish(() => reject(new Error(`${what}: the cluster primary did not answer`))),
+      timeoutMs);
     const finish = (settle: () => void) => {
       clearTimeout(timeout);
       process.off('message', listen);
@@ -61,7 +63,10 @@ export function askPrimary<T>(what: string, request: (id: number) => object, rep
 /** In a cluster worker: every worker's answer to `kind`, this one's included. */
 export function gather(kind: string): Promise<unknown[]> {
   return askPrimary(kind, (id) => ({ type: REQUEST, kind, id } satisfies GatherMessage),
-    (message, id) => (message.type === RESULT && message.id === id ? (message as GatherMessage & { parts: unknown[] }).parts : undefined));
+    (message,
+      id) => (message.type === RESULT && message.id === id ?
+        (message as GatherMessage & { parts: unknown[] }).parts :
+        undefined));
 }
 
 /** In the primary: fans each worker's request out to all workers and sends back what they answered. */

@@ -45,7 +45,9 @@ export class Lifecycle {
     if (this.count === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = new Promise<boolean>((resolve) => this.waiters.push(() => resolve(true)));
-    const timedOut = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
     try {
       return await Promise.race([finished, timedOut]);
     } finally {

@@ -3,9 +3,9 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
-import { arrivedAt } from './connections/admission.js';
+import { arrivedAt, arrivedWhileDraining } from './connections/admission.js';
 import { MODEL_NAMES } from './config.js';
-import type { AppEnv } from './context.js';
+import type { AppEnv } from './env.js';
 import { fail } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { NONE, type ServeMetrics } from './metrics.js';
@@ -31,9 +31,12 @@ export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Log
       metrics.inflight.dec();
       const seconds = (performance.now() - started) / 1000;
       // The last matched route is the handler's pattern; '/*' when only middleware matched (404).
-      const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? modelInPath(c.req.path), variant: c.get('variant') ?? NONE, code: c.res.status };
+      const labels = { endpoint: routePath(c, -1), model: c.get('model') ?? modelInPath(c.req.path),
+        variant: c.get('variant') ?? NONE, code: c.res.status };
       metrics.observe(labels, seconds);
-      logger.info({ requestId: c.get('requestId'), clientRequestId: c.req.header('x-request-id'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model, variant: labels.variant }, 'request');
+      logger.info({ requestId: c.get('requestId'), clientRequestId: c.req.header('x-request-id'), method: c.req.method,
+        path: c.req.path, status: c.res.status, ms: Math.round(seconds * 1e4) / 10, model: labels.model,
+        variant: labels.variant }, 'request');
     }
   };
 
@@ -60,7 +63,8 @@ export const serverRequestId = (): MiddlewareHandler<AppEnv> =>
   };
 
 /** The performance.now() time by which a request must be answered: `deadlineMs` after it arrived. */
-export const deadlineOf = (c: Context<AppEnv>, deadlineMs: number): number => (c.get('arrivedAt') ?? performance.now()) + deadlineMs;
+export const deadlineOf = (c: Context<AppEnv>, deadlineMs: number): number =>
+  (c.get('arrivedAt') ?? performance.now()) + deadlineMs;
 
 /**
  * 403 for a Host header outside `allowed` (names, any port): a page whose DNS name was rebound to
@@ -73,7 +77,9 @@ export const hostCheck = (allowed: string[] | undefined): MiddlewareHandler =>
       const host = c.req.header('host') ?? new URL(c.req.url).host;
       const lower = host.toLowerCase();
       const name = lower.startsWith('[') ? lower.slice(0, lower.indexOf(']') + 1) : lower.replace(/:\d*$/, '');
-      if (!allowed.includes(name)) fail(403, 'Host not allowed: start the server with --allowed-hosts naming it', { host });
+      if (!allowed.includes(name)) {fail(403, 'Host not allowed: start the server with --allowed-hosts naming it', {
+          host,
+        });}
     }
     await next();
   };
@@ -100,7 +106,9 @@ export const jsonBody = (maxBytes: number, { optional = false, anyType = false }
     // An optional body may be left out (POST /v1/admin/reload with no options). Without a type,
     // only an empty body gets past the route's own media-type gate (415 otherwise).
     if (optional && !type) return limit(c, next);
-    if (!anyType && (!type || !JSON_TYPE.test(type))) fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    if (!anyType && (!type || !JSON_TYPE.test(type))) {
+      fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    }
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
       // The check hono's bodyLimit makes for a sized body, made without touching the body stream:
@@ -116,10 +124,14 @@ export const jsonBody = (maxBytes: number, { optional = false, anyType = false }
 
 // ── Guards ─────────────────────────────────────────────────────────────────────────────────────
 
-/** New work during a drain is refused with a retry hint, so clients go to another replica. */
+/**
+ * Work that arrives during a drain is refused with a retry hint, so clients go to another replica; work that arrived
+ * before it, and waited for its turn, is served.
+ */
 export const refuseWhileDraining = (lifecycle: Lifecycle): MiddlewareHandler =>
-  async function refuseWhileDraining(_c, next) {
-    if (lifecycle.isDraining) fail(503, 'draining: this server is shutting down', null, { 'Retry-After': '1' });
+  async function refuseWhileDraining(c, next) {
+    const draining = arrivedWhileDraining(c.env?.incoming) ?? lifecycle.isDraining;
+    if (draining) fail(503, 'draining: this server is shutting down', null, { 'Retry-After': '1' });
     await next();
   };
 
@@ -135,7 +147,9 @@ export const adminAuth = (token: string | undefined): MiddlewareHandler => {
   return async function adminAuth(c, next) {
     if (!expected) fail(403, 'admin routes are disabled: start the server with an admin token (SERVE_ADMIN_TOKEN)');
     const given = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
-    if (!given || !timingSafeEqual(digest(given), expected)) fail(401, 'missing or wrong admin token', null, { 'WWW-Authenticate': 'Bearer' });
+    if (!given || !timingSafeEqual(digest(given), expected)) {
+      fail(401, 'missing or wrong admin token', null, { 'WWW-Authenticate': 'Bearer' });
+    }
     await next();
   };
 };

@@ -16,7 +16,6 @@ import { createLogger } from './logger.js';
 
 export type { ServerHandle } from './handle.js';
 
-
 export interface StartOptions {
   /** Drain and exit on SIGTERM/SIGINT; a caller that manages the process itself (tests) turns it off. */
   signals?: boolean;
@@ -40,10 +39,15 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     budget,
     deadlineMs: config.batching.deadlineMs,
     isDraining: () => served.context.lifecycle.isDraining,
+    inflight: served.context.lifecycle,
+    onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
   });
   // The adapter's type wants node:http's overloaded createServer; admissionServer is one of its shapes.
-  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port, createServer: admission as unknown as typeof createServer }) as Server;
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => { throw error; })]);
+  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port,
+    createServer: admission as unknown as typeof createServer }) as Server;
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => {
+    throw error;
+  })]);
   return { server, port: (server.address() as AddressInfo).port };
 }
 
@@ -70,8 +74,11 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
   if (cluster.isWorker) workerListening(port);
   // In a cluster the primary answers probes: its loop is the idle one.
   const lifecycle = served.context.lifecycle;
-  const health = config.healthPort === undefined || cluster.isWorker ? undefined
-    : await startHealthPort({ host: config.host, port: config.healthPort, staleMs: Math.max(1000, config.batching.deadlineMs), state: () => ({ ready: lifecycle.isReady, draining: lifecycle.isDraining }) });
+  const health = config.healthPort === undefined || cluster.isWorker ?
+    undefined :
+    await startHealthPort({ host: config.host, port: config.healthPort,
+      staleMs: Math.max(1000, config.batching.deadlineMs),
+      state: () => ({ ready: lifecycle.isReady, draining: lifecycle.isDraining }) });
   if (health) logger.info({ healthPort: health.port }, 'probes answered on their own port');
 
   let closing: Promise<boolean> | undefined;

@@ -77,8 +77,11 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
   });
   logger.info({ host: config.host, port, workers: config.workers }, 'cluster listening');
   // Probes reach the primary, whose loop is idle: live while it runs, ready while a worker serves.
-  const health = config.healthPort === undefined ? undefined
-    : await startHealthPort({ host: config.host, port: config.healthPort, staleMs: Math.max(1000, config.batching.deadlineMs), state: () => ({ ready: ports.size > 0 && !stopping, draining: stopping }) });
+  const health = config.healthPort === undefined ?
+    undefined :
+    await startHealthPort({ host: config.host, port: config.healthPort,
+      staleMs: Math.max(1000, config.batching.deadlineMs),
+      state: () => ({ ready: ports.size > 0 && !stopping, draining: stopping }) });
 
   let closing: Promise<boolean> | undefined;
   const close = () => {

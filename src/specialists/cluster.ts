@@ -8,11 +8,17 @@ export const ClusteringConfig = z.object({
   /** Seeded K-means++ restarts; the run with the lowest inertia is kept. */
   restarts: z.number().int().positive().default(10),
   seed: z.number().int().default(1),
-  /** Smaller clusters are dropped, leaving their classes uncovered: a class the generalist never confuses needs no specialist. */
+  /**
+   * Smaller clusters are dropped, leaving their classes uncovered: a class the generalist never confuses needs no
+   * specialist.
+   */
   minSize: z.number().int().positive().default(2),
   /** Larger clusters are split by 2-means until they fit: a specialist should stay small (0 = no limit). */
   maxSize: z.number().int().min(0).default(0),
-  /** Each class may join up to this many clusters (its nearest centroids): the paper's gains grow with the number of specialists covering a class. */
+  /**
+   * Each class may join up to this many clusters (its nearest centroids): the paper's gains grow with the number of
+   * specialists covering a class.
+   */
   overlap: z.number().int().positive().default(1),
   /**
    * Scale each covariance column to unit length before K-means. Raw columns are dominated by
@@ -32,17 +38,22 @@ export interface Cluster {
 
 export interface Clustering {
   clusters: Cluster[];
-  /** Each class's cluster after size splitting and before overlap or minSize dropping: for the heatmap order and for scoring against true groups. */
+  /**
+   * Each class's cluster after size splitting and before overlap or minSize dropping: for the heatmap order and for
+   * scoring against true groups.
+   */
   assignment: number[];
   inertia: number;
 }
 
 const squared = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0);
 
-function bestOf(points: number[][], k: number, restarts: number, seed: number): { clusters: number[]; centroids: number[][]; inertia: number } {
+function bestOf(points: number[][], k: number, restarts: number,
+  seed: number): { clusters: number[]; centroids: number[][]; inertia: number } {
   let best: { clusters: number[]; centroids: number[][]; inertia: number } | undefined;
   for (let r = 0; r < restarts; r++) {
-    const result = kmeans(points, Math.min(k, points.length), { initialization: 'kmeans++', seed: seed + r * 7919, maxIterations: 300 });
+    const result = kmeans(points, Math.min(k, points.length), { initialization: 'kmeans++', seed: seed + r * 7919,
+      maxIterations: 300 });
     const inertia = points.reduce((s, p, i) => s + squared(p, result.centroids[result.clusters[i]]), 0);
     if (!best || inertia < best.inertia) best = { clusters: result.clusters, centroids: result.centroids, inertia };
   }
@@ -55,7 +66,9 @@ function splitToFit(members: number[], points: number[][], maxSize: number, seed
   const { clusters } = bestOf(members.map((c) => points[c]), 2, 3, seed);
   const halves = [members.filter((_, i) => clusters[i] === 0), members.filter((_, i) => clusters[i] === 1)];
   // Identical points cannot be separated by distance: halve by position instead.
-  if (halves.some((h) => h.length === 0)) halves.splice(0, 2, members.slice(0, members.length >> 1), members.slice(members.length >> 1));
+  if (halves.some((h) => h.length === 0)) {
+    halves.splice(0, 2, members.slice(0, members.length >> 1), members.slice(members.length >> 1));
+  }
   return halves.flatMap((h, i) => splitToFit(h, points, maxSize, seed + i + 1));
 }
 
@@ -79,12 +92,18 @@ export function clusterClasses(covariance: Matrix, configInput: ClusteringConfig
   const { clusters: primary, centroids, inertia } = bestOf(points, config.clusters, config.restarts, config.seed);
 
   let groups: number[][] = centroids.map((_, k) => primary.flatMap((cluster, c) => (cluster === k ? [c] : [])));
-  groups = groups.flatMap((g, k) => splitToFit(g, points, config.maxSize, config.seed + 101 * k)).filter((g) => g.length > 0);
+  groups = groups.flatMap((g, k) => splitToFit(g, points, config.maxSize, config.seed + 101 * k)).filter((g) =>
+    g.length > 0
+  );
   const assignment = new Array<number>(classes).fill(0);
-  groups.forEach((g, k) => { for (const c of g) assignment[c] = k; });
+  groups.forEach((g, k) => {
+    for (const c of g) assignment[c] = k;
+  });
 
   if (config.overlap > 1) {
-    const centres = groups.map((g) => points[0].map((_, d) => g.reduce((s, c) => s + points[c][d], 0) / Math.max(1, g.length)));
+    const centres = groups.map((g) =>
+      points[0].map((_, d) => g.reduce((s, c) => s + points[c][d], 0) / Math.max(1, g.length))
+    );
     for (let c = 0; c < classes; c++) {
       const nearest = centres.map((centre, k) => ({ k, d: squared(points[c], centre) })).sort((a, b) => a.d - b.d);
       for (const { k } of nearest.slice(0, config.overlap)) {

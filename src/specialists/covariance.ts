@@ -13,7 +13,11 @@ import { Matrix } from 'ml-matrix';
  */
 export function predictionCovariance(probabilities: Float32Array, classes: number): Matrix {
   const n = probabilities.length / classes;
-  if (!Number.isInteger(n) || n < 2) throw new Error(`predictionCovariance: need at least 2 rows of ${classes} probabilities, got ${probabilities.length} values`);
+  if (!Number.isInteger(n) || n < 2) {
+    throw new Error(
+      `predictionCovariance: need at least 2 rows of ${classes} probabilities, got ${probabilities.length} values`,
+    );
+  }
   const values = tf.tidy(() => {
     const p = tf.tensor2d(probabilities, [n, classes]); // [n, classes]
     const centred = tf.sub(p, tf.mean(p, 0, true)); // [n, classes]

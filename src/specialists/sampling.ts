@@ -19,7 +19,8 @@ export function specialistLabels(labels: Int32Array, classes: readonly number[])
  * @param generalistLogits [n, N] row-major.
  * @returns [n, |S| + 1] row-major.
  */
-export function restrictedTeacherLogits(generalistLogits: Float32Array, numClasses: number, classes: readonly number[]): Float32Array {
+export function restrictedTeacherLogits(generalistLogits: Float32Array, numClasses: number,
+  classes: readonly number[]): Float32Array {
   const n = generalistLogits.length / numClasses;
   const width = classes.length + 1;
   const out = new Float32Array(n * width);
@@ -36,7 +37,9 @@ export function restrictedTeacherLogits(generalistLogits: Float32Array, numClass
       if (!special.has(j)) dustbin += e;
     }
     const logTotal = Math.log(total);
-    classes.forEach((c, i) => { out[r * width + i] = row[c] - max - logTotal; });
+    classes.forEach((c, i) => {
+      out[r * width + i] = row[c] - max - logTotal;
+    });
     // A cluster covering every class leaves no dustbin mass: a very negative logit, not −∞.
     out[r * width + classes.length] = dustbin > 0 ? Math.log(dustbin) - logTotal : -80;
   }
@@ -44,11 +47,16 @@ export function restrictedTeacherLogits(generalistLogits: Float32Array, numClass
 }
 
 /** A specialist's view of a split: same inputs, labels mapped to its outputs, optional soft targets. */
-export function specialistSet(split: Split, classes: readonly number[], generalistLogits?: Float32Array, numClasses?: number): TrainingSet {
+export function specialistSet(split: Split, classes: readonly number[], generalistLogits?: Float32Array,
+  numClasses?: number): TrainingSet {
   return {
-    x: split.x, n: split.n, features: split.features,
+    x: split.x,
+    n: split.n,
+    features: split.features,
     labels: specialistLabels(split.y, classes),
-    teacherLogits: generalistLogits && numClasses ? restrictedTeacherLogits(generalistLogits, numClasses, classes) : undefined,
+    teacherLogits: generalistLogits && numClasses ?
+      restrictedTeacherLogits(generalistLogits, numClasses, classes) :
+      undefined,
   };
 }
 
@@ -61,7 +69,7 @@ export function halfAndHalfSampler(labels: Int32Array, dustbin: number): (epoch:
   const special: number[] = [];
   const others: number[] = [];
   labels.forEach((label, row) => (label === dustbin ? others : special).push(row));
-  if (special.length === 0) throw new Error('halfAndHalfSampler: no example of the specialist\'s classes');
+  if (special.length === 0) throw new Error("halfAndHalfSampler: no example of the specialist's classes");
   return (_epoch, rng) => {
     const pool = Int32Array.from(others);
     const take = sampleToFront(pool, special.length, rng);

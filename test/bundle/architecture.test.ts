@@ -10,13 +10,9 @@ beforeAll(async () => {
 describe('summarizeModel', () => {
   it("records the paper's MLP as 784-1200-1200-10", () => {
     const model = tf.sequential({
-      layers: [
-        tf.layers.dense({ inputShape: [784], units: 1200, activation: 'relu' }),
-        tf.layers.dropout({ rate: 0.5 }),
-        tf.layers.dense({ units: 1200, activation: 'relu' }),
-        tf.layers.dropout({ rate: 0.5 }),
-        tf.layers.dense({ units: 10 }),
-      ],
+      layers: [tf.layers.dense({ inputShape: [784], units: 1200, activation: 'relu' }),
+        tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 1200, activation: 'relu' }),
+        tf.layers.dropout({ rate: 0.5 }), tf.layers.dense({ units: 10 })],
     });
     const summary = summarizeModel(model, 'mlp');
     expect(summary).toMatchObject({ kind: 'mlp', inputShape: [784], outputSize: 10, sizes: [784, 1200, 1200, 10] });
@@ -28,11 +24,8 @@ describe('summarizeModel', () => {
 
   it('records an image input shape for a CNN', () => {
     const model = tf.sequential({
-      layers: [
-        tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3 }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 10 }),
-      ],
+      layers: [tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3 }), tf.layers.flatten(),
+        tf.layers.dense({ units: 10 })],
     });
     const summary = summarizeModel(model);
     expect(summary).toMatchObject({ inputShape: [28, 28, 1], outputSize: 10, sizes: [784, 4, 10] });

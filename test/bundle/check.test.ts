@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { BundleError, FORMAT_VERSION, parseManifest } from './exports.js';
 
 const SHA = 'a'.repeat(64);
-const architecture = (outputs: number) => ({ inputShape: [4], outputSize: outputs, sizes: [4, outputs], parameters: 5 * outputs, layers: [] });
+const architecture = (outputs: number) => ({ inputShape: [4], outputSize: outputs, sizes: [4, outputs],
+  parameters: 5 * outputs, layers: [] });
 
 /** A valid manifest as plain JSON, the way it arrives from disk. */
-function manifest(): Record<string, unknown> & { specialists: Record<string, unknown>[]; files: Record<string, unknown> } {
+function manifest(): Record<string, unknown> & { specialists: Record<string, unknown>[];
+  files: Record<string, unknown> } {
   return {
     formatVersion: FORMAT_VERSION,
     name: 'toy',
@@ -13,7 +15,8 @@ function manifest(): Record<string, unknown> & { specialists: Record<string, unk
     engine: { backend: 'cpu', blasLibrary: 'none', tfjsVersion: '4.22.0' },
     dataset: { name: 'toy', inputShape: [4], classNames: ['a', 'b', 'c'] },
     generalist: { path: 'generalist', architecture: architecture(3), metrics: {} },
-    specialists: [{ path: 'specialists/s0', id: 's0', classes: [0, 2], dustbinOffset: 0, cluster: { index: 0 }, architecture: architecture(3), metrics: {} }],
+    specialists: [{ path: 'specialists/s0', id: 's0', classes: [0, 2], dustbinOffset: 0, cluster: { index: 0 },
+      architecture: architecture(3), metrics: {} }],
     metrics: {},
     files: {
       'generalist/model.json': { sha256: SHA, bytes: 1 },
@@ -38,7 +41,8 @@ describe('parseManifest', () => {
   });
 
   it('reports a newer format version before any schema error', () => {
-    expect(parseError({ formatVersion: FORMAT_VERSION + 1 })).toMatchObject({ code: 'NEWER_FORMAT', field: 'formatVersion' });
+    expect(parseError({ formatVersion: FORMAT_VERSION + 1 })).toMatchObject({ code: 'NEWER_FORMAT',
+      field: 'formatVersion' });
   });
 
   it('tells a missing or malformed version from a newer one', () => {

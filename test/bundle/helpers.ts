@@ -10,8 +10,14 @@ export const INPUT_SIZE = 4;
 /** A tiny MLP with seeded initial weights, so two calls with one seed build equal models. */
 export function tinyModel(outputs: number, seed = 1): tf.LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [INPUT_SIZE], units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
-  model.add(tf.layers.dense({ units: outputs, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }), biasInitializer: 'ones' }));
+  model.add(
+    tf.layers.dense({ inputShape: [INPUT_SIZE], units: 8, activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+  );
+  model.add(
+    tf.layers.dense({ units: outputs, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
+      biasInitializer: 'ones' }),
+  );
   return model;
 }
 
@@ -21,10 +27,9 @@ export function draft(version: number): BundleDraft {
     name: 'tiny',
     dataset: { name: 'toy', inputShape: [INPUT_SIZE], classNames: CLASS_NAMES },
     generalist: { model: tinyModel(5, version), kind: 'mlp', metrics: { testAccuracy: 0.9 } },
-    specialists: [
-      { id: 's0', model: tinyModel(3, version + 10), classes: [0, 1], dustbinOffset: Math.log(0.4), cluster: { index: 0 } },
-      { id: 's1', model: tinyModel(4, version + 20), classes: [2, 3, 4], dustbinOffset: -0.5, cluster: { index: 1, metrics: { size: 3 } } },
-    ],
+    specialists: [{ id: 's0', model: tinyModel(3, version + 10), classes: [0, 1], dustbinOffset: Math.log(0.4),
+      cluster: { index: 0 } }, { id: 's1', model: tinyModel(4, version + 20), classes: [2, 3, 4], dustbinOffset: -0.5,
+      cluster: { index: 1, metrics: { size: 3 } } }],
     student: { model: tinyModel(5, version + 30), teacher: 'ensemble', temperature: 20, hardWeight: 0.1 },
     clustering: { method: 'kmeans', clusters: 2, seed: 7 },
     combiner: { solver: 'em', iterations: 50, tolerance: 1e-6 },

@@ -49,7 +49,8 @@ describe('fileSystem', () => {
     const model = tinyModel(3);
     await model.save(fileSystem(dir));
     await truncate(join(dir, 'weights.bin'), 12);
-    await expect(tf.loadLayersModel(fileSystem(dir))).rejects.toMatchObject({ code: 'TRUNCATED', file: `${dir}/weights.bin` });
+    await expect(tf.loadLayersModel(fileSystem(dir))).rejects.toMatchObject({ code: 'TRUNCATED',
+      file: `${dir}/weights.bin` });
     model.dispose();
   });
 
@@ -60,8 +61,13 @@ describe('fileSystem', () => {
 
 describe('expectedWeightBytes', () => {
   it('counts bytes per dtype, quantized or not', () => {
-    expect(expectedWeightBytes([{ name: 'w', shape: [2, 3], dtype: 'float32' }, { name: 'b', shape: [3], dtype: 'int32' }])).toBe(36);
-    expect(expectedWeightBytes([{ name: 'q', shape: [10], dtype: 'float32', quantization: { dtype: 'uint8', min: 0, scale: 1 } }])).toBe(10);
+    expect(
+      expectedWeightBytes([{ name: 'w', shape: [2, 3], dtype: 'float32' }, { name: 'b', shape: [3], dtype: 'int32' }]),
+    ).toBe(36);
+    expect(
+      expectedWeightBytes([{ name: 'q', shape: [10], dtype: 'float32',
+        quantization: { dtype: 'uint8', min: 0, scale: 1 } }]),
+    ).toBe(10);
     expect(expectedWeightBytes([{ name: 's', shape: [2], dtype: 'string' }])).toBeUndefined();
   });
 });

@@ -41,13 +41,10 @@ async function editManifest(dir: string, edit: (manifest: Manifest & Record<stri
 
 /** The BundleError loadBundle throws for `dir`. */
 async function failure(dir: string): Promise<BundleError> {
-  const error = await loadBundle(dir).then(
-    (bundle) => {
-      bundle.dispose();
-      throw new Error('loadBundle succeeded on a damaged bundle');
-    },
-    (e: unknown) => e,
-  );
+  const error = await loadBundle(dir).then((bundle) => {
+    bundle.dispose();
+    throw new Error('loadBundle succeeded on a damaged bundle');
+  }, (e: unknown) => e);
   expect(error).toBeInstanceOf(BundleError);
   return error as BundleError;
 }
@@ -71,7 +68,8 @@ describe('loadBundle', () => {
     const dir = await copy();
     await truncate(join(dir, 'generalist/weights.bin'), 100);
     const error = await failure(dir);
-    expect(error).toMatchObject({ code: 'TRUNCATED', file: 'generalist/weights.bin', field: 'files["generalist/weights.bin"].bytes' });
+    expect(error).toMatchObject({ code: 'TRUNCATED', file: 'generalist/weights.bin',
+      field: 'files["generalist/weights.bin"].bytes' });
     expect(error.message).toMatch(/has 100 bytes, manifest\.json says \d+: the file is truncated/);
   });
 
@@ -112,7 +110,8 @@ describe('loadBundle', () => {
     const bytes = await readFile(path);
     bytes[10] ^= 0xff;
     await writeFile(path, bytes);
-    expect(await failure(dir)).toMatchObject({ code: 'CHECKSUM', file: 'specialists/s1/weights.bin', field: 'files["specialists/s1/weights.bin"].sha256' });
+    expect(await failure(dir)).toMatchObject({ code: 'CHECKSUM', file: 'specialists/s1/weights.bin',
+      field: 'files["specialists/s1/weights.bin"].sha256' });
     await appendFile(path, 'x');
     expect(await failure(dir)).toMatchObject({ code: 'CHECKSUM', file: 'specialists/s1/weights.bin' });
   });
@@ -120,7 +119,8 @@ describe('loadBundle', () => {
   it('names a missing file and a file the manifest does not list', async () => {
     const missing = await copy();
     await rm(join(missing, 'specialists/s0/model.json'));
-    expect(await failure(missing)).toMatchObject({ code: 'MISSING_FILE', file: 'specialists/s0/model.json', field: 'files["specialists/s0/model.json"]' });
+    expect(await failure(missing)).toMatchObject({ code: 'MISSING_FILE', file: 'specialists/s0/model.json',
+      field: 'files["specialists/s0/model.json"]' });
     const stray = await copy();
     await writeFile(join(stray, 'student/weights-old.bin'), 'x');
     expect(await failure(stray)).toMatchObject({ code: 'UNLISTED_FILE', file: 'student/weights-old.bin' });
@@ -142,7 +142,8 @@ describe('loadBundle', () => {
   it('names a model whose outputs do not fit the dataset', async () => {
     const dir = await copy();
     await editManifest(dir, (m) => m.dataset.classNames.push('f'));
-    expect(await failure(dir)).toMatchObject({ code: 'SHAPE', file: 'generalist/model.json', field: 'generalist.architecture.outputSize' });
+    expect(await failure(dir)).toMatchObject({ code: 'SHAPE', file: 'generalist/model.json',
+      field: 'generalist.architecture.outputSize' });
     await editManifest(dir, (m) => {
       m.dataset.classNames.pop();
       m.dataset.inputShape = [2, 3];

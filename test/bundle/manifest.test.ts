@@ -17,7 +17,9 @@ describe('ManifestSchema', () => {
   });
 
   it('keeps specialist ids usable as folder names', () => {
-    const base = { path: 'specialists/x', architecture: { inputShape: [1], outputSize: 2, sizes: [1, 2], parameters: 4, layers: [] }, metrics: {}, classes: [0], dustbinOffset: 0, cluster: { index: 0 } };
+    const base = { path: 'specialists/x',
+      architecture: { inputShape: [1], outputSize: 2, sizes: [1, 2], parameters: 4, layers: [] }, metrics: {},
+      classes: [0], dustbinOffset: 0, cluster: { index: 0 } };
     expect(SpecialistEntrySchema.safeParse({ ...base, id: 'cluster-07' }).success).toBe(true);
     expect(SpecialistEntrySchema.safeParse({ ...base, id: '../x' }).success).toBe(false);
     expect(SpecialistEntrySchema.safeParse({ ...base, id: 'a b' }).success).toBe(false);

@@ -22,19 +22,19 @@ describe('saveBundle', () => {
     const dir = join(base, 'layout');
     const manifest = await saveBundle(dir, draft(1));
     const files = (await readdir(dir, { recursive: true })).filter((f) => f.includes('.')).sort();
-    expect(files).toEqual([
-      'generalist/model.json', 'generalist/weights.bin', 'manifest.json',
-      'specialists/s0/model.json', 'specialists/s0/weights.bin', 'specialists/s1/model.json', 'specialists/s1/weights.bin',
-      'student/model.json', 'student/weights.bin',
-    ]);
+    expect(files).toEqual(['generalist/model.json', 'generalist/weights.bin', 'manifest.json',
+      'specialists/s0/model.json', 'specialists/s0/weights.bin', 'specialists/s1/model.json',
+      'specialists/s1/weights.bin', 'student/model.json', 'student/weights.bin']);
     expect(Object.keys(manifest.files).sort()).toEqual(files.filter((f) => f !== 'manifest.json'));
     for (const [path, entry] of Object.entries(manifest.files)) {
       const bytes = await readFile(join(dir, path));
       expect(entry).toEqual({ sha256: sha256(bytes), bytes: bytes.length });
     }
     expect(await readManifest(dir)).toEqual(manifest);
-    expect(manifest.generalist.architecture).toMatchObject({ kind: 'mlp', inputShape: [4], outputSize: 5, sizes: [4, 8, 5], parameters: 4 * 8 + 8 + 8 * 5 + 5 });
-    expect(manifest.specialists.map((s) => [s.id, s.path, s.classes])).toEqual([['s0', 'specialists/s0', [0, 1]], ['s1', 'specialists/s1', [2, 3, 4]]]);
+    expect(manifest.generalist.architecture).toMatchObject({ kind: 'mlp', inputShape: [4], outputSize: 5,
+      sizes: [4, 8, 5], parameters: 4 * 8 + 8 + 8 * 5 + 5 });
+    expect(manifest.specialists.map((s) => [s.id, s.path, s.classes])).toEqual([['s0', 'specialists/s0', [0, 1]], ['s1',
+      'specialists/s1', [2, 3, 4]]]);
     expect(manifest.student).toMatchObject({ path: 'student', teacher: 'ensemble', temperature: 20, hardWeight: 0.1 });
     expect(manifest.engine.backend).toMatch(/\w/);
   });
@@ -67,13 +67,16 @@ describe('saveBundle', () => {
     const dir = join(base, 'refused');
     const bad = draft(1);
     bad.specialists![0].classes = [0, 7];
-    await expect(saveBundle(dir, bad)).rejects.toMatchObject({ code: 'UNKNOWN_CLASS', field: 'specialists[0].classes[1]' });
+    await expect(saveBundle(dir, bad)).rejects.toMatchObject({ code: 'UNKNOWN_CLASS',
+      field: 'specialists[0].classes[1]' });
     const wrongHead = draft(1);
     wrongHead.specialists![0].classes = [0, 1, 2];
-    await expect(saveBundle(dir, wrongHead)).rejects.toMatchObject({ code: 'SHAPE', field: 'specialists[0].architecture.outputSize' });
+    await expect(saveBundle(dir, wrongHead)).rejects.toMatchObject({ code: 'SHAPE',
+      field: 'specialists[0].architecture.outputSize' });
     const badId = draft(1);
     badId.specialists![1].id = '../s1';
-    await expect(saveBundle(dir, badId)).rejects.toMatchObject({ code: 'INVALID_MANIFEST', field: 'specialists[1].id' });
+    await expect(saveBundle(dir, badId)).rejects.toMatchObject({ code: 'INVALID_MANIFEST',
+      field: 'specialists[1].id' });
     expect((await readdir(base)).filter((name) => name.includes('refused'))).toEqual([]);
   });
 });
@@ -81,7 +84,9 @@ describe('saveBundle', () => {
 /** Runs the writer fixture until it pauses at `step` (or finishes), then SIGKILLs it. */
 function killWriterAt(dir: string, version: number, step: string, occurrence = 1): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(version), step, String(occurrence)], { cwd: ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(version), step, String(occurrence)], {
+      cwd: ROOT,
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -90,7 +95,11 @@ function killWriterAt(dir: string, version: number, step: string, occurrence = 1
     });
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (_code, signal) => (signal === 'SIGKILL' && out.includes('PAUSED') ? resolve(out.trim()) : reject(new Error(`writer ended without pausing: ${out} ${err}`))));
+    child.on('exit',
+      (_code,
+        signal) => (signal === 'SIGKILL' && out.includes('PAUSED') ?
+          resolve(out.trim()) :
+          reject(new Error(`writer ended without pausing: ${out} ${err}`))));
   });
 }
 
@@ -104,28 +113,28 @@ describe('a writer killed midway', () => {
     ['renamed-new', 1, 'new', 'bundle+old'], // swapped, old bundle not yet deleted
   ];
 
-  it.each(CASES)('at %s #%i leaves the %s bundle, whole', { timeout: 60_000 }, async (step, occurrence, expected, onDisk) => {
-    const name = `killed-${step}-${occurrence}`;
-    const dir = join(base, name);
-    await saveBundle(dir, draft(1));
-    const paused = await killWriterAt(dir, 2, step, occurrence);
-    expect(paused).toMatch(new RegExp(`^PAUSED ${step}`));
-    const state = (await readdir(base))
-      .filter((entry) => entry === name || entry.startsWith(`.${name}.`))
-      .map((entry) => (entry === name ? 'bundle' : entry.slice(name.length + 2, name.length + 5)))
-      .sort();
-    expect(state.join('+')).toBe(onDisk);
-    const bundle = await loadBundle(dir); // verifies every checksum and shape
-    try {
-      expect(bundle.manifest.metrics.version).toBe(expected === 'old' ? 1 : 2);
-    } finally {
-      bundle.dispose();
-    }
-    // The next save clears what the killed writer left.
-    await saveBundle(dir, draft(3));
-    expect((await readdir(base)).filter((entry) => entry.startsWith(`.${name}.`))).toEqual([]);
-    expect((await readManifest(dir)).metrics.version).toBe(3);
-  });
+  it.each(CASES)('at %s #%i leaves the %s bundle, whole', { timeout: 60_000 },
+    async (step, occurrence, expected, onDisk) => {
+      const name = `killed-${step}-${occurrence}`;
+      const dir = join(base, name);
+      await saveBundle(dir, draft(1));
+      const paused = await killWriterAt(dir, 2, step, occurrence);
+      expect(paused).toMatch(new RegExp(`^PAUSED ${step}`));
+      const state = (await readdir(base)).filter((entry) => entry === name || entry.startsWith(`.${name}.`)).map((
+        entry,
+      ) => (entry === name ? 'bundle' : entry.slice(name.length + 2, name.length + 5))).sort();
+      expect(state.join('+')).toBe(onDisk);
+      const bundle = await loadBundle(dir); // verifies every checksum and shape
+      try {
+        expect(bundle.manifest.metrics.version).toBe(expected === 'old' ? 1 : 2);
+      } finally {
+        bundle.dispose();
+      }
+      // The next save clears what the killed writer left.
+      await saveBundle(dir, draft(3));
+      expect((await readdir(base)).filter((entry) => entry.startsWith(`.${name}.`))).toEqual([]);
+      expect((await readManifest(dir)).metrics.version).toBe(3);
+    });
 });
 
 describe('BundleError', () => {

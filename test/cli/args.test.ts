@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { backendFlag, parseFlags, TrainingFlags } from '../../src/cli/index.js';
 
 const Flags = z.object({ threads: z.coerce.number().int().min(1), out: z.string() });
-const failing = (message: string): never => { throw new Error(message); };
+const failing = (message: string): never => {
+  throw new Error(message);
+};
 
 describe('parseFlags', () => {
   it('returns the typed values when every flag is valid', () => {
@@ -28,9 +30,11 @@ describe('parseFlags', () => {
   });
 
   it('refuses empty and huge training flags with the flag named', () => {
-    const valid = { epochs: '20', 'batch-size': '128', lr: '0.05', optimizer: 'momentum', schedule: 'cosine', patience: '0', seed: '1' };
+    const valid = { epochs: '20', 'batch-size': '128', lr: '0.05', optimizer: 'momentum', schedule: 'cosine',
+      patience: '0', seed: '1' };
     expect(parseFlags(TrainingFlags, valid, failing).epochs).toBe(20);
-    expect(() => parseFlags(TrainingFlags, { ...valid, lr: '' }, failing)).toThrow(/^--lr: /); // '' coerces to 0, not positive
+    // '' coerces to 0, not positive
+    expect(() => parseFlags(TrainingFlags, { ...valid, lr: '' }, failing)).toThrow(/^--lr: /);
     expect(() => parseFlags(TrainingFlags, { ...valid, epochs: '1e400' }, failing)).toThrow(/^--epochs: /); // Infinity
     expect(() => parseFlags(TrainingFlags, { ...valid, optimizer: 'sgd' }, failing)).toThrow(/^--optimizer: /);
   });
@@ -38,20 +42,30 @@ describe('parseFlags', () => {
 
 describe('--backend', () => {
   it('exits 2 naming the flag for an unknown backend, in every script that takes one, before any work', () => {
-    for (const script of ['train-generalist', 'distill', 'pipeline', 'evaluate', 'experiment-specialists', 'experiment-ensemble']) {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--backend', 'foo'], { encoding: 'utf8', timeout: 60_000 });
+    for (const script of ['train-generalist', 'distill', 'pipeline', 'evaluate', 'experiment-specialists',
+      'experiment-ensemble']) {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, '--backend', 'foo'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
       expect(result.status, script).toBe(2);
       expect(result.stderr, script).toMatch(/--backend: .*"auto"/);
     }
   }, 120_000);
 
-  it('the ensemble experiment refuses an unknown dataset, an empty list and a non-whole worker count, naming the flag', () => {
-    for (const [flag, value, message] of [['--datasets', 'cifar', /--datasets\.0: .*"fashion-mnist"/], ['--datasets', ',', /--datasets\.0/], ['--workers', '0', /--workers: Too small/], ['--workers', '1e400', /--workers: .*Infinity/]] as const) {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-ensemble.ts', flag, value], { encoding: 'utf8', timeout: 60_000 });
-      expect(result.status, `${flag} ${value}`).toBe(2);
-      expect(result.stderr, `${flag} ${value}`).toMatch(message);
-    }
-  }, 120_000);
+  it('the ensemble experiment refuses an unknown dataset, an empty list and a non-whole worker count, naming the flag',
+    () => {
+      for (const [flag, value, message] of [['--datasets', 'cifar', /--datasets\.0: .*"fashion-mnist"/], ['--datasets',
+        ',', /--datasets\.0/], ['--workers', '0', /--workers: Too small/], ['--workers', '1e400',
+        /--workers: .*Infinity/]] as const) {
+        const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/experiment-ensemble.ts', flag, value], {
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+        expect(result.status, `${flag} ${value}`).toBe(2);
+        expect(result.stderr, `${flag} ${value}`).toMatch(message);
+      }
+    }, 120_000);
 
   it('passes a known backend through and leaves an absent one to the environment', () => {
     expect(backendFlag('blas')).toBe('blas');

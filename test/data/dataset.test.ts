@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, concatRows, featuresOf, generateSynthetic, sliceRows, splitChecksum, takeRows } from '../../src/data/index.js';
+import { classCounts, concatRows, featuresOf, generateSynthetic, sliceRows, splitChecksum,
+  takeRows } from '../../src/data/index.js';
 
-const options = { superclasses: 2, finePerSuperclass: 2, inputSize: 12, trainPerClass: 5, validationPerClass: 1, testPerClass: 1, seed: 1 };
+const options = { superclasses: 2, finePerSuperclass: 2, inputSize: 12, trainPerClass: 5, validationPerClass: 1,
+  testPerClass: 1, seed: 1 };
 const data = generateSynthetic(options);
 
 describe('sliceRows and takeRows', () => {

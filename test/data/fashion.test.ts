@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, FASHION_CLASS_NAMES, fashionSplitRows, loadFashionMnist, readFashionBytes, splitChecksum } from '../../src/data/index.js';
+import { classCounts, FASHION_CLASS_NAMES, fashionSplitRows, loadFashionMnist, readFashionBytes,
+  splitChecksum } from '../../src/data/index.js';
 import { overlap, pixelRange, rowKeys } from './splits.js';
 
 // Converts the package's JSON into the repo's .cache/ on the first run ever; later runs read the cache.
@@ -7,7 +8,8 @@ const fashion = loadFashionMnist();
 
 describe('loadFashionMnist', () => {
   it('splits the 70,000 images 55k / 5k / 10k, 784 pixels in [0, 1]', () => {
-    expect(fashion).toMatchObject({ name: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10, classNames: FASHION_CLASS_NAMES });
+    expect(fashion).toMatchObject({ name: 'fashion-mnist', inputShape: [28, 28, 1], numClasses: 10,
+      classNames: FASHION_CLASS_NAMES });
     for (const [split, n] of [[fashion.train, 55000], [fashion.validation, 5000], [fashion.test, 10000]] as const) {
       expect(split).toMatchObject({ n, features: 784 });
       expect(split.x).toHaveLength(n * 784);

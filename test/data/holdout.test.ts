@@ -38,7 +38,9 @@ describe('holdOut', () => {
     const eligible = Uint8Array.from({ length: 100 }, (_, i) => (i < 50 ? 1 : 0));
     const { held } = holdOut(labels, 4, range(100), 20, createRng(1), eligible);
     expect([...held].every((r) => r < 50)).toBe(true);
-    expect(() => holdOut(labels, 4, range(100), 80, createRng(1), eligible)).toThrow(/class 0 needs 20 eligible rows, has 13/);
+    expect(() => holdOut(labels, 4, range(100), 80, createRng(1), eligible)).toThrow(
+      /class 0 needs 20 eligible rows, has 13/,
+    );
   });
 });
 

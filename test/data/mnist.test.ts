@@ -2,7 +2,8 @@ import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classCounts, type Dataset, loadMnist, mnistDataDir, splitChecksum, stratifiedQuotas } from '../../src/data/index.js';
+import { classCounts, type Dataset, loadMnist, mnistDataDir, splitChecksum,
+  stratifiedQuotas } from '../../src/data/index.js';
 import { overlap, pixelRange, rowKeys } from './splits.js';
 
 const mnist: Dataset = loadMnist();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createGaussian, createRng, deriveSeed, randomInt, sampleToFront, shuffleInPlace } from '../../src/data/random.js';
+import { createGaussian, createRng, deriveSeed, randomInt, sampleToFront,
+  shuffleInPlace } from '../../src/data/random.js';
 
 describe('createRng', () => {
   it('produces the same stream for a seed on every run and machine', () => {

@@ -6,7 +6,9 @@ export function rowKeys(split: Split): Set<string> {
   const keys = new Set<string>();
   const bytes = new Uint8Array(split.x.buffer, split.x.byteOffset, split.x.byteLength);
   const rowBytes = split.features * 4;
-  for (let i = 0; i < split.n; i++) keys.add(createHash('sha1').update(bytes.subarray(i * rowBytes, (i + 1) * rowBytes)).digest('base64'));
+  for (let i = 0; i < split.n; i++) {
+    keys.add(createHash('sha1').update(bytes.subarray(i * rowBytes, (i + 1) * rowBytes)).digest('base64'));
+  }
   return keys;
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { classCounts, type Dataset, generateSynthetic, type Split } from '../../src/data/index.js';
 
-const SMALL = { superclasses: 6, finePerSuperclass: 5, inputSize: 16, trainPerClass: 60, validationPerClass: 10, testPerClass: 40 };
+const SMALL = { superclasses: 6, finePerSuperclass: 5, inputSize: 16, trainPerClass: 60, validationPerClass: 10,
+  testPerClass: 40 };
 
 /** Nearest class mean, from the training split: a stand-in for a generalist. */
 function nearestMeanPredictions(data: Dataset, split: Split): Int32Array {
@@ -9,7 +10,9 @@ function nearestMeanPredictions(data: Dataset, split: Split): Int32Array {
   const f = data.train.features;
   const means = new Float64Array(k * f);
   const counts = classCounts(data.train.y, k);
-  for (let i = 0; i < data.train.n; i++) for (let j = 0; j < f; j++) means[data.train.y[i] * f + j] += data.train.x[i * f + j] / counts[data.train.y[i]];
+  for (let i = 0; i < data.train.n; i++) {
+    for (let j = 0; j < f; j++) means[data.train.y[i] * f + j] += data.train.x[i * f + j] / counts[data.train.y[i]];
+  }
   const predictions = new Int32Array(split.n);
   for (let i = 0; i < split.n; i++) {
     let best = Infinity;
@@ -69,13 +72,16 @@ describe('generateSynthetic', () => {
   });
 
   it('refuses more than 10,000 classes and invalid knobs', () => {
-    expect(() => generateSynthetic({ superclasses: 101, finePerSuperclass: 100 })).toThrow(/10100 classes, at most 10000/);
+    expect(() => generateSynthetic({ superclasses: 101, finePerSuperclass: 100 })).toThrow(
+      /10100 classes, at most 10000/,
+    );
     expect(() => generateSynthetic({ inputSize: 0 })).toThrow();
     expect(() => generateSynthetic({ fineSeparation: -1 })).toThrow();
   });
 
   it('draws 10,000 classes lazily', () => {
-    const many = generateSynthetic({ superclasses: 100, finePerSuperclass: 100, inputSize: 8, trainPerClass: 2, validationPerClass: 1, testPerClass: 1 });
+    const many = generateSynthetic({ superclasses: 100, finePerSuperclass: 100, inputSize: 8, trainPerClass: 2,
+      validationPerClass: 1, testPerClass: 1 });
     expect(many.numClasses).toBe(10000);
     expect(many.test.n).toBe(10000);
     expect(many.superclassOf![9999]).toBe(99);

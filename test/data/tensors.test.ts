@@ -7,7 +7,8 @@ beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
 });
 
-const data = generateSynthetic({ superclasses: 2, finePerSuperclass: 2, inputSize: 12, trainPerClass: 5, validationPerClass: 1, testPerClass: 1, seed: 1 });
+const data = generateSynthetic({ superclasses: 2, finePerSuperclass: 2, inputSize: 12, trainPerClass: 5,
+  validationPerClass: 1, testPerClass: 1, seed: 1 });
 
 describe('toTensors', () => {
   it('makes [n, features] float32 inputs and [n] int32 labels', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, createRng, dropClasses, generateSynthetic, jitter, jitterBatches, keepClasses, randomFraction, type Split } from '../../src/data/index.js';
+import { classCounts, createRng, dropClasses, generateSynthetic, jitter, jitterBatches, keepClasses, randomFraction,
+  type Split } from '../../src/data/index.js';
 
-const data = generateSynthetic({ superclasses: 2, finePerSuperclass: 5, inputSize: 8, trainPerClass: 50, validationPerClass: 1, testPerClass: 1, seed: 9 });
+const data = generateSynthetic({ superclasses: 2, finePerSuperclass: 5, inputSize: 8, trainPerClass: 50,
+  validationPerClass: 1, testPerClass: 1, seed: 9 });
 const train = data.train;
 
 describe('dropClasses and keepClasses', () => {
@@ -92,7 +94,8 @@ describe('jitter', () => {
   });
 
   it('moves all channels of a pixel together', () => {
-    const input: Split = { x: new Float32Array(5 * 5 * 2), y: new Int32Array(1), ids: new Int32Array(1), n: 1, features: 50 };
+    const input: Split = { x: new Float32Array(5 * 5 * 2), y: new Int32Array(1), ids: new Int32Array(1), n: 1,
+      features: 50 };
     input.x[(2 * 5 + 2) * 2] = 1;
     input.x[(2 * 5 + 2) * 2 + 1] = 0.5;
     const moved = jitter(input, { inputShape: [5, 5, 2], seed: 7 });

@@ -40,7 +40,9 @@ describe("the image's entry command", () => {
     expect(log).toMatch(/"host":"0\.0\.0\.0"/);
     expect((await fetch(`http://127.0.0.1:${ports.healthPort}/v2/health/ready`)).status).toBe(200);
     const predicted = await fetch(`http://127.0.0.1:${ports.port}/v1/models/student/predict`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: rows(1) }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: rows(1) }),
     });
     expect(predicted.status).toBe(200);
     child.kill('SIGTERM');

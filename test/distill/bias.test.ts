@@ -5,12 +5,24 @@ describe('bias shifts', () => {
   // Three classes; class 2 is under-predicted by 1.5 logits in every row whose label is 2.
   const labels = Int32Array.of(0, 1, 2, 2, 2, 0);
   const logits = Float32Array.of(
-    3, 1, 0,
-    0, 3, 1,
-    1, 0, 0, // label 2 but scored below class 0 by 1
-    0, 1, 0.5, // label 2, below class 1 by 0.5
-    0, 0.2, -0.5, // label 2, below class 1 by 0.7
-    2, 0, 0.5, // label 0, class 2 behind by 1.5: a larger shift breaks it
+    3,
+    1,
+    0,
+    0,
+    3,
+    1,
+    1,
+    0,
+    0, // label 2 but scored below class 0 by 1
+    0,
+    1,
+    0.5, // label 2, below class 1 by 0.5
+    0,
+    0.2,
+    -0.5, // label 2, below class 1 by 0.7
+    2,
+    0,
+    0.5, // label 0, class 2 behind by 1.5: a larger shift breaks it
   );
 
   it('shifts only the chosen columns', () => {

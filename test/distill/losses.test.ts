@@ -52,7 +52,8 @@ describe('soft-target loss', () => {
     const T = 4;
     const logits = tf.tensor2d(teacher);
     // KL = the soft loss over T² minus the teacher's entropy at T (what training logs as `kl`).
-    const kl = (z: tf.Tensor) => softTargetLoss(z, softmaxAt(logits, T), T).dataSync()[0] / (T * T) - entropyAt(teacher, T);
+    const kl = (z: tf.Tensor) =>
+      softTargetLoss(z, softmaxAt(logits, T), T).dataSync()[0] / (T * T) - entropyAt(teacher, T);
     expect(kl(logits)).toBeCloseTo(0, 5);
     const grad = tf.grad((z: tf.Tensor) => softTargetLoss(z, softmaxAt(logits, T), T))(tf.tensor2d(teacher));
     for (const g of grad.dataSync()) expect(Math.abs(g)).toBeLessThan(1e-6);

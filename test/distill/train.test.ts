@@ -8,9 +8,10 @@ import { evaluateModel, predictLogits, trainModel, type TrainingSet } from '../.
 import { initEngine } from '../../src/engine/index.js';
 import { buildMlp } from '../../src/nets/index.js';
 
-const data = generateSynthetic({ superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40, validationPerClass: 10, testPerClass: 10, seed: 3 });
-const asSet = (split: Split, teacherLogits?: Float32Array): TrainingSet =>
-  ({ x: split.x, n: split.n, features: split.features, labels: split.y, teacherLogits });
+const data = generateSynthetic({ superclasses: 4, finePerSuperclass: 3, inputSize: 16, trainPerClass: 40,
+  validationPerClass: 10, testPerClass: 10, seed: 3 });
+const asSet = (split: Split, teacherLogits?: Float32Array): TrainingSet => ({ x: split.x, n: split.n,
+  features: split.features, labels: split.y, teacherLogits });
 const tmp = mkdtempSync(join(tmpdir(), 'distill-train-'));
 const quiet = { log: () => {} };
 const small = { kind: 'mlp' as const, hidden: [32], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 };
@@ -25,8 +26,8 @@ describe('trainModel', () => {
     const model = buildMlp(small, 16, data.numClasses);
     const lines: string[] = [];
     const tensorsBefore = tf.memory().numTensors;
-    const result = await trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 8, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } }, { log: (l) => lines.push(l) });
+    const result = await trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 8, batchSize: 32,
+      optimizer: { kind: 'adam', learningRate: 0.01 } }, { log: (l) => lines.push(l) });
     expect(result.history).toHaveLength(8);
     expect(lines.filter((l) => /epoch \d+\/8 .*val err .*ETA/.test(l))).toHaveLength(8);
     expect(evaluateModel(model, data.test.x, data.test.y).errorRate).toBeLessThan(0.5); // chance: 11/12
@@ -36,11 +37,14 @@ describe('trainModel', () => {
 
   it('distils: a student trained on soft targets alone gets close to its teacher', async () => {
     const teacher = buildMlp({ ...small, hidden: [64, 64] }, 16, data.numClasses);
-    await trainModel(teacher, asSet(data.train), asSet(data.validation), { epochs: 10, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet);
+    await trainModel(teacher, asSet(data.train), asSet(data.validation), { epochs: 10, batchSize: 32,
+      optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet);
     const teacherLogits = predictLogits(teacher, data.train.x, data.train.n);
     const student = buildMlp({ ...small, seed: 2 }, 16, data.numClasses);
     const result = await trainModel(student, asSet(data.train, teacherLogits), asSet(data.validation), {
-      epochs: 10, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 },
+      epochs: 10,
+      batchSize: 32,
+      optimizer: { kind: 'adam', learningRate: 0.01 },
       loss: { temperature: 4, softWeight: 1, hardWeight: 0 },
     }, quiet);
     // kl = soft − T²·H(teacher at T): never negative, and what falls while the floor stays put.
@@ -65,7 +69,13 @@ describe('trainModel', () => {
       const pb = predictLogits(b, data.test.x, data.test.n);
       let same = 0;
       for (let i = 0; i < data.test.n; i++) {
-        const arg = (p: Float32Array) => { let best = 0; for (let j = 1; j < data.numClasses; j++) if (p[i * data.numClasses + j] > p[i * data.numClasses + best]) best = j; return best; };
+        const arg = (p: Float32Array) => {
+          let best = 0;
+          for (let j = 1; j < data.numClasses; j++) {
+            if (p[i * data.numClasses + j] > p[i * data.numClasses + best]) best = j;
+          }
+          return best;
+        };
         if (arg(pa) === arg(pb)) same++;
       }
       return same / data.test.n;
@@ -82,12 +92,13 @@ describe('trainModel', () => {
     const dir = join(tmp, 'resume');
     const first = buildMlp(small, 16, data.numClasses);
     let batches = 0;
-    const stopped = await trainModel(first, asSet(data.train), asSet(data.validation), config,
-      { ...quiet, checkpointDir: dir, shouldStop: () => ++batches > 20 }); // mid epoch 2 (15 batches per epoch)
+    const stopped = await trainModel(first, asSet(data.train), asSet(data.validation), config, { ...quiet,
+      checkpointDir: dir, shouldStop: () => ++batches > 20 }); // mid epoch 2 (15 batches per epoch)
     expect(stopped.interrupted).toBe(true);
 
     const resumed = buildMlp({ ...small, seed: 99 }, 16, data.numClasses); // different init: the checkpoint must win
-    const result = await trainModel(resumed, asSet(data.train), asSet(data.validation), config, { ...quiet, checkpointDir: dir, resume: true });
+    const result = await trainModel(resumed, asSet(data.train), asSet(data.validation), config, { ...quiet,
+      checkpointDir: dir, resume: true });
     expect(result.interrupted).toBe(false);
     expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     const a = straight.getWeights().map((w) => Array.from(w.dataSync()));
@@ -98,8 +109,8 @@ describe('trainModel', () => {
   it('stops early after `patience` epochs without improvement and keeps the best weights', async () => {
     const model = buildMlp(small, 16, data.numClasses);
     // A learning rate this large diverges after the first epochs, so validation stops improving.
-    const result = await trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 30, batchSize: 32, patience: 2, optimizer: { kind: 'adam', learningRate: 0.5 } }, quiet);
+    const result = await trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 30, batchSize: 32,
+      patience: 2, optimizer: { kind: 'adam', learningRate: 0.5 } }, quiet);
     expect(result.stoppedEarly).toBe(true);
     expect(result.history.length).toBeLessThan(30);
     const validation = evaluateModel(model, data.validation.x, data.validation.y).errorRate;
@@ -111,9 +122,11 @@ describe('trainModel', () => {
     const noValidation = asSet(sliceRows(data.validation, 0, 0));
     const lastWeights: number[][] = [];
     const epochLines: string[] = [];
-    const result = await trainModel(model, asSet(data.train), noValidation,
-      { epochs: 3, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } },
-      { log: (line) => { epochLines.push(line); lastWeights.splice(0, lastWeights.length, ...model.getWeights().map((w) => Array.from(w.dataSync()))); } }); // log: once per epoch, at its end
+    const result = await trainModel(model, asSet(data.train), noValidation, { epochs: 3, batchSize: 32,
+      optimizer: { kind: 'adam', learningRate: 0.01 } }, { log: (line) => {
+        epochLines.push(line);
+        lastWeights.splice(0, lastWeights.length, ...model.getWeights().map((w) => Array.from(w.dataSync())));
+      } }); // log: once per epoch, at its end
     expect(result.bestEpoch).toBe(3);
     expect(model.getWeights().map((w) => Array.from(w.dataSync()))).toEqual(lastWeights);
     expect(epochLines.every((line) => /no validation/.test(line) && !/NaN/.test(line))).toBe(true);
@@ -125,10 +138,14 @@ describe('trainModel', () => {
     const scores = [0.5, 0.1, 0.9];
     const seen: number[] = [];
     const lines: string[] = [];
-    const result = await trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 3, batchSize: 32, optimizer: { kind: 'adam', learningRate: 0.01 } },
-      { log: (line) => lines.push(line), selectOn: (logits, width, labels) => { seen.push(logits.length / width, labels.length); return scores[seen.length / 2 - 1]; } });
-    expect(seen).toEqual([data.validation.n, data.validation.n, data.validation.n, data.validation.n, data.validation.n, data.validation.n]);
+    const result = await trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 3, batchSize: 32,
+      optimizer: { kind: 'adam', learningRate: 0.01 } }, { log: (line) => lines.push(line),
+      selectOn: (logits, width, labels) => {
+        seen.push(logits.length / width, labels.length);
+        return scores[seen.length / 2 - 1];
+      } });
+    expect(seen).toEqual([data.validation.n, data.validation.n, data.validation.n, data.validation.n, data.validation.n,
+      data.validation.n]);
     expect(result.bestEpoch).toBe(2);
     expect(result.history.map((h) => h.validationError)).toEqual(scores);
     expect(lines[1]).toMatch(/val err 10\.00%/);
@@ -137,25 +154,34 @@ describe('trainModel', () => {
 
   it('rejects teacher logits of the wrong size and a config with nothing to learn from', async () => {
     const model = buildMlp(small, 16, data.numClasses);
-    await expect(trainModel(model, asSet(data.train, new Float32Array(5)), asSet(data.validation),
-      { epochs: 1, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet)).rejects.toThrow(/teacherLogits has 5 values/);
-    await expect(trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 1, optimizer: { kind: 'adam', learningRate: 0.01 }, loss: { hardWeight: 0 } }, quiet)).rejects.toThrow(/nothing to learn/);
-    await expect(trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 0, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet)).rejects.toThrow();
+    await expect(
+      trainModel(model, asSet(data.train, new Float32Array(5)), asSet(data.validation), { epochs: 1,
+        optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet),
+    ).rejects.toThrow(/teacherLogits has 5 values/);
+    await expect(
+      trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 1,
+        optimizer: { kind: 'adam', learningRate: 0.01 }, loss: { hardWeight: 0 } }, quiet),
+    ).rejects.toThrow(/nothing to learn/);
+    await expect(
+      trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 0,
+        optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet),
+    ).rejects.toThrow();
   });
   it('fails at the first non-finite loss instead of training on NaN weights', async () => {
     const model = buildMlp(small, 16, data.numClasses);
-    await expect(trainModel(model, asSet(data.train), asSet(data.validation),
-      { epochs: 3, batchSize: 32, optimizer: { kind: 'momentum', learningRate: 1e8, momentum: 0.9 } }, quiet))
-      .rejects.toThrow(/train: the loss became (NaN|Infinity) at epoch 1, batch \d+ \(lr 1\.00e\+8\)/);
+    await expect(
+      trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 3, batchSize: 32,
+        optimizer: { kind: 'momentum', learningRate: 1e8, momentum: 0.9 } }, quiet),
+    ).rejects.toThrow(/train: the loss became (NaN|Infinity) at epoch 1, batch \d+ \(lr 1\.00e\+8\)/);
   });
 
-  it('follows the momentum ramp epoch by epoch, records it, and scores the monitor set without selecting on it', async () => {
+  it('follows the momentum ramp epoch by epoch, records ' +
+    'it, and scores the monitor set without selecting on it', async () => {
     const run = async (ramp?: { from: number; epochs: number }) => {
       const model = buildMlp(small, 16, data.numClasses);
-      const result = await trainModel(model, asSet(data.train), asSet(data.validation),
-        { epochs: 3, batchSize: 32, optimizer: { kind: 'momentum', learningRate: 0.05, momentum: 0.9, ramp } }, { ...quiet, monitor: asSet(data.test) });
+      const result = await trainModel(model, asSet(data.train), asSet(data.validation), { epochs: 3, batchSize: 32,
+        optimizer: { kind: 'momentum', learningRate: 0.05, momentum: 0.9, ramp } }, { ...quiet,
+        monitor: asSet(data.test) });
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       model.dispose();
       return { result, weights };
@@ -170,6 +196,8 @@ describe('trainModel', () => {
       expect(epoch.monitorError).toBeGreaterThanOrEqual(0);
       expect(epoch.monitorError).toBeLessThanOrEqual(1);
     }
-    expect(plain.result.history.map((h) => h.monitorError)).not.toEqual(plain.result.history.map((h) => h.validationError));
+    expect(plain.result.history.map((h) => h.monitorError)).not.toEqual(
+      plain.result.history.map((h) => h.validationError),
+    );
   });
 });

@@ -18,7 +18,11 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export interface HostTensor { shape: number[]; values: Float32Array; dtype?: 'float32' | 'int32' }
+export interface HostTensor {
+  shape: number[];
+  values: Float32Array;
+  dtype?: 'float32' | 'int32';
+}
 
 export function randomHost(shape: number[], random: () => number, scale = 1): HostTensor {
   const size = shape.reduce((a, b) => a * b, 1);
@@ -59,7 +63,10 @@ export function expectClose(actual: HostTensor, expected: HostTensor, atol: numb
       continue;
     }
     const excess = Math.abs(a - b) - (atol + rtol * Math.abs(b));
-    if (!(excess <= worst)) { worst = Number.isNaN(excess) ? Infinity : excess; worstAt = i; }
+    if (!(excess <= worst)) {
+      worst = Number.isNaN(excess) ? Infinity : excess;
+      worstAt = i;
+    }
   }
   if (worstAt >= 0) {
     throw new Error(`${label}: at ${worstAt} got ${actual.values[worstAt]}, stock gave ${expected.values[worstAt]}`);

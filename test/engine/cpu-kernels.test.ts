@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { chooseOpenBlasKernels, chooseOpenBlasThreads, cpuFlags, engineInfo, initEngine, loadBlas } from '../../src/engine/index.js';
+import { chooseOpenBlasKernels, chooseOpenBlasThreads, cpuFlags, engineInfo, initEngine,
+  loadBlas } from '../../src/engine/index.js';
 
-const ZEN4 = 'processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16\n';
+const ZEN4 =
+  'processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl avx512_bf16\n';
 const HASWELL = 'processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma\n';
 
 describe('chooseOpenBlasKernels', () => {
@@ -23,9 +25,10 @@ describe('chooseOpenBlasKernels', () => {
     expect(env.OPENBLAS_CORETYPE).toBeUndefined();
   });
 
-  it('never overrides a user\'s OPENBLAS_CORETYPE', () => {
+  it("never overrides a user's OPENBLAS_CORETYPE", () => {
     const env: NodeJS.ProcessEnv = { OPENBLAS_CORETYPE: 'Haswell' };
-    expect(chooseOpenBlasKernels(env, cpuFlags(ZEN4))).toEqual({ coreType: 'Haswell', reason: 'OPENBLAS_CORETYPE set by the user' });
+    expect(chooseOpenBlasKernels(env, cpuFlags(ZEN4))).toEqual({ coreType: 'Haswell',
+      reason: 'OPENBLAS_CORETYPE set by the user' });
     expect(env.OPENBLAS_CORETYPE).toBe('Haswell');
   });
 
@@ -45,7 +48,7 @@ describe('chooseOpenBlasThreads', () => {
     expect(env.OPENBLAS_NUM_THREADS).toBe('1');
   });
 
-  it('never overrides a user\'s OPENBLAS_NUM_THREADS', () => {
+  it("never overrides a user's OPENBLAS_NUM_THREADS", () => {
     const env: NodeJS.ProcessEnv = { OPENBLAS_NUM_THREADS: '2' };
     expect(chooseOpenBlasThreads(1, env)).toEqual({ threads: 2, reason: 'OPENBLAS_NUM_THREADS set by the user' });
     expect(env.OPENBLAS_NUM_THREADS).toBe('2');

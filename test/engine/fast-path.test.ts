@@ -51,7 +51,11 @@ describe.skipIf(!load.ok)('fast kernels cover the training step', () => {
       expect(call('Add', { a: tf.ones([3, 1]), b: tf.ones([1, 4]) })).toBeNull();
       expect(call('Add', { a: tf.ones([3], 'int32'), b: tf.ones([3], 'int32') })).toBeNull();
       expect(call('Sum', { x: tf.ones([2, 3, 4]) }, { axis: [0, 2], keepDims: false })).toBeNull();
-      expect(call('_FusedMatMul', { a: tf.ones([2, 3]), b: tf.ones([3, 4]), bias: tf.ones([2, 1]) }, { activation: 'linear' })).toBeNull();
+      expect(
+        call('_FusedMatMul', { a: tf.ones([2, 3]), b: tf.ones([3, 4]), bias: tf.ones([2, 1]) }, {
+          activation: 'linear',
+        }),
+      ).toBeNull();
     });
   });
 });

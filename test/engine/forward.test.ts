@@ -36,7 +36,8 @@ function randomInput(rows: number, features: number, seed: number): Float32Array
 }
 
 describe.skipIf(!hasBlas)('compileDenseForward', () => {
-  const model = buildMlp({ kind: 'mlp', hidden: [37, 23], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 3 }, 19, 7);
+  const model = buildMlp({ kind: 'mlp', hidden: [37, 23], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 3 },
+    19, 7);
   const forward = compileDenseForward(model);
 
   it('compiles an MLP with dropout layers, which are the identity at inference', () => {
@@ -98,7 +99,8 @@ describe.skipIf(!hasBlas)('compileDenseForward', () => {
     const conv = tf.sequential({ layers: [tf.layers.conv2d({ filters: 2, kernelSize: 3, inputShape: [8, 8, 1] })] });
     expect(compileDenseForward(conv)).toMatch(/Conv2D/);
     const input = tf.input({ shape: [4] });
-    const functional = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor });
+    const functional = tf.model({ inputs: input,
+      outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor });
     expect(compileDenseForward(functional)).toMatch(/not a Sequential/);
     for (const model of [softmax, conv, functional]) model.dispose();
   });

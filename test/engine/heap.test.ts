@@ -5,8 +5,11 @@ import { youngGenerationSized } from '../../src/engine/index.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/heap-churn.ts', import.meta.url));
 
-function churn(mode: 'keep'): { choice?: { kept: boolean; reason: string }; faultsPerRound: number; pagesPerRound: number } {
-  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode], { encoding: 'utf8', timeout: 60_000 });
+function churn(
+  mode: 'keep',
+): { choice?: { kept: boolean; reason: string }; faultsPerRound: number; pagesPerRound: number } {
+  const result = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', fixture, mode], { encoding: 'utf8',
+    timeout: 60_000 });
   if (result.status !== 0) throw new Error(`heap-churn ${mode} failed: ${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop()!);
 }

@@ -11,26 +11,12 @@ beforeAll(async () => {
 
 // [a shape, b shape, transposeA, transposeB]: size-1 and size-0 dims, odd sizes, every transpose
 // combination, batched and broadcast batches.
-const CASES: [number[], number[], boolean, boolean][] = [
-  [[1, 1], [1, 1], false, false],
-  [[3, 5], [5, 7], false, false],
-  [[5, 3], [5, 7], true, false],
-  [[3, 5], [7, 5], false, true],
-  [[5, 3], [7, 5], true, true],
-  [[1, 13], [13, 17], false, false],
-  [[1, 13], [17, 13], false, true],
-  [[17, 1], [1, 19], false, false],
-  [[33, 65], [65, 1], false, false],
-  [[0, 4], [4, 3], false, false],
-  [[4, 0], [0, 3], false, false],
-  [[128, 784], [784, 120], false, false],
-  [[2, 3, 4], [2, 4, 5], false, false],
-  [[2, 4, 3], [2, 5, 4], true, true],
-  [[1, 3, 4], [6, 4, 5], false, false],
-  [[6, 3, 4], [1, 4, 5], false, false],
-  [[6, 3, 4], [4, 5], false, false],
-  [[2, 2, 3, 4], [2, 2, 4, 5], false, false],
-];
+const CASES: [number[], number[], boolean, boolean][] = [[[1, 1], [1, 1], false, false], [[3, 5], [5, 7], false, false],
+  [[5, 3], [5, 7], true, false], [[3, 5], [7, 5], false, true], [[5, 3], [7, 5], true, true], [[1, 13], [13, 17], false,
+  false], [[1, 13], [17, 13], false, true], [[17, 1], [1, 19], false, false], [[33, 65], [65, 1], false, false], [[0,
+  4], [4, 3], false, false], [[4, 0], [0, 3], false, false], [[128, 784], [784, 120], false, false], [[2, 3, 4], [2, 4,
+  5], false, false], [[2, 4, 3], [2, 5, 4], true, true], [[1, 3, 4], [6, 4, 5], false, false], [[6, 3, 4], [1, 4, 5],
+  false, false], [[6, 3, 4], [4, 5], false, false], [[2, 2, 3, 4], [2, 2, 4, 5], false, false]];
 
 describe.skipIf(!hasBlas)('BatchMatMul on blas', () => {
   it.each(CASES)('%j × %j (tA=%s, tB=%s) matches the stock cpu kernel', (sa, sb, tA, tB) => {
@@ -47,7 +33,8 @@ describe.skipIf(!hasBlas)('BatchMatMul on blas', () => {
     const b = randomHost([1, 3, 4, 5], random);
     const ours = runOn('blas', [a, b], (x, y) => tf.matMul(x, y));
     // Reference: materialise the broadcast, then the stock kernel on equal batches.
-    const reference = runOn('cpu', [a, b], (x, y) => tf.matMul(tf.broadcastTo(x, [2, 3, 3, 4]), tf.broadcastTo(y, [2, 3, 4, 5])));
+    const reference = runOn('cpu', [a, b],
+      (x, y) => tf.matMul(tf.broadcastTo(x, [2, 3, 3, 4]), tf.broadcastTo(y, [2, 3, 4, 5])));
     expectClose(ours, reference, 1e-5, 1e-5, 'broadcast');
   });
 
@@ -69,11 +56,15 @@ describe.skipIf(!hasBlas)('_FusedMatMul on blas', () => {
       const inputs = [randomHost([5, 9], random), randomHost([9, 7], random)];
       if (biasShape) inputs.push(randomHost(biasShape, random));
       inputs.push(randomHost([7], random, 0.5)); // prelu weights
-      const op = (a: tf.Tensor, b: tf.Tensor, ...rest: tf.Tensor[]) => tf.fused.matMul({
-        a, b, bias: biasShape ? rest[0] : undefined, activation,
-        preluActivationWeights: activation === 'prelu' ? rest[rest.length - 1] : undefined,
-        leakyreluAlpha: 0.3,
-      });
+      const op = (a: tf.Tensor, b: tf.Tensor, ...rest: tf.Tensor[]) =>
+        tf.fused.matMul({
+          a,
+          b,
+          bias: biasShape ? rest[0] : undefined,
+          activation,
+          preluActivationWeights: activation === 'prelu' ? rest[rest.length - 1] : undefined,
+          leakyreluAlpha: 0.3,
+        });
       expectClose(runOn('blas', inputs, op), runOn('cpu', inputs, op), 1e-5, 1e-5, activation);
     });
   }

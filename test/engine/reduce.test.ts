@@ -10,16 +10,17 @@ beforeAll(async () => {
 });
 
 const REDUCTIONS = {
-  sum: tf.sum, max: tf.max, min: tf.min, mean: tf.mean,
+  sum: tf.sum,
+  max: tf.max,
+  min: tf.min,
+  mean: tf.mean,
 } as const;
 
 // Inner, outer, middle and whole-tensor reductions, negative axes, size-1 and size-0 dims, and a
 // non-contiguous axis set that the fast kernel hands to the stock one.
-const CASES: [number[], number | number[] | undefined][] = [
-  [[7], 0], [[3, 5], 1], [[3, 5], 0], [[3, 5], -1], [[3, 5], undefined], [[3, 5], [0, 1]],
-  [[2, 3, 5], 1], [[2, 3, 5], [1, 2]], [[2, 3, 5], [0, 1]], [[2, 3, 5], [0, 2]],
-  [[1, 5], 0], [[5, 1], 1], [[128, 1200], 0], [[4, 0, 3], 2],
-];
+const CASES: [number[], number | number[] | undefined][] = [[[7], 0], [[3, 5], 1], [[3, 5], 0], [[3, 5], -1], [[3, 5],
+  undefined], [[3, 5], [0, 1]], [[2, 3, 5], 1], [[2, 3, 5], [1, 2]], [[2, 3, 5], [0, 1]], [[2, 3, 5], [0, 2]], [[1, 5],
+  0], [[5, 1], 1], [[128, 1200], 0], [[4, 0, 3], 2]];
 
 describe.skipIf(!hasBlas)('reductions on blas', () => {
   for (const [name, reduce] of Object.entries(REDUCTIONS)) {
@@ -44,6 +45,7 @@ describe.skipIf(!hasBlas)('reductions on blas', () => {
 
   it.each([[[10]], [[4, 10]], [[2, 3, 10]], [[128, 1000]]])('softmax of %j matches the stock kernel', (shape) => {
     const input = randomHost(shape, seededRandom(shape.length), 30);
-    expectClose(runOn('blas', [input], (x) => tf.softmax(x)), runOn('cpu', [input], (x) => tf.softmax(x)), 1e-7, 1e-5, 'softmax');
+    expectClose(runOn('blas', [input], (x) => tf.softmax(x)), runOn('cpu', [input], (x) => tf.softmax(x)), 1e-7, 1e-5,
+      'softmax');
   });
 });

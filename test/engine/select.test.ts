@@ -12,7 +12,9 @@ function choose(env: Record<string, string>): { stdout: Record<string, unknown>[
     encoding: 'utf8',
     timeout: 60_000,
   });
-  const stdout = result.stdout.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+  const stdout = result.stdout.trim().split('\n').filter(Boolean).map((line) =>
+    JSON.parse(line) as Record<string, unknown>
+  );
   return { stdout, stderr: result.stderr };
 }
 
@@ -34,7 +36,9 @@ describe('backend selection', () => {
 
   it('refuses a forced backend that cannot load instead of falling back', () => {
     const { stdout } = choose({ DISTILL_BACKEND: 'tensorflow' });
-    const tensorflowInstalled = stdout.some((line) => (line.info as { backend?: string } | undefined)?.backend === 'tensorflow');
+    const tensorflowInstalled = stdout.some((line) =>
+      (line.info as { backend?: string } | undefined)?.backend === 'tensorflow'
+    );
     if (tensorflowInstalled) return; // a machine with tfjs-node: nothing to refuse
     expect(stdout.find((line) => line.error)?.error).toMatch(/"tensorflow" was forced but cannot load/);
   });

@@ -28,11 +28,11 @@ const LABELS = Array.from({ length: 32 }, (_, i) => i % 5);
 
 function mlp(): tf.Sequential {
   const init = (seed: number) => tf.initializers.glorotUniform({ seed });
-  return tf.sequential({ layers: [
-    tf.layers.dense({ inputShape: [20], units: 16, activation: 'relu', kernelInitializer: init(1) }),
-    tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(2) }),
-    tf.layers.dense({ units: 5, kernelInitializer: init(3) }),
-  ] });
+  return tf.sequential({
+    layers: [tf.layers.dense({ inputShape: [20], units: 16, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.dense({ units: 5, kernelInitializer: init(3) })],
+  });
 }
 
 /** Losses of `steps` full-batch steps on one backend, from identical initial weights. */
@@ -45,7 +45,8 @@ async function trainLosses(backend: string, config: OptimizerConfig, steps: numb
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true,
+      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      true,
     )!;
     losses.push(loss.dataSync()[0]);
     loss.dispose();
@@ -56,11 +57,8 @@ async function trainLosses(backend: string, config: OptimizerConfig, steps: numb
   return losses;
 }
 
-const OPTIMIZERS: OptimizerConfig[] = [
-  { kind: 'momentum', learningRate: 0.1, momentum: 0.9 },
-  { kind: 'momentum', learningRate: 0.1, momentum: 0.9, nesterov: true },
-  { kind: 'adam', learningRate: 0.01 },
-];
+const OPTIMIZERS: OptimizerConfig[] = [{ kind: 'momentum', learningRate: 0.1, momentum: 0.9 }, { kind: 'momentum',
+  learningRate: 0.1, momentum: 0.9, nesterov: true }, { kind: 'adam', learningRate: 0.01 }];
 
 describe('training on every available backend', () => {
   it.each(OPTIMIZERS)('gives the stock cpu losses with %j', async (config) => {
@@ -78,9 +76,11 @@ describe('training on every available backend', () => {
     const optimizer = createOptimizer({ kind: 'adam', learningRate: 0.001 });
     const x = tf.tensor(X.values, X.shape);
     const y = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 5);
-    const step = () => optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true,
-    )?.dispose();
+    const step = () =>
+      optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+      )?.dispose();
     step(); // creates the optimizer's slots
     const baseline = tf.memory().numTensors;
     for (let i = 0; i < 100; i++) step();
@@ -96,9 +96,14 @@ describe('training on every available backend', () => {
     const optimizer = createOptimizer(config);
     const x = tf.tensor(X.values, X.shape);
     const y = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 5);
-    const step = () => optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true)?.dispose();
+    const step = () =>
+      optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+        true,
+      )?.dispose();
     step();
-    const snapshot = model.weights.map((w) => tf.clone(w.read())); // shares buffers, as early stopping's best-weights copy does
+    // shares buffers, as early stopping's best-weights copy does
+    const snapshot = model.weights.map((w) => tf.clone(w.read()));
     const frozen = snapshot.map((t) => Array.from(t.dataSync()));
     step();
     step();

@@ -24,7 +24,9 @@ function reference(members: Float32Array[], classes: number, averaging: 'probabi
     }
     const probabilities = averaging === 'probabilities' ? pooled : pooled.map(Math.exp);
     const total = probabilities.reduce((s, v) => s + v, 0);
-    probabilities.forEach((p, j) => { out[r * classes + j] = Math.log(p / total); });
+    probabilities.forEach((p, j) => {
+      out[r * classes + j] = Math.log(p / total);
+    });
   }
   return out;
 }
@@ -35,11 +37,12 @@ describe('averageMembers', () => {
   // Members that disagree strongly (scale 6), so the two averages differ.
   const members = [0, 1, 2, 3].map(() => Float32Array.from({ length: 9 * classes }, () => 6 * gaussian()));
 
-  it.each(['probabilities', 'logits'] as const)('returns the log of the %s average, as float64 computes it', (averaging) => {
-    const got = averageMemberArrays(members, classes, averaging);
-    const want = reference(members, classes, averaging);
-    for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
-  });
+  it.each(['probabilities', 'logits'] as const)('returns the log of the %s average, as float64 computes it',
+    (averaging) => {
+      const got = averageMemberArrays(members, classes, averaging);
+      const want = reference(members, classes, averaging);
+      for (let i = 0; i < want.length; i++) expect(got[i]).toBeCloseTo(want[i], 4);
+    });
 
   it('the two averages differ where a member vetoes a class, and one member is its own log-softmax', () => {
     // Member 2 gives class 0 a probability near e^-30: the geometric mean drops it, the arithmetic keeps ~half.

@@ -80,7 +80,9 @@ export function tensorsOf(instance: Instance): CombineInputs {
   const { index, batch, generalist, examples, probs } = instance;
   const specialists: Record<string, tf.Tensor2D> = {};
   index.specialists.forEach((spec, s) => {
-    if (examples[s].length > 0) specialists[spec.id] = tf.tensor2d(probs[s], [examples[s].length, spec.classes.length + 1]);
+    if (examples[s].length > 0) {
+      specialists[spec.id] = tf.tensor2d(probs[s], [examples[s].length, spec.classes.length + 1]);
+    }
   });
   return { generalist: tf.tensor2d(generalist, [batch, index.numClasses]), specialists, active: examples };
 }

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle, saveBundle } from '../../src/bundle/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { ensembleFromBundle, EnsembleOptionsSchema, fromCombinerRecord, toCombinerRecord } from '../../src/ensemble/index.js';
+import { ensembleFromBundle, EnsembleOptionsSchema, fromCombinerRecord,
+  toCombinerRecord } from '../../src/ensemble/index.js';
 import { bundleTeacherLogits, parsePipelineConfig } from '../../src/pipeline/index.js';
 import { draft, tempDir } from '../bundle/helpers.js';
 
@@ -24,33 +25,45 @@ describe('one combiner schema', () => {
 
   it('says why a recorded combiner cannot run instead of guessing one', () => {
     expect(fromCombinerRecord(undefined)).toBe('the bundle has no combiner settings');
-    expect(fromCombinerRecord({ solver: 'newton', iterations: 10, tolerance: 1e-6 })).toMatch(/^its combiner settings cannot be run: solver: /);
+    expect(fromCombinerRecord({ solver: 'newton', iterations: 10, tolerance: 1e-6 })).toMatch(
+      /^its combiner settings cannot be run: solver: /,
+    );
     expect(fromCombinerRecord({ solver: 'em', iterations: 0, tolerance: 1e-6 })).toMatch(/maxIterations/);
   });
 
-  it('is the pipeline config\'s combiner: an unknown solver is refused there too', () => {
-    expect(() => parsePipelineConfig({ ...minimalConfig(), combiner: { solver: 'newton' } }, 'test.json')).toThrow(/combiner\.solver/);
+  it("is the pipeline config's combiner: an unknown solver is refused there too", () => {
+    expect(() => parsePipelineConfig({ ...minimalConfig(), combiner: { solver: 'newton' } }, 'test.json')).toThrow(
+      /combiner\.solver/,
+    );
   });
 
-  it('builds the ensemble from a bundle; one whose combiner is unknown or missing cannot teach (a missing one used to fall back to em silently)', async () => {
+  it('builds the ensemble from a bundle; one whose combiner is unknown or missing cannot teach (a missing one used ' +
+    'to fall back to em silently)', async () => {
     const bad = { ...draft(1), combiner: { solver: 'newton', iterations: 50, tolerance: 1e-6 } };
     await saveBundle(join(dir, 'bad'), bad);
     const bundle = await loadBundle(join(dir, 'bad'));
     const { models, options } = ensembleFromBundle(bundle);
-    expect(models.specialists.map((s) => [s.id, s.classes, s.dustbinOffset])).toEqual(bad.specialists!.map((s) => [s.id, s.classes, s.dustbinOffset]));
+    expect(models.specialists.map((s) => [s.id, s.classes, s.dustbinOffset])).toEqual(
+      bad.specialists!.map((s) => [s.id, s.classes, s.dustbinOffset]),
+    );
     expect(options).toMatch(/solver/);
     bundle.dispose();
-    await expect(bundleTeacherLogits(join(dir, 'bad'), 'ensemble', new Float32Array(8), 2)).rejects.toThrow(/the ensemble cannot teach: its combiner settings cannot be run/);
+    await expect(bundleTeacherLogits(join(dir, 'bad'), 'ensemble', new Float32Array(8), 2)).rejects.toThrow(
+      /the ensemble cannot teach: its combiner settings cannot be run/,
+    );
     const { combiner: _none, ...unset } = draft(2);
     await saveBundle(join(dir, 'unset'), unset);
-    await expect(bundleTeacherLogits(join(dir, 'unset'), 'ensemble', new Float32Array(8), 2)).rejects.toThrow(/the ensemble cannot teach: the bundle has no combiner settings/);
+    await expect(bundleTeacherLogits(join(dir, 'unset'), 'ensemble', new Float32Array(8), 2)).rejects.toThrow(
+      /the ensemble cannot teach: the bundle has no combiner settings/,
+    );
   });
 });
 
 function minimalConfig() {
   const train = { epochs: 1, batchSize: 8, optimizer: { kind: 'adam', learningRate: 0.01 } };
   return {
-    name: 'tiny', dataset: { name: 'synthetic' },
+    name: 'tiny',
+    dataset: { name: 'synthetic' },
     generalist: { net: { hidden: [8] }, train },
     clusters: { clustering: { clusters: 2 } },
     specialists: { train },

@@ -40,7 +40,9 @@ function prepare({ generalist, specialists }: ReferenceProblem): Prepared {
   const dustbins: Prepared['dustbins'] = [];
   for (const spec of specialists) {
     const p = normalised(spec.probs);
-    spec.classes.forEach((c, j) => { a[c] += p[j]; });
+    spec.classes.forEach((c, j) => {
+      a[c] += p[j];
+    });
     entropyTerms += p.reduce((s, v) => s + (v > 0 ? v * Math.log(v) : 0), 0);
     const d = p[spec.classes.length];
     if (d > 0) {
@@ -111,16 +113,19 @@ export function referenceSolve(problem: ReferenceProblem): Float64Array {
     // H⁻¹ v by Woodbury: H = Λ + U C Uᵀ with Λ = diag(a/q²), C = diag(d/D²), U = [outside indicators].
     const lambdaInv = Float64Array.from(a, (ai, i) => (q[i] * q[i]) / ai);
     const k = dustbins.length;
-    const small = dustbins.map(({ d, outside }, r) => dustbins.map(({ outside: other }, c) => {
-      let s = r === c ? (masses[r] * masses[r]) / d : 0;
-      for (let i = 0; i < n; i++) if (outside[i] && other[i]) s += lambdaInv[i];
-      return s;
-    }));
+    const small = dustbins.map(({ d, outside }, r) =>
+      dustbins.map(({ outside: other }, c) => {
+        let s = r === c ? (masses[r] * masses[r]) / d : 0;
+        for (let i = 0; i < n; i++) if (outside[i] && other[i]) s += lambdaInv[i];
+        return s;
+      })
+    );
     const hInv = (v: Float64Array): Float64Array => {
       const lv = Float64Array.from(v, (x, i) => x * lambdaInv[i]);
       if (k === 0) return lv;
       const y = solveDense(small.map((row) => [...row]), dustbins.map(({ outside }) => outsideMass(lv, outside)));
-      return Float64Array.from(lv, (x, i) => x - lambdaInv[i] * dustbins.reduce((s, { outside }, m) => s + (outside[i] ? y[m] : 0), 0));
+      return Float64Array.from(lv, (x, i) =>
+        x - lambdaInv[i] * dustbins.reduce((s, { outside }, m) => s + (outside[i] ? y[m] : 0), 0));
     };
     const hg = hInv(g);
     const h1 = hInv(new Float64Array(n).fill(1));

@@ -10,18 +10,17 @@ beforeAll(async () => {
 });
 
 // Classes 0..7; class 7 has no specialist, class 2 has two.
-const SPECS: SpecialistSpec[] = [
-  { id: 'a', classes: [0, 1, 2] },
-  { id: 'b', classes: [2, 3] },
-  { id: 'c', classes: [4, 5, 6] },
-];
+const SPECS: SpecialistSpec[] = [{ id: 'a', classes: [0, 1, 2] }, { id: 'b', classes: [2, 3] }, { id: 'c',
+  classes: [4, 5, 6] }];
 const index = buildSpecialistIndex(SPECS, 8);
 
 /** Rows with their largest probability on the given classes, in that order. */
 function peaked(tops: number[][], classes = 8): tf.Tensor2D {
   const values = tops.flatMap((order) => {
     const row = new Array<number>(classes).fill(0.01);
-    order.forEach((c, rank) => { row[c] = 0.5 / (rank + 1); });
+    order.forEach((c, rank) => {
+      row[c] = 0.5 / (rank + 1);
+    });
     const sum = row.reduce((s, v) => s + v, 0);
     return row.map((v) => v / sum);
   });
@@ -38,7 +37,9 @@ describe('specialist index', () => {
     expect(build([{ id: 'a', classes: [0] }, { id: 'a', classes: [1] }])).toThrow(/1\.id: duplicate specialist id "a"/);
     expect(build([{ id: 'a', classes: [0, 8] }])).toThrow(/0\.classes: class 8 is outside 0\.\.7/);
     expect(build([{ id: 'a', classes: [1, 1] }])).toThrow(/lists a class twice/);
-    expect(build([{ id: 'all', classes: [0, 1] }], 2)).toThrow(/covers every class: a dustbin needs at least one class outside/);
+    expect(build([{ id: 'all', classes: [0, 1] }], 2)).toThrow(
+      /covers every class: a dustbin needs at least one class outside/,
+    );
     expect(build([{ id: 'a', classes: [] }])).toThrow(/0\.classes/);
     expect(build([], 1)).toThrow(/numClasses must be an integer ≥ 2/);
   });
@@ -65,7 +66,11 @@ describe('route', () => {
 
   it('agrees with a per-example loop on a random batch, and leaves only the mask behind', () => {
     const rng = createRng(5);
-    const specs = Array.from({ length: 12 }, (_, s) => ({ id: `s${s}`, classes: [...new Set(Array.from({ length: 1 + (s % 5) }, () => Math.floor(rng() * 50)))].sort((x, y) => x - y) }));
+    const specs = Array.from({ length: 12 },
+      (_, s) => ({ id: `s${s}`,
+        classes: [...new Set(Array.from({ length: 1 + (s % 5) }, () => Math.floor(rng() * 50)))].sort((x, y) =>
+          x - y
+        ) }));
     const big = buildSpecialistIndex(specs, 50);
     const rows = Array.from({ length: 33 }, () => Array.from(randomDistribution(rng, 50, 3)));
     const pg = tf.tensor2d(rows);
@@ -79,7 +84,9 @@ describe('route', () => {
       expect(routing.active[b]).toEqual(expected);
       expect(mask[b]).toEqual(specs.map((_, s) => (expected.includes(s) ? 1 : 0)));
     });
-    routing.examples.forEach((examples, s) => expect(examples).toEqual(routing.active.flatMap((set, b) => (set.includes(s) ? [b] : []))));
+    routing.examples.forEach((examples, s) =>
+      expect(examples).toEqual(routing.active.flatMap((set, b) => (set.includes(s) ? [b] : [])))
+    );
     tf.dispose([pg, routing.mask]);
   });
 

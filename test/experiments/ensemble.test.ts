@@ -5,14 +5,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSynthetic } from '../../src/data/index.js';
 import { predictLogits } from '../../src/distill/index.js';
 import { engineInfo, initEngine } from '../../src/engine/index.js';
-import { type EnsemblePlan, type EnsembleResult, ensemblePlan, runEnsembleExperiment, writeEnsembleReport } from '../../src/experiments/index.js';
+import { type EnsemblePlan, type EnsembleResult, ensemblePlan, runEnsembleExperiment,
+  writeEnsembleReport } from '../../src/experiments/index.js';
 import { loadModel } from '../../src/bundle/index.js';
 
-const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 2, inputSize: 16, trainPerClass: 30, validationPerClass: 8, testPerClass: 20, seed: 9 });
+const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 2, inputSize: 16, trainPerClass: 30,
+  validationPerClass: 8, testPerClass: 20, seed: 9 });
 const quick = ensemblePlan(true);
-const plan: EnsemblePlan = { ...quick, seeds: [1, 2, 3], sizes: [1, 3], temperatures: [1, 4], studentSeeds: [101, 102] };
+const plan: EnsemblePlan = { ...quick, seeds: [1, 2, 3], sizes: [1, 3], temperatures: [1, 4],
+  studentSeeds: [101, 102] };
 const root = mkdtempSync(join(tmpdir(), 'ensemble-experiment-'));
-const run = (dir: string, log: (line: string) => void = () => {}) => runEnsembleExperiment('synthetic', data, join(root, dir), plan, { log });
+const run = (dir: string, log: (line: string) => void = () => {}) =>
+  runEnsembleExperiment('synthetic', data, join(root, dir), plan, { log });
 const weightsOf = async (dir: string, name: string) => {
   const model = await loadModel(join(root, dir, name, 'model'));
   const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
@@ -31,7 +35,9 @@ async function pooledErrors(dir: string, seeds: number[]): Promise<number> {
     for (let r = 0; r < data.test.n; r++) {
       const row = Array.from(logits.subarray(r * classes, (r + 1) * classes));
       const z = row.reduce((s, v) => s + Math.exp(v), 0);
-      row.forEach((v, j) => { mean[r * classes + j] += Math.exp(v) / z / seeds.length; });
+      row.forEach((v, j) => {
+        mean[r * classes + j] += Math.exp(v) / z / seeds.length;
+      });
     }
   }
   let errors = 0;
@@ -56,7 +62,7 @@ describe('the ensemble experiment', () => {
     expect(await weightsOf('a', 'member-s1')).not.toEqual(await weightsOf('a', 'member-s2'));
   }, 120_000);
 
-  it('scores the ensemble of K as the first K members\' mean probability', async () => {
+  it("scores the ensemble of K as the first K members' mean probability", async () => {
     expect(first.sizes.map((s) => s.members)).toEqual([1, 3]);
     expect(first.sizes[1].ensemble).toBe(await pooledErrors('a', [1, 2, 3]));
     expect(first.sizes[0].ensemble).toBe(first.memberErrors[0]);

@@ -6,14 +6,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle, type LoadedBundle, saveBundle } from '../../src/bundle/index.js';
 import { generateSynthetic, type SyntheticConfig } from '../../src/data/index.js';
 import { initEngine } from '../../src/engine/index.js';
-import { denseLayers, exportBundle, mlpToOnnx, type ModelCheck, onnxRuntime, SIDECAR_FILE, verifyExport } from '../../src/export/index.js';
+import { denseLayers, exportBundle, mlpToOnnx, type ModelCheck, onnxRuntime, SIDECAR_FILE,
+  verifyExport } from '../../src/export/index.js';
 import { sha256 } from '../../src/files/index.js';
 import { buildMlp } from '../../src/nets/index.js';
 import { draft, tempDir } from '../bundle/helpers.js';
 
 const SYNTHETIC: SyntheticConfig = {
-  superclasses: 3, finePerSuperclass: 2, inputSize: 12, trainPerClass: 20, validationPerClass: 5, testPerClass: 50,
-  superSeparation: 6, fineSeparation: 2, modesPerClass: 1, seed: 4,
+  superclasses: 3,
+  finePerSuperclass: 2,
+  inputSize: 12,
+  trainPerClass: 20,
+  validationPerClass: 5,
+  testPerClass: 50,
+  superSeparation: 6,
+  fineSeparation: 2,
+  modesPerClass: 1,
+  seed: 4,
 };
 
 let dir: string;
@@ -26,12 +35,16 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 /** A bundle of the paper's nets (dropout, max-norm) on a synthetic dataset, so it has a test split to check on. */
 async function syntheticBundle(folder: string) {
   const data = generateSynthetic(SYNTHETIC);
-  const net = (seed: number, dropout: number) => ({ kind: 'mlp' as const, hidden: [16, 16], inputDropout: dropout, hiddenDropout: dropout, maxNorm: 3.5, seed });
+  const net = (seed: number, dropout: number) => ({ kind: 'mlp' as const, hidden: [16, 16], inputDropout: dropout,
+    hiddenDropout: dropout, maxNorm: 3.5, seed });
   await saveBundle(folder, {
-    dataset: { name: 'synthetic', inputShape: [SYNTHETIC.inputSize], classNames: data.classNames, config: { name: 'synthetic', ...SYNTHETIC } },
+    dataset: { name: 'synthetic', inputShape: [SYNTHETIC.inputSize], classNames: data.classNames,
+      config: { name: 'synthetic', ...SYNTHETIC } },
     generalist: { model: buildMlp(net(1, 0.5), SYNTHETIC.inputSize, data.numClasses), kind: 'mlp', metrics: {} },
-    specialists: [{ id: 's0', model: buildMlp(net(2, 0), SYNTHETIC.inputSize, 3), classes: [0, 1], dustbinOffset: -1.3, cluster: { index: 0 } }],
-    student: { model: buildMlp(net(3, 0), SYNTHETIC.inputSize, data.numClasses), teacher: 'generalist', temperature: 20, hardWeight: 0.1 },
+    specialists: [{ id: 's0', model: buildMlp(net(2, 0), SYNTHETIC.inputSize, 3), classes: [0, 1], dustbinOffset: -1.3,
+      cluster: { index: 0 } }],
+    student: { model: buildMlp(net(3, 0), SYNTHETIC.inputSize, data.numClasses), teacher: 'generalist', temperature: 20,
+      hardWeight: 0.1 },
     combiner: { solver: 'em', iterations: 50, tolerance: 1e-6 },
     metrics: {},
   });
@@ -53,14 +66,13 @@ describe('ONNX export', () => {
   afterAll(() => bundle.dispose());
 
   it('writes every model, the sidecar and a Triton repository for the student', async () => {
-    expect(files.sort()).toEqual([
-      SIDECAR_FILE, 'generalist.onnx', 'specialists/s0.onnx', 'student.onnx',
-      'triton/student/1/model.onnx', 'triton/student/config.pbtxt', 'triton/student/labels.txt',
-    ]);
+    expect(files.sort()).toEqual([SIDECAR_FILE, 'generalist.onnx', 'specialists/s0.onnx', 'student.onnx',
+      'triton/student/1/model.onnx', 'triton/student/config.pbtxt', 'triton/student/labels.txt']);
     expect((await readdir(out(), { recursive: true })).filter((f) => f.includes('.'))).toHaveLength(files.length);
   });
 
-  it('matches the bundle\'s forward pass in ONNX Runtime on the test split: max |Δ| ≤ 1e-5, every top-1 class the same', () => {
+  it("matches the bundle's forward pass in ONNX Runtime on the test split: max |Δ| ≤ 1e-5, every top-1 class the " +
+    "same", () => {
     expect(checks.map((c) => c.id)).toEqual(['generalist', 'student', 's0']);
     for (const check of checks) {
       expect(check.rows, check.id).toBe(SYNTHETIC.superclasses * SYNTHETIC.finePerSuperclass * SYNTHETIC.testPerClass);
@@ -70,7 +82,7 @@ describe('ONNX export', () => {
     }
   });
 
-  it('applies a specialist\'s dustbin offset to its probabilities but not to its logits', async () => {
+  it("applies a specialist's dustbin offset to its probabilities but not to its logits", async () => {
     const ort = await onnxRuntime();
     const session = await ort.InferenceSession.create(join(out(), 'specialists/s0.onnx'));
     const x = new Float32Array(SYNTHETIC.inputSize).fill(0.5);
@@ -84,12 +96,14 @@ describe('ONNX export', () => {
     await session.release();
   });
 
-  it('describes the ensemble path in the sidecar: classes, clusters, dustbin offsets, combiner, checksums', async () => {
+  it('describes the ensemble path in the sidecar: classes, ' +
+    'clusters, dustbin offsets, combiner, checksums', async () => {
     const side = JSON.parse(await readFile(join(out(), SIDECAR_FILE), 'utf8'));
     expect(side.opset).toBe(13);
     expect(side.input).toMatchObject({ name: 'input', datatype: 'FP32', shape: [-1, SYNTHETIC.inputSize] });
     expect(side.classNames).toEqual(bundle.manifest.dataset.classNames);
-    expect(side.specialists).toEqual([{ id: 's0', file: 'specialists/s0.onnx', classes: [0, 1], dustbinOffset: -1.3, cluster: 0 }]);
+    expect(side.specialists).toEqual([{ id: 's0', file: 'specialists/s0.onnx', classes: [0, 1], dustbinOffset: -1.3,
+      cluster: 0 }]);
     expect(side.student).toMatchObject({ file: 'student.onnx', teacher: 'generalist', temperature: 20 });
     expect(side.combiner).toEqual(bundle.manifest.combiner);
     for (const [path, entry] of Object.entries(side.files) as [string, { sha256: string; bytes: number }][]) {
@@ -98,10 +112,11 @@ describe('ONNX export', () => {
     }
   });
 
-  it('writes the fields Triton requires, matching the ONNX graph\'s own input and outputs', async () => {
+  it("writes the fields Triton requires, matching the ONNX graph's own input and outputs", async () => {
     const config = await readFile(join(out(), 'triton/student/config.pbtxt'), 'utf8');
     const field = (name: string) => [...config.matchAll(new RegExp(`^\\s*${name}: (.+)$`, 'gm'))].map((m) => m[1]);
-    expect(field('name')).toEqual(['"student"', '"input"', '"logits"', '"probabilities"']); // the model's name is its folder's
+    // the model's name is its folder's
+    expect(field('name')).toEqual(['"student"', '"input"', '"logits"', '"probabilities"']);
     expect(field('platform')).toEqual(['"onnxruntime_onnx"']);
     expect(Number(field('max_batch_size')[0])).toBeGreaterThan(0); // and so dims leave the batch dimension out
     expect(field('data_type')).toEqual(['TYPE_FP32', 'TYPE_FP32', 'TYPE_FP32']);
@@ -124,7 +139,10 @@ describe('ONNX export', () => {
 
 describe('what the exporter refuses', () => {
   it('names a layer it cannot translate', () => {
-    const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'tanh', name: 'squash' }), tf.layers.dense({ units: 2 })] });
+    const model = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'tanh', name: 'squash' }),
+        tf.layers.dense({ units: 2 })],
+    });
     expect(() => denseLayers(model)).toThrow(/cannot export .* to ONNX: layer squash uses activation tanh/);
     model.dispose();
   });
@@ -132,9 +150,16 @@ describe('what the exporter refuses', () => {
   it('refuses a model whose last layer is not linear, and exports one without biases', async () => {
     const relu = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'relu' })] });
     expect(() => denseLayers(relu)).toThrow(/must end in a linear Dense layer/);
-    const plain = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })] });
+    const plain = tf.sequential({
+      layers: [
+        tf.layers.dense({ inputShape: [4], units: 3, useBias: false,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      ],
+    });
     const ort = await onnxRuntime();
-    const session = await ort.InferenceSession.create(mlpToOnnx(plain, { name: 'plain', docString: '', producerVersion: 'test' }));
+    const session = await ort.InferenceSession.create(
+      mlpToOnnx(plain, { name: 'plain', docString: '', producerVersion: 'test' }),
+    );
     const x = Float32Array.of(1, -2, 0.5, 3);
     const out = await session.run({ input: new ort.Tensor('float32', x, [1, 4]) });
     const expected = tf.tidy(() => Array.from((plain.predict(tf.tensor2d(x, [1, 4])) as tf.Tensor).dataSync()));
@@ -144,13 +169,21 @@ describe('what the exporter refuses', () => {
     plain.dispose();
   });
 
-  it('exits 2 naming --format for a format it does not write, before loading anything; 1 with one line for a missing bundle', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--format', 'tflite', '--bundle', '/nonexistent'], { encoding: 'utf8', timeout: 60_000 });
-    expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/--format: the only export format is onnx/);
-    const missing = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--bundle', join(dir, 'no-such-bundle'), '--out', join(dir, 'no-out')], { encoding: 'utf8', timeout: 60_000 });
-    expect([missing.status, missing.stderr.trim().split('\n').at(-1)]).toEqual([1, expect.stringMatching(/^export: .*no-such-bundle.*no bundle here/)]);
-  }, 60_000);
+  it(
+    'exits 2 naming --format for a format it does not write, before loading anything; 1 with one line for a missing ' +
+      'bundle',
+    () => {
+      const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--format', 'tflite',
+        '--bundle', '/nonexistent'], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/--format: the only export format is onnx/);
+      const missing = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/export.ts', '--bundle',
+        join(dir, 'no-such-bundle'), '--out', join(dir, 'no-out')], { encoding: 'utf8', timeout: 60_000 });
+      expect([missing.status, missing.stderr.trim().split('\n').at(-1)]).toEqual([1,
+        expect.stringMatching(/^export: .*no-such-bundle.*no bundle here/)]);
+    },
+    60_000,
+  );
 
   it('exports the tiny five-class bundle too, its specialists of several sizes', async () => {
     await saveBundle(join(dir, 'tiny'), draft(1));

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
 import { parsePipelineConfig, type PipelineConfigInput, runPipeline } from '../../src/pipeline/index.js';
 import { TINY as SHARED_TINY, TINY_TEST_ROWS } from '../fixtures/tiny-pipeline.js';
-import { parseBudgets, QUICK_AB, QUICK_LOADTEST, runAb, runLoadtest, writeAbReport, writeLoadtestReport, type Measurement } from '../../loadtest/index.js';
+import { parseBudgets, QUICK_AB, QUICK_LOADTEST, runAb, runLoadtest, writeAbReport, writeLoadtestReport,
+  type Measurement } from '../../loadtest/index.js';
 
 const TINY: PipelineConfigInput = { ...SHARED_TINY, name: 'tiny-loadtest' };
 const TEST_ROWS = TINY_TEST_ROWS;
@@ -35,8 +36,11 @@ function expectSane(m: Measurement): void {
 describe('npm run loadtest -- --quick', () => {
   it('sweeps the trivial route and every endpoint, batching on and off, with zero errors', async () => {
     const result = await runLoadtest({ ...QUICK_LOADTEST, bundleDir, budgets: parseBudgets('errors=0') });
-    const endpoints = ['baseline', 'student', 'ensemble', 'student (batching off)', 'ensemble (batching off)', 'student (v2, JSON)', 'student (v2, binary)'];
-    expect(result.cells.map((c) => `${c.endpoint}@${c.connections}`).sort()).toEqual(QUICK_LOADTEST.connections.flatMap((c) => endpoints.map((e) => `${e}@${c}`)).sort());
+    const endpoints = ['baseline', 'student', 'ensemble', 'student (batching off)', 'ensemble (batching off)',
+      'student (v2, JSON)', 'student (v2, binary)'];
+    expect(result.cells.map((c) => `${c.endpoint}@${c.connections}`).sort()).toEqual(
+      QUICK_LOADTEST.connections.flatMap((c) => endpoints.map((e) => `${e}@${c}`)).sort(),
+    );
     for (const cell of result.cells) {
       expectSane(cell.measurement);
       expect(cell.rpsRatio).toBeGreaterThan(0);
@@ -46,13 +50,16 @@ describe('npm run loadtest -- --quick', () => {
     expect(result.targets.find((t) => t.target.startsWith('student errors'))?.met).toBe(true);
     // The binary tensor data extension, through autocannon as a client would send it.
     expect(result.targets.find((t) => t.target.startsWith('student v2 rps binary / JSON'))?.value).toBeGreaterThan(0);
-    // errors=0 holds the model endpoints with batching on (student, ensemble, student over v2 both ways) at every level.
+    // errors=0 holds the model endpoints with batching on (student, ensemble, student over v2 both ways) at every
+    // level.
     expect(result.budgets.length).toBe(4 * QUICK_LOADTEST.connections.length);
     expect(result.passed).toBe(true);
 
     const markdown = await writeLoadtestReport(result, join(tmp, 'loadtest'));
     expect(markdown).toMatch(/load generator \(autocannon\) runs on the same \d+-core machine/);
-    expect(JSON.parse(readFileSync(join(tmp, 'loadtest', 'summary.json'), 'utf8')).cells.length).toBe(result.cells.length);
+    expect(JSON.parse(readFileSync(join(tmp, 'loadtest', 'summary.json'), 'utf8')).cells.length).toBe(
+      result.cells.length,
+    );
     expect(readFileSync(join(tmp, 'loadtest', 'sweep.svg'), 'utf8')).toMatch(/^<svg[\s\S]*Latency p99[\s\S]*<\/svg>$/);
   });
 });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BASELINE_PATH, baselineApp } from '../../loadtest/index.js';
 
-const post = (body: string) => baselineApp().request(BASELINE_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const post = (body: string) =>
+  baselineApp().request(BASELINE_PATH, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 describe('baselineApp', () => {
   it('parses a predict body and answers a constant', async () => {

@@ -30,9 +30,11 @@ function randomKernel(rows: number, cols: number, seed: number): Float32Array {
   return Float32Array.from({ length: rows * cols }, (_, i) => (rng() - 0.5) * (i % cols) / 16);
 }
 
-const kernelNorms = (model: tf.LayersModel) => model.trainableWeights
-  .filter((w) => w.shape.length === 2)
-  .map((w) => { const [rows, cols] = w.shape as number[]; return Math.max(...columnNorms(w.read().dataSync(), rows, cols)); });
+const kernelNorms = (model: tf.LayersModel) =>
+  model.trainableWeights.filter((w) => w.shape.length === 2).map((w) => {
+    const [rows, cols] = w.shape as number[];
+    return Math.max(...columnNorms(w.read().dataSync(), rows, cols));
+  });
 
 describe('capUnitNorms', () => {
   it('scales columns over the cap onto it and leaves the others bit for bit', () => {
@@ -80,17 +82,22 @@ describe('UnitNormCap', () => {
 });
 
 describe('max-norm while training', () => {
-  const data = generateSynthetic({ superclasses: 3, finePerSuperclass: 2, inputSize: 12, trainPerClass: 40, validationPerClass: 10, testPerClass: 5, seed: 5 });
+  const data = generateSynthetic({ superclasses: 3, finePerSuperclass: 2, inputSize: 12, trainPerClass: 40,
+    validationPerClass: 10, testPerClass: 5, seed: 5 });
   const asSet = (split: Split): TrainingSet => ({ x: split.x, n: split.n, features: split.features, labels: split.y });
-  const net = (maxNorm: number) => ({ kind: 'mlp' as const, hidden: [16, 16], inputDropout: 0, hiddenDropout: 0, maxNorm, seed: 3 });
+  const net = (maxNorm: number) => ({ kind: 'mlp' as const, hidden: [16, 16], inputDropout: 0, hiddenDropout: 0,
+    maxNorm, seed: 3 });
   // A large learning rate grows the incoming norms far past 0.5 within a few steps when nothing caps them.
-  const config = { epochs: 4, batchSize: 16, optimizer: { kind: 'momentum' as const, learningRate: 0.5, momentum: 0.9 } };
+  const config = { epochs: 4, batchSize: 16,
+    optimizer: { kind: 'momentum' as const, learningRate: 0.5, momentum: 0.9 } };
 
   async function normsAtEveryEpoch(maxNorm: number): Promise<{ model: tf.LayersModel; norms: number[] }> {
     const model = buildMlp(net(maxNorm), data.train.features, data.numClasses);
     const norms: number[] = [];
     // The epoch line is logged after the epoch's last step and before the best epoch is restored.
-    await trainModel(model, asSet(data.train), asSet(data.validation), config, { log: () => norms.push(...kernelNorms(model)) });
+    await trainModel(model, asSet(data.train), asSet(data.validation), config, {
+      log: () => norms.push(...kernelNorms(model)),
+    });
     return { model, norms };
   }
 
@@ -106,7 +113,8 @@ describe('max-norm while training', () => {
 
     await saveModel(capped.model, join(tmp, 'capped'));
     const loaded = await loadModel(join(tmp, 'capped'));
-    const bits = (model: tf.LayersModel) => model.getWeights().map((w) => Array.from(new Uint32Array(Float32Array.from(w.dataSync()).buffer)));
+    const bits = (model: tf.LayersModel) =>
+      model.getWeights().map((w) => Array.from(new Uint32Array(Float32Array.from(w.dataSync()).buffer)));
     expect(bits(loaded)).toEqual(bits(capped.model));
     capped.model.setWeights(loaded.getWeights());
     expect(bits(capped.model)).toEqual(bits(loaded));

@@ -29,14 +29,20 @@ describe('FastDropout', () => {
   });
 
   it('saves as a stock Dropout layer that plain tfjs loads', async () => {
-    const model = buildMlp({ kind: 'mlp', hidden: [4], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 1 }, 3, 2);
+    const model = buildMlp({ kind: 'mlp', hidden: [4], inputDropout: 0.2, hiddenDropout: 0.5, maxNorm: 0, seed: 1 }, 3,
+      2);
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await model.save(tf.io.withSaveHandler(async (a) => { artifacts = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
     expect(loaded.layers.map((l) => l.getClassName())).toEqual(['Dropout', 'Dense', 'Dropout', 'Dense']);
     expect(loaded.layers[0].constructor.name).not.toBe('FastDropout');
     const x = tf.tensor2d([[1, 2, 3]]);
-    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(
+      Array.from((model.predict(x) as tf.Tensor).dataSync()),
+    );
   });
 
   it('draws its masks from xorshift32 seeded as documented, continuing the stream across calls', () => {

@@ -23,7 +23,8 @@ beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
 });
 
-const withMembers = (count: number) => parsePipelineConfig({ ...TINY, student: { ...TINY.student, teacher: { kind: 'members', count } } });
+const withMembers = (count: number) =>
+  parsePipelineConfig({ ...TINY, student: { ...TINY.student, teacher: { kind: 'members', count } } });
 const data = generateSynthetic({ ...(TINY.dataset as object), name: undefined } as never);
 
 /** Mean of the models' softmax distributions, in float64: the members model's answer computed independently. */
@@ -35,7 +36,9 @@ function pooledProbabilities(logitsPerModel: Float32Array[], classes: number): n
       const row = Array.from(logits.subarray(r * classes, (r + 1) * classes));
       const max = Math.max(...row);
       const z = row.reduce((s, v) => s + Math.exp(v - max), 0);
-      row.forEach((v, j) => { mean[j] += Math.exp(v - max) / z / logitsPerModel.length; });
+      row.forEach((v, j) => {
+        mean[j] += Math.exp(v - max) / z / logitsPerModel.length;
+      });
     }
     return mean;
   });
@@ -69,8 +72,10 @@ describe('a student taught by an ensemble of members', () => {
 
   it('a specialists shard never trains the members: only the student reads them', async () => {
     const shardDir = join(tmp, 'shard');
-    await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'), until: 'clusters', log: () => {} });
-    const shard = await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'), shard: { index: 0, count: 2 }, log: () => {} });
+    await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'), until: 'clusters',
+      log: () => {} });
+    const shard = await runPipeline(withMembers(3), { runDir: shardDir, out: join(tmp, 'shard-bundle'),
+      shard: { index: 0, count: 2 }, log: () => {} });
     expect(shard.ran).not.toContain('members');
     expect(existsSync(join(shardDir, 'member-nets'))).toBe(false);
   }, 120_000);
@@ -88,43 +93,54 @@ describe('a student taught by an ensemble of members', () => {
     apps.push(served);
     const instances = Array.from({ length: 3 }, (_, r) => Array.from(data.test.x.subarray(r * 16, (r + 1) * 16)));
     const answer = await json<{ predictions: { topK: { class: number; probability: number }[] }[] }>(
-      post(served.app, '/v1/models/members/predict', { instances, topK: TINY_CLASSES }));
+      post(served.app, '/v1/models/members/predict', { instances, topK: TINY_CLASSES }),
+    );
     expect(answer.status).toBe(200);
     const bundle = await loadBundle(out);
     const x = Float32Array.from(instances.flat());
-    const want = pooledProbabilities([bundle.generalist, ...bundle.members.values()].map((m) => predictLogits(m, x, 3)), TINY_CLASSES);
+    const want = pooledProbabilities([bundle.generalist, ...bundle.members.values()].map((m) => predictLogits(m, x, 3)),
+      TINY_CLASSES);
     bundle.dispose();
     answer.body.predictions.forEach((p, r) => {
       for (const t of p.topK) expect(t.probability).toBeCloseTo(want[r][t.class], 5);
     });
     const metrics = await (await served.app.request('/metrics')).text();
-    for (const member of ['generalist', 'm2', 'm3', 'm4']) expect(metrics).toContain(`serve_member_duration_seconds_count{member="${member}"} 1`);
-    const info = await json<{ members: { ids: string[]; averaging: string }; models: { members: { served: boolean } } }>(served.app.request('/v1/bundle'));
+    for (const member of ['generalist', 'm2', 'm3', 'm4']) {
+      expect(metrics).toContain(`serve_member_duration_seconds_count{member="${member}"} 1`);
+    }
+    const info = await json<
+      { members: { ids: string[]; averaging: string }; models: { members: { served: boolean } } }
+    >(served.app.request('/v1/bundle'));
     expect(info.body.members).toEqual({ averaging: 'probabilities', ids: ['generalist', 'm2', 'm3', 'm4'] });
     expect(info.body.models.members.served).toBe(true);
   }, 60_000);
 
-  it('answers bad rows on the members model alone: 422 for a row that overflows, 400 for empty, ragged or huge input', async () => {
-    const served = await createApp({ bundleDir: out, logLevel: 'silent', batching: { maxQueueDelayMs: 50 } });
-    apps.push(served);
-    const row = Array.from(data.test.x.subarray(0, 16));
-    const predict = (instances: unknown) => json<{ error: string; predictions?: unknown[] }>(post(served.app, '/v1/models/members/predict', { instances }));
-    // Batched together: the overflowing request fails alone, its batch-mates are answered.
-    const [bad, ...good] = await Promise.all([predict([row.map(() => 3e38)]), predict([row]), predict([row, row])]);
-    expect(bad.status).toBe(422);
-    expect(good.map((answer) => answer.status)).toEqual([200, 200]);
-    expect(good[1].body.predictions).toHaveLength(2);
-    expect((await predict([])).status).toBe(400);
-    expect((await predict([row.slice(1)])).status).toBe(400);
-    expect((await predict([row.map(() => 1e39)])).status).toBe(400);
-    expect((await predict([row.map((v, i) => (i === 3 ? 'NaN' : v))])).status).toBe(400);
-  }, 60_000);
+  it('answers bad rows on the members model alone: 422 for a row that overflows, 400 for empty, ragged or huge input',
+    async () => {
+      const served = await createApp({ bundleDir: out, logLevel: 'silent', batching: { maxQueueDelayMs: 50 } });
+      apps.push(served);
+      const row = Array.from(data.test.x.subarray(0, 16));
+      const predict = (instances: unknown) =>
+        json<{ error: string; predictions?: unknown[] }>(post(served.app, '/v1/models/members/predict', { instances }));
+      // Batched together: the overflowing request fails alone, its batch-mates are answered.
+      const [bad, ...good] = await Promise.all([predict([row.map(() => 3e38)]), predict([row]), predict([row, row])]);
+      expect(bad.status).toBe(422);
+      expect(good.map((answer) => answer.status)).toEqual([200, 200]);
+      expect(good[1].body.predictions).toHaveLength(2);
+      expect((await predict([])).status).toBe(400);
+      expect((await predict([row.slice(1)])).status).toBe(400);
+      expect((await predict([row.map(() => 1e39)])).status).toBe(400);
+      expect((await predict([row.map((v, i) => (i === 3 ? 'NaN' : v))])).status).toBe(400);
+    }, 60_000);
 
   it('exports every member to ONNX, and the sidecar says how to pool them', async () => {
     const files = await exportBundle(out, join(tmp, 'exported'));
-    expect(files).toEqual(expect.arrayContaining(['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx']));
+    expect(files).toEqual(
+      expect.arrayContaining(['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx']),
+    );
     const sidecar = JSON.parse(readFileSync(join(tmp, 'exported', 'ensemble.json'), 'utf8'));
-    expect(sidecar.members).toEqual({ averaging: 'probabilities', files: ['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx'] });
+    expect(sidecar.members).toEqual({ averaging: 'probabilities',
+      files: ['generalist.onnx', 'members/m2.onnx', 'members/m3.onnx', 'members/m4.onnx'] });
   });
 
   it('a bundle without members answers the model "members" with a clear error', async () => {
@@ -132,7 +148,9 @@ describe('a student taught by an ensemble of members', () => {
     await saveBundle(dir, draft(1));
     const served = await createApp({ bundleDir: dir, logLevel: 'silent' });
     apps.push(served);
-    const answer = await json<{ error: string; details: { reason: string } }>(post(served.app, '/v1/models/members/predict', { instances: [[0, 0, 0, 0]] }));
+    const answer = await json<{ error: string; details: { reason: string } }>(
+      post(served.app, '/v1/models/members/predict', { instances: [[0, 0, 0, 0]] }),
+    );
     expect(answer.status).toBe(404);
     expect(answer.body.error).toBe('model members is not served from this bundle');
     expect(answer.body.details.reason).toMatch(/no members/);
@@ -140,9 +158,11 @@ describe('a student taught by an ensemble of members', () => {
 
   it('refuses to save a member of the wrong shape, or a members-taught student without members', async () => {
     const dir = join(await tempDir(), 'bad');
-    const wrong = { ...draft(1), members: { averaging: 'probabilities' as const, models: [{ id: 'm2', model: tinyModel(3) }] } };
+    const wrong = { ...draft(1),
+      members: { averaging: 'probabilities' as const, models: [{ id: 'm2', model: tinyModel(3) }] } };
     await expect(saveBundle(dir, wrong)).rejects.toThrow(/members\.models\[0\]\.architecture\.outputSize|3 outputs/);
-    const named = { ...draft(1), members: { averaging: 'probabilities' as const, models: [{ id: 'generalist', model: tinyModel(5) }] } };
+    const named = { ...draft(1),
+      members: { averaging: 'probabilities' as const, models: [{ id: 'generalist', model: tinyModel(5) }] } };
     await expect(saveBundle(dir, named)).rejects.toThrow(/members\.models\[0\]\.id.*names the first member/);
     const orphan = { ...draft(1), student: { ...draft(1).student!, teacher: 'members' as const } };
     const error = await saveBundle(dir, orphan).catch((e: unknown) => e);

@@ -17,12 +17,14 @@ function doubler(options: Partial<BatcherOptions> = {}, delayMs = 0) {
   return { batcher, batches, depths };
 }
 
-const statusOf = async (promise: Promise<unknown>) => promise.then(() => 200, (error) => (error instanceof HTTPException ? error.status : -1));
+const statusOf = async (promise: Promise<unknown>) =>
+  promise.then(() => 200, (error) => (error instanceof HTTPException ? error.status : -1));
 
 describe('Batcher', () => {
   it('merges requests that arrive within the delay into one call and splits the answers back', async () => {
     const { batcher, batches } = doubler();
-    const answers = await Promise.all([batcher.submit([1, 2], far()), batcher.submit([3], far()), batcher.submit([4, 5, 6], far())]);
+    const answers = await Promise.all([batcher.submit([1, 2], far()), batcher.submit([3], far()),
+      batcher.submit([4, 5, 6], far())]);
     expect(answers).toEqual([[2, 4], [6], [8, 10, 12]]);
     expect(batches).toEqual([[1, 2, 3, 4, 5, 6]]);
   });
@@ -55,7 +57,8 @@ describe('Batcher', () => {
     expect(await Promise.all(queued)).toEqual([[2], [4]]);
   });
 
-  it('answers 503 at once when the work ahead would not finish before the deadline, from recent batch times', async () => {
+  it('answers 503 at once when the work ahead would not ' +
+    'finish before the deadline, from recent batch times', async () => {
     const { batcher } = doubler({ maxQueueDelayMs: 0, maxBatchSize: 1 }, 60);
     await batcher.submit([1], far()); // one 60 ms batch teaches the batcher its speed
     const ahead = [batcher.submit([2], far()), batcher.submit([3], far()), batcher.submit([4], far())];
@@ -103,9 +106,12 @@ describe('Batcher', () => {
   });
 
   it('fails only the request whose output is an ItemFailure; its batch-mates get their answers', async () => {
-    const batcher = new Batcher<number, number>('picky', async (items) => items.map((v) => (v < 0 ? new ItemFailure(new Error(`bad ${v}`)) : v * 10)), () => 1, OPTIONS);
-    const results = await Promise.allSettled([batcher.submit(1, far()), batcher.submit(-2, far()), batcher.submit(3, far())]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'bad -2', 30]);
+    const batcher = new Batcher<number, number>('picky',
+      async (items) => items.map((v) => (v < 0 ? new ItemFailure(new Error(`bad ${v}`)) : v * 10)), () => 1, OPTIONS);
+    const results = await Promise.allSettled([batcher.submit(1, far()), batcher.submit(-2, far()),
+      batcher.submit(3, far())]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10,
+      'bad -2', 30]);
   });
 
   it('declines shadow work once the queue is half full, so it never causes a 503', async () => {
@@ -120,7 +126,9 @@ describe('Batcher', () => {
     const { batcher } = doubler({}, 30);
     await batcher.idle();
     let done = false;
-    const pending = batcher.submit([1], far()).then(() => { done = true; });
+    const pending = batcher.submit([1], far()).then(() => {
+      done = true;
+    });
     await batcher.idle();
     expect(done).toBe(true);
     await pending;

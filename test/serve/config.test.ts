@@ -11,9 +11,12 @@ describe('server config', () => {
   });
 
   it('reads flags over environment variables over defaults', () => {
-    const env = { SERVE_BUNDLE: 'models/env', PORT: '9000', SERVE_MAX_BATCH_SIZE: '16', SERVE_ADMIN_TOKEN: 'a-token-of-sixteen+', SERVE_SHADOW: 'true' };
-    const config = configFromArgs(['--bundle', 'models/flag', '--ab', 'student:90,generalist:10', '--workers', '2', '--max-queue-delay-ms', '0.5'], env);
-    expect(config).toMatchObject({ bundleDir: 'models/flag', port: 9000, workers: 2, shadow: true, adminToken: 'a-token-of-sixteen+' });
+    const env = { SERVE_BUNDLE: 'models/env', PORT: '9000', SERVE_MAX_BATCH_SIZE: '16',
+      SERVE_ADMIN_TOKEN: 'a-token-of-sixteen+', SERVE_SHADOW: 'true' };
+    const config = configFromArgs(['--bundle', 'models/flag', '--ab', 'student:90,generalist:10', '--workers', '2',
+      '--max-queue-delay-ms', '0.5'], env);
+    expect(config).toMatchObject({ bundleDir: 'models/flag', port: 9000, workers: 2, shadow: true,
+      adminToken: 'a-token-of-sixteen+' });
     expect(config.batching).toMatchObject({ maxBatchSize: 16, maxQueueDelayMs: 0.5 });
     expect(config.ab).toEqual([{ variant: 'student', weight: 90 }, { variant: 'generalist', weight: 10 }]);
     expect(configFromArgs(['--bundle', 'b', '--shadow']).shadow).toBe(true);
@@ -21,17 +24,22 @@ describe('server config', () => {
     expect(configFromArgs(['--bundle', 'b', '--blas-threads', '4'], { SERVE_BLAS_THREADS: '2' }).blasThreads).toBe(4);
     expect(configFromArgs(['--bundle', 'b']).studentRuntime).toBe('compiled');
     expect(configFromArgs(['--bundle', 'b'], { SERVE_STUDENT_RUNTIME: 'onnx' }).studentRuntime).toBe('onnx');
-    expect(() => configFromArgs(['--bundle', 'b', '--student-runtime', 'tflite'])).toThrow(/studentRuntime: .*"compiled"/);
+    expect(() => configFromArgs(['--bundle', 'b', '--student-runtime', 'tflite'])).toThrow(
+      /studentRuntime: .*"compiled"/,
+    );
   });
 
   it('answers only loopback Host names when bound to loopback; any when bound wider or told "*"', () => {
     expect(allowedHostsOf(parseServeConfig({ bundleDir: 'b' }))).toEqual(['localhost', '127.0.0.1', '[::1]']);
     expect(allowedHostsOf(parseServeConfig({ bundleDir: 'b', host: '0.0.0.0' }))).toBeUndefined();
-    const named = configFromArgs(['--bundle', 'b', '--host', '0.0.0.0', '--allowed-hosts', 'Serve.Example.com, localhost']);
+    const named = configFromArgs(['--bundle', 'b', '--host', '0.0.0.0', '--allowed-hosts',
+      'Serve.Example.com, localhost']);
     expect(allowedHostsOf(named)).toEqual(['serve.example.com', 'localhost']);
     expect(allowedHostsOf(configFromArgs(['--bundle', 'b', '--allowed-hosts', '*']))).toBeUndefined();
     expect(configFromArgs(['--bundle', 'b'], { SERVE_MAX_CONNECTIONS: '64' }).limits.maxConnections).toBe(64);
-    expect(() => configFromArgs(['--bundle', 'b', '--allowed-hosts', ' , '])).toThrow(/allowedHosts: name at least one host/);
+    expect(() => configFromArgs(['--bundle', 'b', '--allowed-hosts', ' , '])).toThrow(
+      /allowedHosts: name at least one host/,
+    );
     expect(() => configFromArgs(['--bundle', 'b', '--max-connections', '0'])).toThrow(/limits\.maxConnections/);
     expect(() => configFromArgs(['--bundle', 'b', '--max-connections', 'lots'])).toThrow(/limits\.maxConnections/);
     expect(() => configFromArgs(['--bundle', 'b', '--health-port', '70000'])).toThrow(/healthPort/);
@@ -43,7 +51,9 @@ describe('server config', () => {
     expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:50,oracle:50'])).toThrow(/ab/);
     expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:0'])).toThrow(/positive weight/);
     expect(() => configFromArgs(['--bundle', 'b', '--ab', 'student:1,student:2'])).toThrow(/twice/);
-    expect(() => configFromArgs(['--bundle', 'b', '--admin-token', 'short'])).toThrow(/adminToken: must be at least 16/);
+    expect(() => configFromArgs(['--bundle', 'b', '--admin-token', 'short'])).toThrow(
+      /adminToken: must be at least 16/,
+    );
     expect(() => configFromArgs(['--bundle', 'b', '--max-batch-size', '0'])).toThrow(/batching\.maxBatchSize/);
     expect(() => configFromArgs(['--bundel', 'b'])).toThrow(/bundel/);
     expect(() => configFromArgs(['--bundle', 'b', '--blas-threads', '0'])).toThrow(/blasThreads/);

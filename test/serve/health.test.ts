@@ -23,7 +23,9 @@ const get = async (path: string, method = 'GET') => {
  * cannot stamp its heartbeat: what a probe sees when the serving loop is stuck.
  */
 function getWhileBlocked(path: string, blockMs: number): { status: number; body: unknown } {
-  const script = `setTimeout(async () => { const r = await fetch('http://${HOST}:${health.port}${path}'); console.log(JSON.stringify({ status: r.status, body: await r.json() })); }, ${blockMs});`;
+  const script =
+    `setTimeout(async () => { const r = await fetch('http://${HOST}:${health.port}${path}'); ` +
+      `console.log(JSON.stringify({ status: r.status, body: await r.json() })); }, ${blockMs});`;
   const result = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
   return JSON.parse(result.stdout);
 }
@@ -40,7 +42,8 @@ describe('health port', () => {
     state.draining = true;
     health.refresh();
     try {
-      expect(await get('/v2/health/ready')).toEqual({ status: 503, body: { error: 'not ready', details: { draining: true, stalled: false } } });
+      expect(await get('/v2/health/ready')).toEqual({ status: 503,
+        body: { error: 'not ready', details: { draining: true, stalled: false } } });
       expect((await get('/v2/health/live')).status).toBe(200);
     } finally {
       state.draining = false;

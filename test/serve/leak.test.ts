@@ -20,19 +20,28 @@ function requestFor(served: ServeApp, i: number, receipts: string[]): Promise<Re
   const x = rows(1 + (i % 3), TINY_INPUT, i);
   const models = ['student', 'generalist', 'ensemble'];
   const model = models[i % 3];
-  const v2 = (data: unknown, shape = [x.length, TINY_INPUT]) => ({ inputs: [{ name: 'input', shape, datatype: 'FP32', data }] });
+  const v2 = (data: unknown, shape = [x.length, TINY_INPUT]) => ({
+    inputs: [{ name: 'input', shape, datatype: 'FP32', data }],
+  });
   const kinds: (() => Response | Promise<Response>)[] = [
     () => post(served.app, `/v1/models/${model}/predict`, { instances: x, topK: 3 }),
-    // The playground's views: the ensemble explained by its specialists (run outside the batcher), the others at a temperature.
-    () => post(served.app, `/v1/models/${model}/predict`, model === 'ensemble' ? { instances: x, explain: true } : { instances: x, temperature: 3 }),
+    // The playground's views: the ensemble explained by its specialists (run outside the batcher), the others at a
+    // temperature.
+    () =>
+      post(served.app, `/v1/models/${model}/predict`,
+        model === 'ensemble' ? { instances: x, explain: true } : { instances: x, temperature: 3 }),
     () => post(served.app, `/v1/models/${model}/predict`, { instances: [x[0].slice(1)] }),
     () => post(served.app, `/v1/models/${model}/predict`, '{"instances": [[0.1,'),
     () => post(served.app, `/v1/models/${model}/predict`, { instances: rows(40) }),
     // Rows that overflow the models: the per-request 422 path and the batch's rerun in halves.
-    () => post(served.app, `/v1/models/${model}/predict`, { instances: [Array.from({ length: TINY_INPUT }, (_, j) => (j % 2 ? 1e38 : -1e38))] }),
+    () =>
+      post(served.app, `/v1/models/${model}/predict`, {
+        instances: [Array.from({ length: TINY_INPUT }, (_, j) => (j % 2 ? 1e38 : -1e38))],
+      }),
     () => served.app.request(`/v1/models/${model}/predict`, { method: 'POST', body: 'x' }),
     () => post(served.app, '/v1/ab/predict', { instances: x }, { 'x-ab-key': `k${i % 17}` }),
-    () => post(served.app, '/v1/ab/feedback', { receipt: receipts[i % Math.max(1, receipts.length)] ?? 'none', label: 0 }),
+    () =>
+      post(served.app, '/v1/ab/feedback', { receipt: receipts[i % Math.max(1, receipts.length)] ?? 'none', label: 0 }),
     () => served.app.request('/v1/ab/report'),
     () => post(served.app, `/v2/models/${model}/infer`, v2(x.flat())),
     () => post(served.app, `/v2/models/${model}/infer`, v2(x)),
@@ -47,10 +56,12 @@ function requestFor(served: ServeApp, i: number, receipts: string[]): Promise<Re
 }
 
 describe('tensor hygiene', () => {
-  it('keeps tf.memory().numTensors flat through thousands of valid and invalid requests on every endpoint', async () => {
+  it('keeps tf.memory().numTensors flat through thousands ' +
+    'of valid and invalid requests on every endpoint', async () => {
     const beforeApp = tf.memory().numTensors;
     // A small queue so that concurrent waves also take the 503 path, and shadow runs for the A/B path.
-    const served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', adminToken: TOKEN, shadow: true, limits: { maxInstances: 32 }, batching: { maxQueueSize: 2 } });
+    const served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', adminToken: TOKEN, shadow: true,
+      limits: { maxInstances: 32 }, batching: { maxQueueSize: 2 } });
     const warm = await post(served.app, '/v1/models/ensemble/predict', { instances: rows(2) });
     expect(warm.status).toBe(200);
     const baseline = tf.memory().numTensors;
@@ -66,18 +77,23 @@ describe('tensor hygiene', () => {
     const total = 3200;
     const wave = 40;
     for (let start = 0; start < total; start += wave) {
-      const responses = await Promise.all(Array.from({ length: wave }, (_, k) => requestFor(served, start + k, receipts)));
+      const responses = await Promise.all(
+        Array.from({ length: wave }, (_, k) => requestFor(served, start + k, receipts)),
+      );
       for (const res of responses) {
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
         const body = (await res.json().catch(() => ({}))) as { receipt?: string };
         if (res.status === 200 && body.receipt) receipts.push(body.receipt);
       }
       if (start === total / 2) {
-        const reloaded = await served.app.request('/v1/admin/reload', { method: 'POST', headers: { ...JSON_HEADERS, authorization: `Bearer ${TOKEN}` }, body: '{}' });
+        const reloaded = await served.app.request('/v1/admin/reload', { method: 'POST',
+          headers: { ...JSON_HEADERS, authorization: `Bearer ${TOKEN}` }, body: '{}' });
         expect(reloaded.status).toBe(200);
       }
     }
-    for (const status of [200, 400, 404, 409, 413, 415, 503]) expect(statuses.get(status), `status ${status}`).toBeGreaterThan(0);
+    for (const status of [200, 400, 404, 409, 413, 415, 503]) {
+      expect(statuses.get(status), `status ${status}`).toBeGreaterThan(0);
+    }
     await served.context.registry.current.idle();
     await vi.waitFor(() => expect(tf.memory().numTensors).toBe(baseline), { timeout: 5000, interval: 20 });
     await served.shutdown();

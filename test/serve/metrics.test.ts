@@ -20,7 +20,8 @@ afterAll(async () => {
 });
 
 describe('GET /metrics', () => {
-  it('exposes requests, errors and latency per model and variant, batch sizes, queue depth and specialist activations', async () => {
+  it('exposes requests, errors and latency per model and variant, batch sizes, queue depth and specialist ' +
+    'activations', async () => {
     await post(served.app, '/v1/models/student/predict', { instances: rows(3) });
     await post(served.app, '/v1/models/generalist/predict', { instances: [[1]] });
     await post(served.app, '/v1/ab/predict', { instances: rows(2) });
@@ -32,8 +33,10 @@ describe('GET /metrics', () => {
       /serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 1/,
       /serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="generalist",variant="none",code="400"\} 1/,
       /serve_requests_total\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble",code="200"\} 1/,
-      /serve_request_duration_seconds_count\{endpoint="\/v1\/ab\/predict",model="ensemble",variant="ensemble",code="200"\} 1/,
-      /serve_request_duration_seconds_count\{endpoint="\/v1\/models\/:model\/predict",model="generalist",variant="none",code="400"\} 1/,
+      new RegExp('serve_request_duration_seconds_count\\{endpoint="/v1/ab/predict",model="ensemble",' +
+        'variant="ensemble",code="200"\\} 1'),
+      new RegExp('serve_request_duration_seconds_count\\{endpoint="/v1/models/:model/predict",model="generalist",' +
+        'variant="none",code="400"\\} 1'),
       /serve_queue_duration_seconds_count\{model="student"\} 1/,
       /serve_model_duration_seconds_count\{model="ensemble"\} 1/,
       /serve_batch_size_sum\{model="student"\} 3/,
@@ -48,10 +51,14 @@ describe('GET /metrics', () => {
   });
 
   it('labels requests refused before their handler with the model their path names', async () => {
-    await served.app.request('/v1/models/student/predict', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
-    await served.app.request('/v2/models/oracle/infer', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    await served.app.request('/v1/models/student/predict', { method: 'POST', body: 'x',
+      headers: { 'content-type': 'text/plain' } });
+    await served.app.request('/v2/models/oracle/infer', { method: 'POST', body: '{}',
+      headers: { 'content-type': 'application/json' } });
     const text = await (await served.app.request('/metrics')).text();
-    expect(text).toMatch(/serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="415"\} 1/);
+    expect(text).toMatch(
+      /serve_errors_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="415"\} 1/,
+    );
     expect(text).toMatch(/serve_errors_total\{endpoint="[^"]*",model="none",variant="none",code="404"\} 1/);
   });
 

@@ -32,8 +32,10 @@ afterAll(async () => {
 });
 
 type Probs = { predictions: { topK: { class: number; probability: number }[] }[] };
-const predict = (served: ServeApp, model: string, instances: number[][]) => json<Probs & { error: string }>(post(served.app, `/v1/models/${model}/predict`, { instances, topK: TINY_CLASSES }));
-const byClass = (p: Probs['predictions'][number]) => [...p.topK].sort((a, b) => a.class - b.class).map((t) => t.probability);
+const predict = (served: ServeApp, model: string, instances: number[][]) =>
+  json<Probs & { error: string }>(post(served.app, `/v1/models/${model}/predict`, { instances, topK: TINY_CLASSES }));
+const byClass = (p: Probs['predictions'][number]) =>
+  [...p.topK].sort((a, b) => a.class - b.class).map((t) => t.probability);
 
 describe('dynamic batching', () => {
   it('runs concurrent ensemble requests as one batch: one predictEnsemble call on all their rows', async () => {
@@ -50,7 +52,9 @@ describe('dynamic batching', () => {
     // Batching changes nothing about the answers: each request alone gives the same distribution.
     const alone = await app({ batching: { maxQueueDelayMs: 0 } });
     const single = await predict(alone, 'ensemble', inputs[3]);
-    single.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(answers[3].body.predictions[r])[c], 5)));
+    single.body.predictions.forEach((p, r) =>
+      byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(answers[3].body.predictions[r])[c], 5))
+    );
 
     const metrics = await (await served.app.request('/metrics')).text();
     expect(metrics).toMatch(/serve_batch_size_count\{model="ensemble"\} 1\n/);
@@ -75,7 +79,8 @@ describe('dynamic batching', () => {
     expect(answered).toBe(false);
     expect(rejected.status).toBe(503);
     expect(rejected.headers.get('retry-after')).toBe('1');
-    expect(await rejected.json()).toMatchObject({ error: expect.stringMatching(/queue is full/), details: { model: 'student', maxQueueSize: 2 } });
+    expect(await rejected.json()).toMatchObject({ error: expect.stringMatching(/queue is full/),
+      details: { model: 'student', maxQueueSize: 2 } });
     expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200]);
   });
 
@@ -94,14 +99,17 @@ describe('a request whose rows overflow the models', () => {
   // Whether ±1e38 overflows a model to NaN or saturates to a finite answer depends on each model's
   // weights and on the summation order of the batch's matrix product; a finite answer is a valid one.
   // What must never happen: a 500, a non-finite probability, or a batch-mate failing.
-  it('answers it alone (422, or a finite answer) on every path; the requests batched with it are answered', async () => {
+  it('answers it alone (422, or a finite answer) on every ' +
+    'path; the requests batched with it are answered', async () => {
     const served = await app({ batching: { maxQueueDelayMs: 50, maxBatchSize: 256 } });
     const innocent = Array.from({ length: 30 }, (_, i) => rows(2, TINY_INPUT, 100 + i));
     const statuses: number[] = [];
     const spy = vi.mocked(adapter.predictEnsemble);
     for (const model of ['ensemble', 'generalist', 'student']) {
       spy.mockClear();
-      const answers = await Promise.all([...innocent.slice(0, 15), poison(), ...innocent.slice(15)].map((x) => predict(served, model, x)));
+      const answers = await Promise.all(
+        [...innocent.slice(0, 15), poison(), ...innocent.slice(15)].map((x) => predict(served, model, x)),
+      );
       // The ensemble's combine refuses the batch; its halves rerun down to the request at fault:
       // about 2·log2(31) calls, not one per request.
       if (model === 'ensemble') expect(spy.mock.calls.length).toBeGreaterThan(2);
@@ -112,7 +120,9 @@ describe('a request whose rows overflow the models', () => {
       else answers.push(bad);
       for (const answer of answers) {
         expect(answer.status).toBe(200);
-        for (const p of answer.body.predictions) for (const t of p.topK) expect(Number.isFinite(t.probability)).toBe(true);
+        for (const p of answer.body.predictions) {
+          for (const t of p.topK) expect(Number.isFinite(t.probability)).toBe(true);
+        }
       }
       expect((await predict(served, model, innocent[0])).status).toBe(200); // and the model serves on
     }
@@ -128,7 +138,9 @@ describe('the student and generalist path', () => {
       const student = bundle.student as tf.LayersModel;
       if (loadBlas().ok) expect(typeof compileDenseForward(student)).toBe('function');
       const x = rows(5, TINY_INPUT, 42);
-      const expected = tf.tidy(() => tf.softmax(student.predict(tf.tensor2d(x)) as tf.Tensor).arraySync()) as number[][];
+      const expected = tf.tidy(() =>
+        tf.softmax(student.predict(tf.tensor2d(x)) as tf.Tensor).arraySync()
+      ) as number[][];
       const answer = await predict(served, 'student', x);
       expect(answer.body.predictions).toHaveLength(5);
       answer.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(expected[r][c], 5)));
@@ -137,16 +149,23 @@ describe('the student and generalist path', () => {
     }
   });
 
-  it('serves the student through ONNX Runtime with --student-runtime onnx: the same distribution, with logits for other temperatures', async () => {
+  it('serves the student through ONNX Runtime with --student-runtime onnx: the same distribution, with logits for ' +
+    'other temperatures', async () => {
     const compiled = await app({});
     const onnx = await app({ studentRuntime: 'onnx' });
     const x = rows(7, TINY_INPUT, 11);
     const [a, b] = await Promise.all([predict(compiled, 'student', x), predict(onnx, 'student', x)]);
     expect(b.status).toBe(200);
-    b.body.predictions.forEach((p, r) => byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(a.body.predictions[r])[c], 6)));
-    const hot = await json<Probs>(post(onnx.app, '/v1/models/student/predict', { instances: x.slice(0, 1), topK: TINY_CLASSES, temperature: 20 }));
+    b.body.predictions.forEach((p, r) =>
+      byClass(p).forEach((v, c) => expect(v).toBeCloseTo(byClass(a.body.predictions[r])[c], 6))
+    );
+    const hot = await json<Probs>(
+      post(onnx.app, '/v1/models/student/predict', { instances: x.slice(0, 1), topK: TINY_CLASSES, temperature: 20 }),
+    );
     const flat = byClass(hot.body.predictions[0]);
-    expect(Math.max(...flat) - Math.min(...flat)).toBeLessThan(Math.max(...byClass(b.body.predictions[0])) - Math.min(...byClass(b.body.predictions[0])));
+    expect(Math.max(...flat) - Math.min(...flat)).toBeLessThan(
+      Math.max(...byClass(b.body.predictions[0])) - Math.min(...byClass(b.body.predictions[0])),
+    );
   });
 
   it('serves the ensemble through compiled member forwards with the same answer as the tfjs path', async () => {
@@ -155,12 +174,16 @@ describe('the student and generalist path', () => {
     try {
       const combiner = bundle.manifest.combiner!;
       const models: adapter.EnsembleModels = {
-        generalist: bundle.generalist, numClasses: TINY_CLASSES,
-        specialists: bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes, dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id)! })),
+        generalist: bundle.generalist,
+        numClasses: TINY_CLASSES,
+        specialists: bundle.manifest.specialists.map((s) => ({ id: s.id, classes: s.classes,
+          dustbinOffset: s.dustbinOffset, model: bundle.specialists.get(s.id)! })
+        ),
       };
       const x = rows(6, TINY_INPUT, 7);
       const input = tf.tensor2d(x);
-      const out = adapter.predictEnsemble(models, input, { solver: combiner.solver as 'em', tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK: combiner.options?.topK ?? 1 });
+      const out = adapter.predictEnsemble(models, input, { solver: combiner.solver as 'em',
+        tolerance: combiner.tolerance, maxIterations: combiner.iterations, topK: combiner.options?.topK ?? 1 });
       const expected = out.probabilities.arraySync();
       tf.dispose([input, out.probabilities]);
       const answer = await predict(served, 'ensemble', x);

@@ -6,7 +6,9 @@ const rejection = (run: () => unknown) => {
   try {
     run();
   } catch (error) {
-    if (error instanceof HTTPException) return { status: error.status, message: error.message, details: (error.cause as { details: unknown }).details };
+    if (error instanceof HTTPException) {
+      return { status: error.status, message: error.message, details: (error.cause as { details: unknown }).details };
+    }
     throw error;
   }
   throw new Error('did not throw');
@@ -22,11 +24,9 @@ describe('request rows', () => {
   it('lists every bad row by path, not just the first', () => {
     const { status, details } = rejection(() => toBatchItem([[1, 2], [1], [1, 2, 3], [1e39, 0]], 2));
     expect(status).toBe(400);
-    expect(details).toEqual([
-      { path: 'instances.1', message: 'has 1 values, the model takes 2' },
-      { path: 'instances.2', message: 'has 3 values, the model takes 2' },
-      { path: 'instances.3.0', message: 'is outside the float32 range' },
-    ]);
+    expect(details).toEqual([{ path: 'instances.1', message: 'has 1 values, the model takes 2' }, { path: 'instances.2',
+      message: 'has 3 values, the model takes 2' }, { path: 'instances.3.0',
+      message: 'is outside the float32 range' }]);
   });
 
   it('defaults topK to 5 (or the class count) and refuses more than the classes', () => {

@@ -10,7 +10,9 @@ function fakeSet(name: string) {
     disposed: false,
     manifest: { name, createdAt: 'now' },
     idle: () => busy,
-    dispose() { set.disposed = true; },
+    dispose() {
+      set.disposed = true;
+    },
     holdBusy() {
       let release!: () => void;
       busy = new Promise((resolve) => (release = resolve));
@@ -41,7 +43,7 @@ describe('ModelRegistry', () => {
     expect(b.disposed).toBe(false);
   });
 
-  it('waits for the old set\'s batchers to go idle even after the leases are gone', async () => {
+  it("waits for the old set's batchers to go idle even after the leases are gone", async () => {
     const a = fakeSet('a');
     const registry = new ModelRegistry(asSet(a), logger);
     const finishBatch = a.holdBusy();
@@ -60,7 +62,9 @@ describe('ModelRegistry', () => {
     const shadow = registry.share(lease);
     lease.release();
     let closed = false;
-    const closing = registry.close().then(() => { closed = true; });
+    const closing = registry.close().then(() => {
+      closed = true;
+    });
     await tick();
     expect(closed).toBe(false);
     shadow.release();

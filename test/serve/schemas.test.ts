@@ -12,15 +12,14 @@ describe('InstanceRow', () => {
   it('names each bad value by its index, as z.array(z.number()) did', () => {
     const parsed = InstanceRow.safeParse([1, 'x', 2, null, true]);
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
-      ['1', 'Invalid input: expected number, received string'],
-      ['3', 'Invalid input: expected number, received null'],
-      ['4', 'Invalid input: expected number, received boolean'],
-    ]);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['1',
+      'Invalid input: expected number, received string'], ['3', 'Invalid input: expected number, received null'], ['4',
+      'Invalid input: expected number, received boolean']]);
   });
 
   it('refuses non-finite numbers, which JSON cannot carry but a direct caller can', () => {
-    expect(InstanceRow.safeParse([1, Number.NaN]).error?.issues[0]).toMatchObject({ path: [1], message: 'Invalid input: expected number, received a non-finite number' });
+    expect(InstanceRow.safeParse([1, Number.NaN]).error?.issues[0]).toMatchObject({ path: [1],
+      message: 'Invalid input: expected number, received a non-finite number' });
     expect(InstanceRow.safeParse([Infinity]).success).toBe(false);
     expect(InstanceRow.safeParse([-Infinity]).success).toBe(false);
   });

@@ -18,7 +18,8 @@ let server: ServerHandle;
 beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
   bundles = await buildServeBundles();
-  server = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxBodyBytes: 32 * 1024 }, adminToken: TOKEN }, { signals: false });
+  server = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent',
+    limits: { maxBodyBytes: 32 * 1024 }, adminToken: TOKEN }, { signals: false });
 });
 afterAll(async () => {
   await server?.close();
@@ -26,14 +27,16 @@ afterAll(async () => {
 });
 
 /** One request on a fresh connection (no keep-alive pool), so cluster workers take turns. */
-function send(port: number, method: string, path: string, body?: string | ((write: (chunk: string) => void) => void), headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+function send(port: number, method: string, path: string, body?: string | ((write: (chunk: string) => void) => void),
+  headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: HOST, port, method, path, agent: false, headers: { connection: 'close', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
-    });
+    const req = request({ host: HOST, port, method, path, agent: false, headers: { connection: 'close', ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      });
     req.on('error', reject);
     if (typeof body === 'string') req.end(body);
     else if (body) {
@@ -44,8 +47,12 @@ function send(port: number, method: string, path: string, body?: string | ((writ
 }
 const predictBody = (n = 1) => JSON.stringify({ instances: rows(n) });
 
-/** Raw bytes on a fresh socket, for requests no HTTP client would send; resolves with what came back once the server closes. */
-function raw(port: number, bytes: string, { hangUp = false } = {}): Promise<{ status: number; headers: string; body: string; ms: number }> {
+/**
+ * Raw bytes on a fresh socket, for requests no HTTP client would send; resolves with what came back once the server
+ * closes.
+ */
+function raw(port: number, bytes: string,
+  { hangUp = false } = {}): Promise<{ status: number; headers: string; body: string; ms: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const socket = connect(port, HOST, () => socket.write(bytes));
@@ -58,7 +65,8 @@ function raw(port: number, bytes: string, { hangUp = false } = {}): Promise<{ st
     socket.on('error', reject);
     socket.on('close', () => {
       const [head, body = ''] = text.split('\r\n\r\n');
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head.toLowerCase(), body, ms: performance.now() - started });
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head.toLowerCase(), body,
+        ms: performance.now() - started });
     });
   });
 }
@@ -73,8 +81,12 @@ async function until(check: () => Promise<boolean>, tries = 100): Promise<void> 
 }
 
 /** A server in its own process; resolves with its port once it prints LISTENING. */
-async function spawnServer(config: ServeConfigInput): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function spawnServer(
+  config: ServeConfigInput,
+): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
   const port = await new Promise<number>((resolve, reject) => {
@@ -92,10 +104,13 @@ describe('over HTTP', () => {
   it('listens on the ephemeral port it reports and serves every API', async () => {
     expect(server.port).toBeGreaterThan(0);
     expect((await send(server.port, 'GET', '/v2/health/ready')).status).toBe(200);
-    const predicted = await send(server.port, 'POST', '/v1/models/ensemble/predict', predictBody(2), { 'content-type': 'application/json' });
+    const predicted = await send(server.port, 'POST', '/v1/models/ensemble/predict', predictBody(2), {
+      'content-type': 'application/json',
+    });
     expect(predicted.status).toBe(200);
     expect(JSON.parse(predicted.text).predictions).toHaveLength(2);
-    const ab = await send(server.port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json', 'x-ab-key': 'abc' });
+    const ab = await send(server.port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json',
+      'x-ab-key': 'abc' });
     expect(ab.headers['x-model-variant']).toMatch(/^(student|ensemble)$/);
     expect((await send(server.port, 'GET', '/openapi.json')).status).toBe(200);
     expect((await send(server.port, 'GET', '/metrics')).text).toMatch(/serve_requests_total/);
@@ -113,9 +128,16 @@ describe('over HTTP', () => {
 
   it('answers 413 from Content-Length alone, 415 and 400 as JSON', async () => {
     const big = JSON.stringify({ instances: [Array(10_000).fill(0.5)] });
-    expect((await send(server.port, 'POST', '/v1/models/student/predict', big, { 'content-type': 'application/json' })).status).toBe(413);
-    expect((await send(server.port, 'POST', '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' })).status).toBe(415);
-    const malformed = await send(server.port, 'POST', '/v2/models/student/infer', '{"inputs": [', { 'content-type': 'application/json' });
+    expect(
+      (await send(server.port, 'POST', '/v1/models/student/predict', big, { 'content-type': 'application/json' }))
+        .status,
+    ).toBe(413);
+    expect(
+      (await send(server.port, 'POST', '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' })).status,
+    ).toBe(415);
+    const malformed = await send(server.port, 'POST', '/v2/models/student/infer', '{"inputs": [', {
+      'content-type': 'application/json',
+    });
     expect(malformed.status).toBe(400);
     expect(JSON.parse(malformed.text).error).toMatch(/Malformed JSON/);
   });
@@ -125,21 +147,30 @@ describe('over HTTP', () => {
     const reloaded = await send(server.port, 'POST', '/v1/admin/reload', undefined, auth);
     expect(reloaded.status).toBe(200);
     expect(JSON.parse(reloaded.text)).toMatchObject({ bundle: bundles.tiny });
-    expect((await send(server.port, 'POST', '/v1/admin/reload', 'bundle=x', { ...auth, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+    expect(
+      (await send(server.port, 'POST', '/v1/admin/reload', 'bundle=x', { ...auth,
+        'content-type': 'application/x-www-form-urlencoded' })).status,
+    ).toBe(415);
   });
 });
 
 describe('hostile HTTP', () => {
-  const predictHead = (length: number) => `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+  const predictHead = (length: number) =>
+    `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: ` +
+      `${length}\r\n\r\n`;
 
   it('answers framing errors Node would answer with empty bodies as JSON errors', async () => {
     const garbage = await raw(server.port, 'HELLO\r\n\r\n');
     expect(garbage.status).toBe(400);
-    expect(JSON.parse(garbage.body)).toMatchObject({ error: 'malformed HTTP request', details: { code: expect.stringMatching(/^HPE_/) } });
-    const huge = await raw(server.port, `GET /v2/health/live HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(JSON.parse(garbage.body)).toMatchObject({ error: 'malformed HTTP request',
+      details: { code: expect.stringMatching(/^HPE_/) } });
+    const huge = await raw(server.port,
+      `GET /v2/health/live HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(huge.status).toBe(431);
     expect(JSON.parse(huge.body).error).toBe('request headers too large');
-    const expectation = await raw(server.port, `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nExpect: teapot\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
+    const expectation = await raw(server.port,
+      `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\nExpect: teapot\r\nContent-Length: ` +
+        `2\r\nConnection: close\r\n\r\n{}`);
     expect(expectation.status).toBe(417);
     expect(JSON.parse(expectation.body).error).toMatch(/Expect/);
     for (const res of [garbage, huge, expectation]) expect(res.headers).toMatch(/content-type: application\/json/);
@@ -148,7 +179,8 @@ describe('hostile HTTP', () => {
   it('refuses a Host it does not know (DNS rebinding) and sends nosniff', async () => {
     const rebound = await send(server.port, 'GET', '/v2', undefined, { host: 'attacker.example:8080' });
     expect(rebound.status).toBe(403);
-    expect(JSON.parse(rebound.text)).toMatchObject({ error: expect.stringMatching(/Host not allowed/), details: { host: 'attacker.example:8080' } });
+    expect(JSON.parse(rebound.text)).toMatchObject({ error: expect.stringMatching(/Host not allowed/),
+      details: { host: 'attacker.example:8080' } });
     const local = await send(server.port, 'GET', '/v2', undefined, { host: `localhost:${server.port}` });
     expect(local.status).toBe(200);
     expect(local.headers['x-content-type-options']).toBe('nosniff');
@@ -168,12 +200,19 @@ describe('hostile HTTP', () => {
   });
 
   it('starting one request per turn, answers every one of 24 concurrent requests, each with its own rows', async () => {
-    const oneATurn = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { requestsPerTurn: 1 } }, { signals: false });
+    const oneATurn = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent',
+      limits: { requestsPerTurn: 1 } }, { signals: false });
     try {
-      const answers = await Promise.all(Array.from({ length: 24 }, (_, i) =>
-        send(oneATurn.port, 'POST', '/v1/models/student/predict', predictBody(1 + (i % 5)), { 'content-type': 'application/json' })));
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          send(oneATurn.port, 'POST', '/v1/models/student/predict', predictBody(1 + (i % 5)), {
+            'content-type': 'application/json',
+          })),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(24).fill(200));
-      expect(answers.map((a) => (JSON.parse(a.text) as { predictions: unknown[] }).predictions.length)).toEqual(Array.from({ length: 24 }, (_, i) => 1 + (i % 5)));
+      expect(answers.map((a) => (JSON.parse(a.text) as { predictions: unknown[] }).predictions.length)).toEqual(
+        Array.from({ length: 24 }, (_, i) => 1 + (i % 5)),
+      );
       expect((await send(oneATurn.port, 'GET', '/metrics')).text).toMatch(/^serve_waiting_requests 0$/m);
     } finally {
       await oneATurn.close();
@@ -183,7 +222,8 @@ describe('hostile HTTP', () => {
   describe('with a connection cap and a short deadline', () => {
     let capped: ServerHandle;
     beforeAll(async () => {
-      capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent', limits: { maxConnections: 2 }, batching: { deadlineMs: 500 }, healthPort: 0 }, { signals: false });
+      capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent',
+        limits: { maxConnections: 2 }, batching: { deadlineMs: 500 }, healthPort: 0 }, { signals: false });
     });
     afterAll(async () => {
       await capped?.close();
@@ -201,17 +241,24 @@ describe('hostile HTTP', () => {
       const held = [connect(capped.port, HOST), connect(capped.port, HOST)];
       await Promise.all(held.map((socket) => once(socket, 'connect')));
       try {
-        const over = await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' });
+        const over = await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), {
+          'content-type': 'application/json',
+        });
         expect(over.status).toBe(503);
         expect(over.headers['retry-after']).toBe('1');
-        expect(JSON.parse(over.text)).toMatchObject({ error: 'overloaded: too many open connections', details: { maxConnections: 2 } });
+        expect(JSON.parse(over.text)).toMatchObject({ error: 'overloaded: too many open connections',
+          details: { maxConnections: 2 } });
         expect((await send(capped.port, 'GET', '/v2/health/live')).status).toBe(200);
         // The probe port is another listener, from another thread: no cap of the API port reaches it.
         expect((await send(capped.healthPort!, 'GET', '/v2/health/ready')).status).toBe(200);
       } finally {
         held.forEach((socket) => socket.destroy());
       }
-      await until(async () => (await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' })).status === 200);
+      await until(async () =>
+        (await send(capped.port, 'POST', '/v1/models/student/predict', predictBody(), {
+          'content-type': 'application/json',
+        })).status === 200
+      );
     });
   });
 });
@@ -219,15 +266,23 @@ describe('hostile HTTP', () => {
 describe('process lifecycle', () => {
   it('on SIGTERM turns readiness off, finishes the request in flight and exits 0', async () => {
     // The queue delay holds the request in flight while the server is told to stop.
-    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', batching: { maxQueueDelayMs: 2500 } });
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',
+      batching: { maxQueueDelayMs: 2500 } });
     const exited = once(child, 'exit');
-    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(2), { 'content-type': 'application/json' });
-    await until(async () => /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text));
+    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(2), {
+      'content-type': 'application/json',
+    });
+    await until(async () =>
+      /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text)
+    );
     child.kill('SIGTERM');
     await until(async () => (await send(port, 'GET', '/v2/health/ready')).status === 503);
     const ready = await send(port, 'GET', '/v2/health/ready');
     expect(JSON.parse(ready.text)).toMatchObject({ error: 'not ready', details: { draining: true } });
-    const refused = await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json', connection: 'keep-alive' });
+    const refused = await send(port, 'POST', '/v1/models/student/predict', predictBody(), {
+      'content-type': 'application/json',
+      connection: 'keep-alive',
+    });
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
     // A keep-alive client told to reconnect finds a server still accepting, not a reset.
@@ -240,10 +295,15 @@ describe('process lifecycle', () => {
   });
 
   it('exits 1 when the drain times out with a request still in flight', async () => {
-    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', drainTimeoutMs: 200, batching: { maxQueueDelayMs: 3000 } });
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',
+      drainTimeoutMs: 200, batching: { maxQueueDelayMs: 3000 } });
     const exited = once(child, 'exit');
-    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(), { 'content-type': 'application/json' }).catch(() => undefined);
-    await until(async () => /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text));
+    const inFlight = send(port, 'POST', '/v1/models/ensemble/predict', predictBody(), {
+      'content-type': 'application/json',
+    }).catch(() => undefined);
+    await until(async () =>
+      /serve_queue_depth\{model="ensemble"\} 1\n/.test((await send(port, 'GET', '/metrics')).text)
+    );
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(1);
@@ -251,7 +311,8 @@ describe('process lifecycle', () => {
   });
 
   it('with --workers 2, counts every A/B answer and feedback once, whichever worker each reached', async () => {
-    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn', workers: 2 });
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',
+      workers: 2 });
     const exited = once(child, 'exit');
     const base = `http://${HOST}:${port}`;
     const N = 2000;
@@ -260,44 +321,66 @@ describe('process lifecycle', () => {
     for (let start = 0; start < N; start += 16) {
       await Promise.all(Array.from({ length: Math.min(16, N - start) }, async (_, k) => {
         const i = start + k;
-        const res = await fetch(`${base}/v1/ab/predict`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ab-key': `client-${i}` }, body: JSON.stringify({ instances: rows(1, undefined, i) }) });
+        const res = await fetch(`${base}/v1/ab/predict`, { method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-ab-key': `client-${i}` },
+          body: JSON.stringify({ instances: rows(1, undefined, i) }) });
         const answer = await res.json() as { variant: string; receipt: string; predictions: { class: number }[] };
         const label = i % TINY_CLASSES;
-        const fed = await fetch(`${base}/v1/ab/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: answer.receipt, label }) });
+        const fed = await fetch(`${base}/v1/ab/feedback`, { method: 'POST',
+          headers: { 'content-type': 'application/json' }, body: JSON.stringify({ receipt: answer.receipt, label }) });
         expect(fed.status).toBe(200);
         sent.push({ variant: answer.variant, predicted: answer.predictions[0].class, label });
       }));
     }
-    const report = await (await fetch(`${base}/v1/ab/report`)).json() as { variants: Record<string, { requests: number; feedback: { labelled: number; accuracy: number } }> };
+    const report = await (await fetch(`${base}/v1/ab/report`)).json() as {
+      variants: Record<string, { requests: number; feedback: { labelled: number; accuracy: number } }>;
+    };
     const metrics = await (await fetch(`${base}/metrics`)).text();
     for (const variant of ['student', 'ensemble']) {
       const mine = sent.filter((s) => s.variant === variant);
       expect(mine.length, variant).toBeGreaterThan(N / 4);
       expect(report.variants[variant].requests, variant).toBe(mine.length);
       expect(report.variants[variant].feedback.labelled, variant).toBe(mine.length);
-      expect(report.variants[variant].feedback.accuracy, variant).toBeCloseTo(mine.filter((s) => s.predicted === s.label).length / mine.length, 12);
-      expect(Number(new RegExp(`^serve_ab_answers_total\\{variant="${variant}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]), variant).toBe(mine.length);
+      expect(report.variants[variant].feedback.accuracy, variant).toBeCloseTo(
+        mine.filter((s) => s.predicted === s.label).length / mine.length,
+        12,
+      );
+      expect(Number(new RegExp(`^serve_ab_answers_total\\{variant="${variant}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]),
+        variant).toBe(mine.length);
     }
     child.kill('SIGTERM');
     expect((await exited)[0]).toBe(0);
   }, 120_000);
 
   it('runs --workers 2 behind one port, aggregates /metrics over them, and stops on SIGTERM', async () => {
-    const { child, port, output } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'info', workers: 2 });
+    const { child, port, output } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'info',
+      workers: 2 });
     const exited = once(child, 'exit');
     for (let i = 0; i < 12; i++) {
-      expect((await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' })).status).toBe(200);
+      expect(
+        (await send(port, 'POST', '/v1/models/student/predict', predictBody(), { 'content-type': 'application/json' }))
+          .status,
+      ).toBe(200);
     }
     const workers = new Set([...output().matchAll(/"worker":(\d+)[^\n]*"msg":"listening"/g)].map((m) => m[1]));
     expect(workers.size).toBe(2);
     const metrics = (await send(port, 'GET', '/metrics')).text;
-    expect(metrics).toMatch(/serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 12\n/);
+    expect(metrics).toMatch(
+      /serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 12\n/,
+    );
     // A/B feedback lands on either worker (connections go round-robin): the first counts, every
     // replay is refused, on whichever worker it arrives.
-    const answer = JSON.parse((await send(port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json' })).text);
-    const feedback = JSON.stringify({ receipt: answer.receipt, label: answer.predictions.map((p: { class: number }) => p.class) });
+    const answer = JSON.parse(
+      (await send(port, 'POST', '/v1/ab/predict', predictBody(), { 'content-type': 'application/json' })).text,
+    );
+    const feedback = JSON.stringify({ receipt: answer.receipt,
+      label: answer.predictions.map((p: { class: number }) => p.class) });
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await send(port, 'POST', '/v1/ab/feedback', feedback, { 'content-type': 'application/json' })).status);
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (await send(port, 'POST', '/v1/ab/feedback', feedback, { 'content-type': 'application/json' })).status,
+      );
+    }
     expect(statuses).toEqual([200, 409, 409, 409]);
     child.kill('SIGTERM');
     const [code] = await exited;

@@ -6,15 +6,22 @@ function manualTurns() {
   let pending: (() => void)[] = [];
   return {
     defer: (run: () => void) => pending.push(run),
-    endTurn: () => { const now = pending; pending = []; now.forEach((run) => run()); },
-    get scheduled() { return pending.length; },
+    endTurn: () => {
+      const now = pending;
+      pending = [];
+      now.forEach((run) => run());
+    },
+    get scheduled() {
+      return pending.length;
+    },
   };
 }
 
 function recorder() {
   const started: string[] = [];
   const refused: [string, string][] = [];
-  const request = (id: string, stale = () => false): Waiting => ({ start: () => started.push(id), refuse: (reason) => refused.push([id, reason]), stale });
+  const request = (id: string, stale = () => false): Waiting => ({ start: () => started.push(id),
+    refuse: (reason) => refused.push([id, reason]), stale });
   return { started, refused, request };
 }
 
@@ -47,7 +54,8 @@ describe('TurnBudget', () => {
     expect(started).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
   });
 
-  it('refuses at once past maxWaiting, and drops requests gone stale while they waited without spending the budget', () => {
+  it('refuses at once past maxWaiting, and drops requests ' +
+    'gone stale while they waited without spending the budget', () => {
     const turns = manualTurns();
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 2, defer: turns.defer });
     const { started, refused, request } = recorder();

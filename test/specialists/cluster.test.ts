@@ -32,7 +32,11 @@ describe('prediction covariance', () => {
     const probs = hedgingProbabilities([[0, 1], [2, 3, 4]], 5, 50);
     const cov = predictionCovariance(probs, 5);
     const n = 50;
-    const mean = Array.from({ length: 5 }, (_, c) => { let s = 0; for (let r = 0; r < n; r++) s += probs[r * 5 + c]; return s / n; });
+    const mean = Array.from({ length: 5 }, (_, c) => {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += probs[r * 5 + c];
+      return s / n;
+    });
     for (let i = 0; i < 5; i++) {
       for (let j = 0; j < 5; j++) {
         let s = 0;
@@ -101,7 +105,9 @@ describe('column normalisation', () => {
     const groups = [[0, 1], [2, 3], [4, 5], [6, 7]];
     const scale = [1, 1, 0.02, 0.02];
     const cov = new Matrix(8, 8);
-    groups.forEach((g, k) => { for (const i of g) for (const j of g) cov.set(i, j, scale[k] * (i === j ? 1 : 0.9)); });
+    groups.forEach((g, k) => {
+      for (const i of g) for (const j of g) cov.set(i, j, scale[k] * (i === j ? 1 : 0.9));
+    });
     const truth = [0, 0, 1, 1, 2, 2, 3, 3];
     const unit = clusterClasses(cov, { clusters: 4, seed: 2 });
     const raw = clusterClasses(cov, { clusters: 4, seed: 2, normalize: false });

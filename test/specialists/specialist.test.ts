@@ -4,9 +4,8 @@ import { createRng, generateSynthetic } from '../../src/data/index.js';
 import { predictLogits, shiftLogits, softmaxRowsAt, trainModel } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
 import { buildMlp, specialistFromGeneralist } from '../../src/nets/index.js';
-import {
-  dustbinOffset, fitDustbinOffset, halfAndHalfSampler, restrictedTeacherLogits, sampledSpecialFraction, specialFraction, specialistLabels, specialistSet,
-} from '../../src/specialists/index.js';
+import { dustbinOffset, fitDustbinOffset, halfAndHalfSampler, restrictedTeacherLogits, sampledSpecialFraction,
+  specialFraction, specialistLabels, specialistSet } from '../../src/specialists/index.js';
 
 beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
@@ -65,7 +64,8 @@ describe('dustbin correction', () => {
     const f = specialFraction(labels, 2);
     const shift = dustbinOffset(f);
     // Two special classes of equal logit, so the margin against their logsumexp is logit − log 2.
-    const logits = Float32Array.from({ length: rows * 3 }, (_, k) => (k % 3 === 2 ? natural(x[Math.floor(k / 3)]) - shift + Math.log(2) : 0));
+    const logits = Float32Array.from({ length: rows * 3 },
+      (_, k) => (k % 3 === 2 ? natural(x[Math.floor(k / 3)]) - shift + Math.log(2) : 0));
     // Standard error of an intercept fitted on 20,000 rows is ≈ 0.02; 0.08 is four of them.
     expect(fitDustbinOffset(logits, 3, labels)).toBeCloseTo(shift, 1);
     expect(Math.abs(fitDustbinOffset(logits, 3, labels) - shift)).toBeLessThan(0.08);
@@ -75,16 +75,22 @@ describe('dustbin correction', () => {
 
 describe('dustbin calibration of trained specialists', () => {
   // Overlapping classes, so probabilities are genuinely uncertain and the prior matters.
-  const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 4, inputSize: 16, trainPerClass: 150, validationPerClass: 100, testPerClass: 100, fineSeparation: 1.5, superSeparation: 3, seed: 5 });
-  const generalistConfig = { kind: 'mlp' as const, hidden: [32], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 1 };
+  const data = generateSynthetic({ superclasses: 5, finePerSuperclass: 4, inputSize: 16, trainPerClass: 150,
+    validationPerClass: 100, testPerClass: 100, fineSeparation: 1.5, superSeparation: 3, seed: 5 });
+  const generalistConfig = { kind: 'mlp' as const, hidden: [32], inputDropout: 0, hiddenDropout: 0, maxNorm: 0,
+    seed: 1 };
   const quiet = { log: () => {} };
   let generalist: tf.LayersModel;
   let generalistLogits: Float32Array;
 
   beforeAll(async () => {
     generalist = buildMlp(generalistConfig, 16, data.numClasses);
-    await trainModel(generalist, { x: data.train.x, n: data.train.n, features: 16, labels: data.train.y }, { x: data.validation.x, n: data.validation.n, features: 16, labels: data.validation.y },
-      { epochs: 5, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet);
+    await trainModel(generalist, { x: data.train.x, n: data.train.n, features: 16, labels: data.train.y }, {
+      x: data.validation.x,
+      n: data.validation.n,
+      features: 16,
+      labels: data.validation.y,
+    }, { epochs: 5, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.01 } }, quiet);
     generalistLogits = predictLogits(generalist, data.train.x, data.train.n);
   });
 
@@ -99,21 +105,33 @@ describe('dustbin calibration of trained specialists', () => {
     const train = specialistSet(data.train, classes, soft ? generalistLogits : undefined, data.numClasses);
     const validation = specialistSet(data.validation, classes);
     const loss = soft ? { temperature: 2, softWeight: 1, hardWeight: 0 } : undefined;
-    await trainModel(specialist, train, validation, { epochs: 12, batchSize: 64, optimizer: { kind: 'adam', learningRate: 0.003 }, ...(loss ? { loss } : {}) },
-      { ...quiet, sampler: halfAndHalfSampler(train.labels, classes.length) });
+    await trainModel(specialist, train, validation, { epochs: 12, batchSize: 64,
+      optimizer: { kind: 'adam', learningRate: 0.003 }, ...(loss ? { loss } : {}) }, { ...quiet,
+      sampler: halfAndHalfSampler(train.labels, classes.length) });
     const width = classes.length + 1;
     const offset = fitDustbinOffset(predictLogits(specialist, validation.x, validation.n), width, validation.labels);
     const test = specialistSet(data.test, classes);
     const meanDustbin = (delta: number) => {
-      const probs = softmaxRowsAt(shiftLogits(predictLogits(specialist, test.x, test.n), width, [classes.length], delta), width, 1);
+      const probs = softmaxRowsAt(
+        shiftLogits(predictLogits(specialist, test.x, test.n), width, [classes.length], delta),
+        width,
+        1,
+      );
       let sum = 0;
       for (let r = 0; r < test.n; r++) sum += probs[r * width + classes.length];
       return sum / test.n;
     };
     const result = {
-      offset, closedForm: dustbinOffset(specialFraction(train.labels, classes.length), sampledSpecialFraction(train.labels, classes.length)),
-      actual: 1 - specialFraction(test.labels, classes.length), before: meanDustbin(0), after: meanDustbin(offset),
-      withClosedForm: meanDustbin(dustbinOffset(specialFraction(train.labels, classes.length), sampledSpecialFraction(train.labels, classes.length))),
+      offset,
+      closedForm: dustbinOffset(specialFraction(train.labels, classes.length),
+        sampledSpecialFraction(train.labels, classes.length)),
+      actual: 1 - specialFraction(test.labels, classes.length),
+      before: meanDustbin(0),
+      after: meanDustbin(offset),
+      withClosedForm: meanDustbin(
+        dustbinOffset(specialFraction(train.labels, classes.length),
+          sampledSpecialFraction(train.labels, classes.length)),
+      ),
     };
     tf.dispose(specialist.weights.map((w) => w.read()));
     return result;
@@ -122,7 +140,8 @@ describe('dustbin calibration of trained specialists', () => {
   it('hard labels: the fitted offset is near the closed form and calibrates unseen natural data', async () => {
     const hard = await calibrate([0, 1, 2, 3], false);
     expect(Math.abs(hard.after - hard.actual)).toBeLessThan(0.03);
-    expect(Math.abs(hard.before - hard.actual)).toBeGreaterThan(Math.abs(hard.after - hard.actual)); // the 50/50 sample had biased it
+    // the 50/50 sample had biased it
+    expect(Math.abs(hard.before - hard.actual)).toBeGreaterThan(Math.abs(hard.after - hard.actual));
     expect(hard.offset).toBeGreaterThan(0.5 * hard.closedForm);
     expect(hard.offset).toBeLessThan(1.5 * hard.closedForm);
   });
@@ -145,7 +164,7 @@ describe('dustbin calibration of trained specialists', () => {
 });
 
 describe('specialistFromGeneralist', () => {
-  it('starts with the generalist\'s logits for its classes and a dustbin near their log-sum-exp', () => {
+  it("starts with the generalist's logits for its classes and a dustbin near their log-sum-exp", () => {
     const config = { kind: 'mlp' as const, hidden: [8], inputDropout: 0, hiddenDropout: 0, maxNorm: 0, seed: 4 };
     const generalist = buildMlp(config, 6, 5);
     const specialist = specialistFromGeneralist(generalist, config, 6, [1, 3]);

@@ -1,5 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './kernel-args.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf,
+  valuesOf } from './kernel-args.js';
 
 /** Element formulas as source, as the stock cpu kernels define them, given the operands' source. */
 export const BINARY_FORMULAS = {
@@ -19,11 +20,10 @@ export type BinaryOp = keyof typeof BINARY_FORMULAS;
  * (row: the small operand covers the trailing dims); `block` = how many consecutive outputs share
  * one value of the small operand (column: it covers the leading dims).
  */
-type Pattern =
-  | { kind: 'same' }
-  | { kind: 'scalarA' | 'scalarB' }
-  | { kind: 'rowA' | 'rowB'; period: number }
-  | { kind: 'colA' | 'colB'; block: number };
+type Pattern = { kind: 'same' } | { kind: 'scalarA' | 'scalarB' } | { kind: 'rowA' | 'rowB'; period: number } | {
+  kind: 'colA' | 'colB';
+  block: number;
+};
 
 type Loop = (x: Float32Array, y: Float32Array, o: Float32Array, p: number) => void;
 
@@ -38,10 +38,22 @@ function compileLoops(f: (a: string, b: string) => string): Record<Pattern['kind
     same: body(`for (let i = 0; i < o.length; i++) { o[i] = ${f('x[i]', 'y[i]')}; }`),
     scalarA: body(`const s = x[0]; for (let i = 0; i < o.length; i++) { o[i] = ${f('s', 'y[i]')}; }`),
     scalarB: body(`const s = y[0]; for (let i = 0; i < o.length; i++) { o[i] = ${f('x[i]', 's')}; }`),
-    rowA: body(`for (let r = 0; r < o.length; r += p) { for (let j = 0; j < p; j++) { o[r + j] = ${f('x[j]', 'y[r + j]')}; } }`),
-    rowB: body(`for (let r = 0; r < o.length; r += p) { for (let j = 0; j < p; j++) { o[r + j] = ${f('x[r + j]', 'y[j]')}; } }`),
-    colA: body(`for (let r = 0, q = 0; r < o.length; r += p, q++) { const s = x[q]; for (let j = 0; j < p; j++) { o[r + j] = ${f('s', 'y[r + j]')}; } }`),
-    colB: body(`for (let r = 0, q = 0; r < o.length; r += p, q++) { const s = y[q]; for (let j = 0; j < p; j++) { o[r + j] = ${f('x[r + j]', 's')}; } }`),
+    rowA: body(
+      `for (let r = 0; r < o.length; r += p) { for (let j = 0; j < p; j++) { o[r + j] = ${f('x[j]', 'y[r + j]')}; } }`,
+    ),
+    rowB: body(
+      `for (let r = 0; r < o.length; r += p) { for (let j = 0; j < p; j++) { o[r + j] = ${f('x[r + j]', 'y[j]')}; } }`,
+    ),
+    colA: body(
+      `for (let r = 0, q = 0; r < o.length; r += p, q++) { const s = x[q]; for (let j = 0; j < p; j++) { o[r + j] = ${
+        f('s', 'y[r + j]')
+      }; } }`,
+    ),
+    colB: body(
+      `for (let r = 0, q = 0; r < o.length; r += p, q++) { const s = y[q]; for (let j = 0; j < p; j++) { o[r + j] = ${
+        f('x[r + j]', 's')
+      }; } }`,
+    ),
   };
 }
 
@@ -60,14 +72,13 @@ function patternOf(a: readonly number[], b: readonly number[]): { pattern: Patte
   // Row: the small operand equals the big one's trailing dims, ones before.
   const firstReal = padded.findIndex((d) => d !== 1);
   if (firstReal >= 0 && padded.slice(firstReal).every((d, i) => d === big[firstReal + i]) &&
-      padded.slice(0, firstReal).every((d) => d === 1)) {
+    padded.slice(0, firstReal).every((d) => d === 1)) {
     const period = sizeOf(padded);
     return { pattern: { kind: sa >= sb ? 'rowB' : 'rowA', period }, shape: [...big] };
   }
   // Column: the small operand equals the big one's leading dims, ones after.
   const lastReal = padded.length - 1 - [...padded].reverse().findIndex((d) => d !== 1);
-  if (padded.slice(0, lastReal + 1).every((d, i) => d === big[i]) &&
-      padded.slice(lastReal + 1).every((d) => d === 1)) {
+  if (padded.slice(0, lastReal + 1).every((d, i) => d === big[i]) && padded.slice(lastReal + 1).every((d) => d === 1)) {
     const block = sizeOf(big.slice(lastReal + 1));
     return { pattern: { kind: sa >= sb ? 'colB' : 'colA', block }, shape: [...big] };
   }

@@ -2,7 +2,8 @@ import { broadcast_util, type TensorInfo } from '@tensorflow/tfjs';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { Blas } from '../nblas.js';
 import { reluInPlace } from './unary.js';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './kernel-args.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf,
+  valuesOf } from './kernel-args.js';
 
 interface Product {
   shape: number[];
@@ -15,10 +16,8 @@ interface Product {
  * C = op(A)·op(B) over broadcast batch dimensions, one sgemm per batch entry.
  * Row-major: op(A) is [m, k]; when transposed, A is stored [k, m], so its leading dimension is m.
  */
-function batchProduct(
-  blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo,
-  transposeA: boolean, transposeB: boolean, prefill?: (c: Float32Array, n: number) => void,
-): Product {
+function batchProduct(blas: Blas, backend: MathBackendCPU, a: TensorInfo, b: TensorInfo, transposeA: boolean,
+  transposeB: boolean, prefill?: (c: Float32Array, n: number) => void): Product {
   const ra = a.shape.length;
   const rb = b.shape.length;
   const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -99,9 +98,7 @@ export function batchMatMulKernel(blas: Blas): FastKernel {
   return ({ inputs, backend, attrs }: CpuKernelArgs) => {
     const { a, b } = inputs;
     if (!a || !b || !isFloat32(a, b)) return null;
-    const product = batchProduct(
-      blas, backend, a, b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB),
-    );
+    const product = batchProduct(blas, backend, a, b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB));
     return output(backend, product.shape, product.values);
   };
 }
@@ -156,9 +153,8 @@ export function fusedMatMulKernel(blas: Blas): FastKernel {
     const product = batchProduct(blas, backend, a, b, transposeA, transposeB, prefill);
     const out = product.values;
     const n = product.n;
-    applyActivationInPlace(out, activation, alpha, preluWeights && preluLayout
-      ? { values: valuesOf(backend, preluWeights), layout: preluLayout, n }
-      : undefined);
+    applyActivationInPlace(out, activation, alpha,
+      preluWeights && preluLayout ? { values: valuesOf(backend, preluWeights), layout: preluLayout, n } : undefined);
     return output(backend, product.shape, out);
   };
 }
@@ -173,10 +169,8 @@ function biasFill(bias: Float32Array, layout: Layout): (out: Float32Array, n: nu
 }
 
 /** The activations tfjs's fused matMul accepts, with the stock cpu kernels' NaN behaviour. */
-function applyActivationInPlace(
-  out: Float32Array, activation: Activation, alpha: number,
-  prelu?: { values: Float32Array; layout: Layout; n: number },
-): void {
+function applyActivationInPlace(out: Float32Array, activation: Activation, alpha: number,
+  prelu?: { values: Float32Array; layout: Layout; n: number }): void {
   switch (activation) {
     case 'linear':
       return;

@@ -1,21 +1,27 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './kernel-args.js';
+import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf,
+  valuesOf } from './kernel-args.js';
 
 /**
  * A reduction over a contiguous run of axes [first, last] views the input as
  * [outer, reduced, inner] without moving data. The stock kernels transpose the reduced axes to the
  * end first, which for a bias gradient (sum over the batch axis) copies the whole input.
  */
-interface Span { outer: number; reduced: number; inner: number; outShape: number[] }
+interface Span {
+  outer: number;
+  reduced: number;
+  inner: number;
+  outShape: number[];
+}
 
 function spanOf(shape: number[], axisAttr: unknown, keepDims: boolean): Span | null {
   const axes = util.parseAxisParam(axisAttr as number | number[], shape).sort((x, y) => x - y);
   for (let i = 1; i < axes.length; i++) if (axes[i] !== axes[i - 1] + 1) return null;
   const first = axes.length > 0 ? axes[0] : shape.length;
   const last = axes.length > 0 ? axes[axes.length - 1] : shape.length - 1;
-  const outShape = keepDims
-    ? shape.map((d, i) => (i >= first && i <= last ? 1 : d))
-    : shape.filter((_, i) => i < first || i > last);
+  const outShape = keepDims ?
+    shape.map((d, i) => (i >= first && i <= last ? 1 : d)) :
+    shape.filter((_, i) => i < first || i > last);
   return {
     outer: sizeOf(shape.slice(0, first)),
     reduced: sizeOf(shape.slice(first, last + 1)),
@@ -33,9 +39,16 @@ function reduceSpan(x: Float32Array, { outer, reduced, inner }: Span, combine: C
     for (let o = 0; o < outer; o++) {
       const base = o * reduced;
       let acc = combine === 'sum' ? 0 : x[base];
-      if (combine === 'sum') for (let r = 0; r < reduced; r++) acc += x[base + r];
-      else if (combine === 'max') for (let r = 0; r < reduced; r++) { const v = x[base + r]; if (v !== v || v > acc) acc = v; }
-      else for (let r = 0; r < reduced; r++) { const v = x[base + r]; if (v !== v || v < acc) acc = v; }
+      if (combine === 'sum') { for (let r = 0; r < reduced; r++) acc += x[base + r]; }
+      else if (combine === 'max') {
+        for (let r = 0; r < reduced; r++) {
+          const v = x[base + r];
+          if (v !== v || v > acc) acc = v;
+        }
+      } else {for (let r = 0; r < reduced; r++) {
+          const v = x[base + r];
+          if (v !== v || v < acc) acc = v;
+        }}
       out[o] = acc;
     }
     return out;
@@ -49,9 +62,16 @@ function reduceSpan(x: Float32Array, { outer, reduced, inner }: Span, combine: C
     else acc.set(x.subarray(start, start + inner));
     for (let r = 0; r < reduced; r++) {
       const row = start + r * inner;
-      if (combine === 'sum') for (let j = 0; j < inner; j++) acc[j] += x[row + j];
-      else if (combine === 'max') for (let j = 0; j < inner; j++) { const v = x[row + j]; if (v !== v || v > acc[j]) acc[j] = v; }
-      else for (let j = 0; j < inner; j++) { const v = x[row + j]; if (v !== v || v < acc[j]) acc[j] = v; }
+      if (combine === 'sum') { for (let j = 0; j < inner; j++) acc[j] += x[row + j]; }
+      else if (combine === 'max') {
+        for (let j = 0; j < inner; j++) {
+          const v = x[row + j];
+          if (v !== v || v > acc[j]) acc[j] = v;
+        }
+      } else {for (let j = 0; j < inner; j++) {
+          const v = x[row + j];
+          if (v !== v || v < acc[j]) acc[j] = v;
+        }}
     }
     out.set(acc, o * inner);
   }
@@ -68,7 +88,7 @@ export function reduceKernel(kind: Combine | 'mean'): FastKernel {
     const span = spanOf([...x.shape], axisAttr, Boolean(attrs?.keepDims));
     if (!span || (span.reduced === 0 && kind !== 'sum')) return null;
     const out = reduceSpan(valuesOf(backend, x), span, kind === 'mean' ? 'sum' : kind);
-    if (kind === 'mean') for (let i = 0; i < out.length; i++) out[i] /= span.reduced;
+    if (kind === 'mean') { for (let i = 0; i < out.length; i++) out[i] /= span.reduced; }
     return output(backend, span.outShape, out);
   };
 }
@@ -87,7 +107,11 @@ export function softmaxKernel(): FastKernel {
       let max = -Infinity;
       for (let j = 0; j < n; j++) if (x[row + j] > max || x[row + j] !== x[row + j]) max = x[row + j];
       let sum = 0;
-      for (let j = 0; j < n; j++) { const e = Math.exp(x[row + j] - max); out[row + j] = e; sum += e; }
+      for (let j = 0; j < n; j++) {
+        const e = Math.exp(x[row + j] - max);
+        out[row + j] = e;
+        sum += e;
+      }
       for (let j = 0; j < n; j++) out[row + j] /= sum;
     }
     return output(backend, [...logits.shape], out);

@@ -44,10 +44,8 @@ type Loop = (input: Float32Array, out: Float32Array, alpha: number) => void;
 
 export function unaryKernel(op: UnaryOp): FastKernel {
   // Generated per op for the same reason as the binary loops: one monomorphic function each.
-  const loop = new Function(
-    'input', 'out', 'alpha',
-    `for (let i = 0; i < out.length; i++) { const x = input[i]; out[i] = ${UNARY_FORMULAS[op]}; }`,
-  ) as Loop;
+  const loop = new Function('input', 'out', 'alpha',
+    `for (let i = 0; i < out.length; i++) { const x = input[i]; out[i] = ${UNARY_FORMULAS[op]}; }`) as Loop;
   return ({ inputs, backend, attrs }: CpuKernelArgs) => {
     const { x } = inputs as { x: TensorInfo };
     if (!isFloat32(x)) return null;

@@ -1,7 +1,8 @@
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { ADAM_WASM_BASE64 } from './adam-module.js';
 
-type AdamKernel = (w: number, m: number, v: number, g: number, n: number, lrc1: number, c2: number, b1: number, b2: number, eps: number) => void;
+type AdamKernel = (w: number, m: number, v: number, g: number, n: number, lrc1: number, c2: number, b1: number,
+  b2: number, eps: number) => void;
 
 const BYTES = Buffer.from(ADAM_WASM_BASE64, 'base64');
 /** Whether this runtime has wasm SIMD (Node 16.4+ does); without it Adam stays a JS loop. */
@@ -9,7 +10,12 @@ export const WASM_SIMD = WebAssembly.validate(BYTES);
 
 const pad4 = (n: number) => (n + 3) & ~3;
 
-interface Slot { w: number; m: number; v: number; n: number }
+interface Slot {
+  w: number;
+  m: number;
+  v: number;
+  n: number;
+}
 
 /**
  * The weights and moments of one optimizer, living in a wasm memory so the SIMD kernel can update
@@ -69,7 +75,8 @@ export class WasmAdamArena {
   }
 
   /** One Adam step for a variable whose w, m and v are adopted. */
-  step(name: string, gradient: Float32Array, lrc1: number, c2: number, beta1: number, beta2: number, epsilon: number): void {
+  step(name: string, gradient: Float32Array, lrc1: number, c2: number, beta1: number, beta2: number,
+    epsilon: number): void {
     const slot = this.slots.get(name)!;
     const g = new Float32Array(this.memory.buffer, this.scratch, pad4(slot.n));
     g.set(gradient);

@@ -29,7 +29,8 @@ export const AB_LEDGER = 'ab-ledger';
 
 /** A ledger's raw counts, as one worker sends them to be merged with the others'. */
 export interface LedgerSnapshot {
-  variants: { variant: ModelName; requests: number; latencies: number[]; shadow: VariantStats['shadow']; labelled: number; correct: number }[];
+  variants: { variant: ModelName; requests: number; latencies: number[]; shadow: VariantStats['shadow'];
+    labelled: number; correct: number }[];
 }
 
 export interface VariantReport {
@@ -67,7 +68,8 @@ export function reportOf(snapshots: readonly LedgerSnapshot[]): Partial<Record<M
     for (const other of new Set(parts.flatMap((v) => Object.keys(v.shadow) as ModelName[]))) {
       const records = parts.map((v) => v.shadow[other]).filter((r) => r !== undefined);
       const compared = records.reduce((n, r) => n + r.compared, 0);
-      shadow[other] = { compared, agreement: records.reduce((n, r) => n + r.agreed, 0) / compared, meanKl: records.reduce((n, r) => n + r.klSum, 0) / compared };
+      shadow[other] = { compared, agreement: records.reduce((n, r) => n + r.agreed, 0) / compared,
+        meanKl: records.reduce((n, r) => n + r.klSum, 0) / compared };
     }
     const labelled = sum((v) => v.labelled);
     out[variant] = {
@@ -88,7 +90,8 @@ export class AbLedger {
   /** `counters`: the same counts exported to Prometheus, where replicas' reports add up. */
   constructor(variants: readonly ModelName[], private readonly counters?: ServeMetrics['ab']) {
     for (const variant of variants) {
-      this.stats.set(variant, { requests: 0, latencies: new Float64Array(LATENCY_WINDOW), latencyCount: 0, shadow: {}, labelled: 0, correct: 0 });
+      this.stats.set(variant, { requests: 0, latencies: new Float64Array(LATENCY_WINDOW), latencyCount: 0, shadow: {},
+        labelled: 0, correct: 0 });
     }
   }
 
@@ -102,7 +105,8 @@ export class AbLedger {
   }
 
   /** The shadow's answer beside the served one: agreement of top-1 and KL(served ‖ shadow) per instance. */
-  shadowed(answerId: string, served: { variant: ModelName; probabilities: Float32Array[] }, shadow: { variant: ModelName; probabilities: Float32Array[] }): void {
+  shadowed(answerId: string, served: { variant: ModelName; probabilities: Float32Array[] },
+    shadow: { variant: ModelName; probabilities: Float32Array[] }): void {
     const top = (p: Float32Array) => p.reduce((best, v, i) => (v > p[best] ? i : best), 0);
     const record = (this.variant(served.variant).shadow[shadow.variant] ??= { compared: 0, agreed: 0, klSum: 0 });
     const classes = shadow.probabilities.map(top);
@@ -129,7 +133,8 @@ export class AbLedger {
     if (labels.length !== receipt.classes.length) return 'length';
     const shadows = this.answers.get(receipt.answerId)?.shadowClasses ?? {};
     this.answers.delete(receipt.answerId);
-    for (const [variant, classes] of [[receipt.variant, receipt.classes], ...Object.entries(shadows)] as [ModelName, number[]][]) {
+    for (const [variant, classes] of [[receipt.variant, receipt.classes], ...Object.entries(shadows)] as [ModelName,
+      number[]][]) {
       const stats = this.variant(variant);
       const correct = classes.filter((c, i) => c === labels[i]).length;
       stats.labelled += labels.length;
@@ -144,8 +149,12 @@ export class AbLedger {
   snapshot(): LedgerSnapshot {
     return {
       variants: [...this.stats].map(([variant, s]) => ({
-        variant, requests: s.requests, latencies: Array.from(s.latencies.subarray(0, Math.min(s.latencyCount, LATENCY_WINDOW))),
-        shadow: structuredClone(s.shadow), labelled: s.labelled, correct: s.correct,
+        variant,
+        requests: s.requests,
+        latencies: Array.from(s.latencies.subarray(0, Math.min(s.latencyCount, LATENCY_WINDOW))),
+        shadow: structuredClone(s.shadow),
+        labelled: s.labelled,
+        correct: s.correct,
       })),
     };
   }

@@ -33,7 +33,9 @@ export class ReceiptSigner {
 
   issue(variant: ModelName, classes: number[], now = Date.now()): { receipt: string; answer: Receipt } {
     const answer: Receipt = { answerId: randomUUID(), variant, classes, expiresAt: now + this.ttlMs };
-    const payload = Buffer.from(JSON.stringify([answer.answerId, variant, classes, answer.expiresAt])).toString('base64url');
+    const payload = Buffer.from(JSON.stringify([answer.answerId, variant, classes, answer.expiresAt])).toString(
+      'base64url',
+    );
     return { receipt: `${payload}.${this.sign(payload)}`, answer };
   }
 

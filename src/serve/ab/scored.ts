@@ -14,7 +14,8 @@ export interface ScoredAnswers {
 
 const CLAIM = 'serve:ab-claim';
 const CLAIMED = 'serve:ab-claimed';
-type ClaimMessage = { type: typeof CLAIM; id: number; answerId: string; expiresAt: number } | { type: typeof CLAIMED; id: number; fresh: boolean };
+type ClaimMessage = { type: typeof CLAIM; id: number; answerId: string; expiresAt: number } | { type: typeof CLAIMED;
+  id: number; fresh: boolean };
 
 /** Answer ids with their receipts' expiry; an expired id can go, since its receipt is refused anyway. */
 export class ScoredMap {
@@ -40,8 +41,11 @@ export class ScoredMap {
 export function scoredAnswers(): ScoredAnswers {
   if (!cluster.isWorker || !process.send) return new ScoredMap();
   return {
-    claim: (answerId, expiresAt) => askPrimary('A/B feedback', (id) => ({ type: CLAIM, id, answerId, expiresAt } satisfies ClaimMessage),
-      (message, id) => (message.type === CLAIMED && message.id === id ? (message as ClaimMessage & { fresh: boolean }).fresh : undefined), 5000),
+    claim: (answerId, expiresAt) =>
+      askPrimary('A/B feedback', (id) => ({ type: CLAIM, id, answerId, expiresAt } satisfies ClaimMessage),
+        (message, id) => (message.type === CLAIMED && message.id === id ?
+          (message as ClaimMessage & { fresh: boolean }).fresh :
+          undefined), 5000),
   };
 }
 
@@ -50,6 +54,9 @@ export function serveClusterClaims(): void {
   const scored = new ScoredMap();
   cluster.on('message', (worker, message: ClaimMessage) => {
     if (message?.type !== CLAIM) return;
-    worker.send({ type: CLAIMED, id: message.id, fresh: scored.claimNow(message.answerId, message.expiresAt) } satisfies ClaimMessage);
+    worker.send(
+      { type: CLAIMED, id: message.id,
+        fresh: scored.claimNow(message.answerId, message.expiresAt) } satisfies ClaimMessage,
+    );
   });
 }

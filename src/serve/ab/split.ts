@@ -23,7 +23,9 @@ export class AbSplit {
   constructor(readonly arms: readonly AbArm[]) {
     const total = arms.reduce((sum, arm) => sum + arm.weight, 0);
     let upTo = 0;
-    this.bounds = arms.filter((arm) => arm.weight > 0).map((arm) => ({ variant: arm.variant, upTo: (upTo += arm.weight / total) }));
+    this.bounds = arms.filter((arm) => arm.weight > 0).map((arm) => ({ variant: arm.variant,
+      upTo: upTo += arm.weight / total })
+    );
   }
 
   get variants(): ModelName[] {

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions,
+  type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TurnBudget, Waiting } from './turn-budget.js';
@@ -6,14 +7,26 @@ import type { TurnBudget, Waiting } from './turn-budget.js';
 // Admission at the connection level, before hono: what must be decided without reading a body.
 
 const ARRIVED = Symbol('arrivedAt');
+const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
-type Stamped = IncomingMessage & { [ARRIVED]?: number };
+type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
 /** When Node parsed the request's headers (performance.now()): deadlines count from here, not from the handler. */
 export function arrivedAt(incoming: IncomingMessage | undefined): number | undefined {
   return (incoming as Stamped | undefined)?.[ARRIVED];
 }
+
+/**
+ * Whether the server was draining when the request's headers arrived: a request that came before the drain began is
+ * served even if it waited for its turn past that moment; undefined for a request no admission server saw.
+ */
+export function arrivedWhileDraining(incoming: IncomingMessage | undefined): boolean | undefined {
+  return (incoming as Stamped | undefined)?.[ARRIVED_DRAINING];
+}
+
+/** Why a request was answered before it reached the app. */
+export type Refusal = 'connections' | 'waiting' | 'deadline';
 
 /** Liveness, readiness and scrapes: answered whatever the load, since a probe that times out restarts a healthy pod. */
 export const PROBE_PATH = /^\/(?:v2\/health\/(?:live|ready)|metrics)(?:\?|$)/;
@@ -26,18 +39,26 @@ export interface AdmissionOptions {
   /** How many API requests a turn of the event loop starts; the rest wait their turn in order. */
   budget: TurnBudget;
   isDraining: () => boolean;
+  /** Requests in flight, for the drain: a request waiting for its turn counts from its arrival. */
+  inflight: { begin(): void; end(): void };
+  onRefuse?: (reason: Refusal) => void;
 }
 
 /** A JSON error body and the headers of an answer after which the connection closes. */
-function closingJson(body: unknown, extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
+function closingJson(body: unknown,
+  extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
   const text = JSON.stringify(body);
-  return { text, headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)), 'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
+  return { text,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)),
+      'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
 }
 
 /** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
 function rawJson(status: number, reason: string, body: unknown): string {
   const { text, headers } = closingJson(body);
-  return `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${text}`;
+  return `HTTP/1.1 ${status} ${reason}\r\n${
+    Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
+  }\r\n\r\n${text}`;
 }
 
 /** Connection: close, and the body is never read: the cheapest answer a refused request can get. */
@@ -64,16 +85,29 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
 }
 
-/** A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it waited. */
-function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener, options: AdmissionOptions): Waiting {
+/**
+ * A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it
+ * waited.
+ */
+function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
+  options: AdmissionOptions): Waiting {
   const waitedMs = () => performance.now() - ((req as Stamped)[ARRIVED] ?? 0);
   return {
-    start: () => listener(req, res),
+    start: () => {
+      // Counted until its answer is sent, not until the app picks it up: a drain must not end in between.
+      res.once('close', () => options.inflight.end());
+      if (options.isDraining()) res.setHeader('Connection', 'close');
+      listener(req, res);
+    },
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
+      options.inflight.end();
       if (req.socket.destroyed) return;
-      if (reason === 'full') refuse(res, 503, { error: 'overloaded: too many requests waiting to start', details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
-      else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
+      options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
+      if (reason === 'full') {
+        refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
+          details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
+      } else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
     },
   };
 }
@@ -84,7 +118,9 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
  * bounded number of requests per turn of the event loop so new connections are accepted, times out
  * headers and bodies at the deadline, and answers framing errors as JSON.
  */
-export function admissionServer(options: AdmissionOptions): (serverOptions: ServerOptions, listener: RequestListener) => Server {
+export function admissionServer(
+  options: AdmissionOptions,
+): (serverOptions: ServerOptions, listener: RequestListener) => Server {
   return (serverOptions, listener) => {
     const server = createServer({
       ...serverOptions,
@@ -95,14 +131,21 @@ export function admissionServer(options: AdmissionOptions): (serverOptions: Serv
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.round(options.deadlineMs / 10))),
     }, (req, res) => {
       (req as Stamped)[ARRIVED] = performance.now();
+      (req as Stamped)[ARRIVED_DRAINING] = options.isDraining();
       const probe = PROBE_PATH.test(req.url ?? '');
       if (!probe && (req.socket as Marked)[OVER_CAP]) {
-        refuse(res, 503, { error: 'overloaded: too many open connections', details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
+        options.onRefuse?.('connections');
+        refuse(res, 503, { error: 'overloaded: too many open connections',
+          details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
         return;
       }
-      if (options.isDraining()) res.setHeader('Connection', 'close'); // so keep-alive clients reconnect elsewhere, not into a reset
+      // so keep-alive clients reconnect elsewhere, not into a reset
+      if (options.isDraining()) res.setHeader('Connection', 'close');
       if (probe) listener(req, res);
-      else options.budget.admit(waitingRequest(req, res, listener, options));
+      else {
+        options.inflight.begin();
+        options.budget.admit(waitingRequest(req, res, listener, options));
+      }
     });
     let open = 0;
     server.on('connection', (socket: Marked) => {

@@ -54,21 +54,24 @@ function probeThread(): void {
   const { host, port, staleMs, flags, beat } = workerData as ThreadData;
   const answer = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' });
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text),
+      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' });
     res.end(text);
   };
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     const sinceMs = Date.now() - Number(Atomics.load(beat, 0));
     const stalled = sinceMs > staleMs;
-    if (req.method !== 'GET' && req.method !== 'HEAD') answer(res, 405, { error: 'method not allowed', details: { allowed: ['GET', 'HEAD'] } });
-    else if (path === '/v2/health/live') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      answer(res, 405, { error: 'method not allowed', details: { allowed: ['GET', 'HEAD'] } });
+    } else if (path === '/v2/health/live') {
       if (stalled) answer(res, 503, { error: 'not live: the serving event loop has stalled', details: { sinceMs } });
       else answer(res, 200, { live: true });
     } else if (path === '/v2/health/ready') {
       const draining = Atomics.load(flags, 1) === 1;
-      if (stalled || draining || Atomics.load(flags, 0) !== 1) answer(res, 503, { error: 'not ready', details: { draining, stalled } });
-      else answer(res, 200, { ready: true });
+      if (stalled || draining || Atomics.load(flags, 0) !== 1) {
+        answer(res, 503, { error: 'not ready', details: { draining, stalled } });
+      } else answer(res, 200, { ready: true });
     } else answer(res, 404, { error: 'not found', details: { path, served: ['/v2/health/live', '/v2/health/ready'] } });
   });
   server.on('error', (error) => parentPort?.postMessage({ error: error.message }));
@@ -82,7 +85,8 @@ function probeThread(): void {
  * Starts the probe thread and its heartbeat; resolves once it listens.
  *
  * @example
- *   const health = await startHealthPort({ host: '0.0.0.0', port: 8081, staleMs: 5000, state: () => ({ ready: true, draining: false }) });
+ *   const health = await startHealthPort({ host: '0.0.0.0', port: 8081, staleMs: 5000, state: () => ({ ready: true,
+ *     draining: false }) });
  */
 export async function startHealthPort(options: HealthPortOptions): Promise<HealthPort> {
   const flags = new Int32Array(new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT));
@@ -97,8 +101,11 @@ export async function startHealthPort(options: HealthPortOptions): Promise<Healt
   const data: ThreadData = { host: options.host, port: options.port, staleMs: options.staleMs, flags, beat };
   // tsx (esbuild keepNames) wraps named functions in __name(fn, 'name'), a helper of this module's
   // scope that the thread's source text lacks: an identity stands in for it.
-  const worker = new Worker(`const __name = (fn) => fn; (${probeThread.toString()})()`, { eval: true, workerData: data });
-  const [message] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => { throw error; })])) as [{ port?: number; error?: string }];
+  const worker = new Worker(`const __name = (fn) => fn; (${probeThread.toString()})()`, { eval: true,
+    workerData: data });
+  const [message] = (await Promise.race([once(worker, 'message'), once(worker, 'error').then(([error]) => {
+    throw error;
+  })])) as [{ port?: number; error?: string }];
   if (message.port === undefined) {
     await worker.terminate();
     throw new Error(`health port ${options.host}:${options.port}: ${message.error}`);

@@ -64,16 +64,20 @@ export class TurnBudget {
     this.defer(() => {
       this.endOfTurnScheduled = false;
       this.started = 0;
-      while (this.waiting.length > 0 && this.started < this.options.perTurn) {
-        const request = this.waiting.shift() as Waiting;
-        if (request.stale()) {
-          request.refuse('stale');
-          continue;
+      try {
+        while (this.waiting.length > 0 && this.started < this.options.perTurn) {
+          const request = this.waiting.shift() as Waiting;
+          if (request.stale()) {
+            request.refuse('stale');
+            continue;
+          }
+          this.started++;
+          request.start();
         }
-        this.started++;
-        request.start();
+      } finally {
+        // Even if a start threw, what still waits gets the next turn rather than the next arrival.
+        if (this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
       }
-      if (this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
     });
   }
 }

@@ -48,7 +48,8 @@ export async function predict(model, x, options = {}) {
 
 /** POST a JSON body; returns the parsed answer and its headers, throws with the server's error message. */
 export async function postJson(path, body, headers = {}) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body) });
   if (!res.ok) throw await errorOf(res);
   return res.json();
 }

@@ -8,7 +8,9 @@ import { refreshLive, showClusters, showEvaluation } from './report.js';
 import { el, entropyBits, percent, renderBars, renderSpecialists } from './views.js';
 
 /** The members model (an averaged ensemble of full nets) has a panel only in bundles that carry one. */
-const modelsOf = (bundle) => (bundle.members ? ['student', 'generalist', 'ensemble', 'members'] : ['student', 'generalist', 'ensemble']);
+const modelsOf = (
+  bundle,
+) => (bundle.members ? ['student', 'generalist', 'ensemble', 'members'] : ['student', 'generalist', 'ensemble']);
 /** Up to this many classes every class gets a bar, in class order; past it, the top ones, best first. */
 const ALL_BARS = 20;
 const TOP_BARS = 10;
@@ -19,7 +21,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   bundle: null,
   pad: null,
-  /** The input on show (Float32Array), its true class when it is a test example, and a counter so a newer input wins. */
+  /**
+   * The input on show (Float32Array), its true class when it is a test example, and a counter so a newer input wins.
+   */
   x: null,
   truth: undefined,
   generation: 0,
@@ -36,17 +40,24 @@ function status(message, isError = false) {
 
 function showBundle(bundle) {
   const { dataset, specialists } = bundle;
-  $('bundle-line').textContent = `bundle ${bundle.name} · ${dataset.name} · ${dataset.classNames.length} classes · input [${dataset.inputShape.join(' × ')}] · ` +
+  $('bundle-line').textContent =
+    `bundle ${bundle.name} · ${dataset.name} · ${dataset.classNames.length} classes · input [${
+      dataset.inputShape.join(' × ')
+    }] · ` +
     `${specialists.length} specialist${specialists.length === 1 ? '' : 's'} · built ${bundle.createdAt.slice(0, 10)}`;
   if (bundle.members) {
     $('model-members').hidden = false;
     $('try-grid').classList.add('with-members');
-    $('members-line').textContent = `${bundle.members.ids.length} nets from different seeds (${bundle.members.ids.join(', ')}), their ${bundle.members.averaging} averaged`;
+    $('members-line').textContent = `${bundle.members.ids.length} nets from different seeds (${
+      bundle.members.ids.join(', ')
+    }), their ${bundle.members.averaging} averaged`;
   }
   for (const model of modelsOf(bundle)) {
     const info = bundle.models[model];
     const panel = $(`model-${model}`);
-    panel.querySelector('.size').textContent = info.parameters ? `${info.parameters.toLocaleString('en-US')} parameters` : '';
+    panel.querySelector('.size').textContent = info.parameters ?
+      `${info.parameters.toLocaleString('en-US')} parameters` :
+      '';
     if (!info.served) {
       panel.dataset.state = 'unavailable';
       panel.querySelector('.meta').textContent = `not served: ${info.reason}`;
@@ -60,7 +71,9 @@ const barCount = (n) => (n <= ALL_BARS ? n : TOP_BARS);
 
 /** Bars in class order when every class fits, else the best first (as topK already is). */
 function barRows(topK, n, ghostOf) {
-  const rows = topK.slice(0, barCount(n)).map((t) => ({ cls: t.class, label: t.label, p: t.probability, ghost: ghostOf?.(t.class) }));
+  const rows = topK.slice(0, barCount(n)).map((t) => ({ cls: t.class, label: t.label, p: t.probability,
+    ghost: ghostOf?.(t.class) })
+  );
   return n <= ALL_BARS ? rows.sort((a, b) => a.cls - b.cls) : rows;
 }
 
@@ -94,11 +107,14 @@ function renderPrediction(model, { prediction, roundTripMs, serverMs }) {
   const panel = $(`model-${model}`);
   const n = state.bundle.dataset.classNames.length;
   panel.querySelector('.top').textContent = `${prediction.label} (${percent(prediction.topK[0].probability)})`;
-  panel.querySelector('.meta').textContent = `${roundTripMs.toFixed(1)} ms round trip` + (serverMs === null ? '' : ` · ${serverMs.toFixed(1)} ms in the model`);
+  panel.querySelector('.meta').textContent = `${roundTripMs.toFixed(1)} ms round trip` +
+    (serverMs === null ? '' : ` · ${serverMs.toFixed(1)} ms in the model`);
   renderBars(panel.querySelector('.bars'), barRows(prediction.topK, n), { truth: state.truth });
   if (model === 'ensemble') {
     $('routing').textContent = `generalist's choice ${prediction.generalistTop.label} → ` +
-      (prediction.activeSpecialists.length ? `specialist ${prediction.activeSpecialists.join(', ')}` : 'no specialist') +
+      (prediction.activeSpecialists.length ?
+        `specialist ${prediction.activeSpecialists.join(', ')}` :
+        'no specialist') +
       ` · ${prediction.iterations} solver iteration${prediction.iterations === 1 ? '' : 's'}`;
     renderSpecialists($('specialists'), prediction);
   }
@@ -169,16 +185,20 @@ function setUpInput(bundle) {
   $('clear').hidden = !image;
   $('random').textContent = image ? 'Random test image' : 'Random test example';
   $('random').disabled = !bundle.examples;
-  $('input-hint').textContent = image
-    ? 'Draw a digit (mouse, pen or finger); it is cropped, scaled to 20 px and centred by its centre of mass in 28 × 28, as MNIST was made.'
-    : `This bundle's inputs are ${bundle.dataset.inputSize} features, not a 28 × 28 image: pick test examples instead.`;
+  $('input-hint').textContent = image ?
+    'Draw a digit (mouse, pen or finger); it is cropped, scaled to 20 px and centred by its centre of mass in 28 × ' +
+      '28, as MNIST was made.' :
+    `This bundle's inputs are ${bundle.dataset.inputSize} features, not a 28 × 28 image: pick test examples instead.`;
   if (!bundle.examples) $('random').title = 'the bundle does not name a dataset this server can load';
   if (image) {
     state.pad = new DrawingPad($('pad'), {
       onInk: (x) => x && showInput(x, undefined),
       onStroke: (x) => x && void classify(x, undefined),
     });
-    $('clear').addEventListener('click', () => { state.pad.clear(); clearResults(); });
+    $('clear').addEventListener('click', () => {
+      state.pad.clear();
+      clearResults();
+    });
   }
   $('random').addEventListener('click', () => void randomExample());
   $('ab-send').addEventListener('click', () => void sendToAb());
@@ -225,7 +245,8 @@ async function softOnce() {
   const ps = soft.prediction.topK.map((t) => t.probability);
   const h = entropyBits(ps);
   $('soft-meta').dataset.entropy = h.toFixed(4);
-  $('soft-meta').textContent = `T = ${T}: entropy ${h.toFixed(2)} bits (uniform: ${Math.log2(n).toFixed(2)}) · top class ${percent(ps[0])} · ` +
+  $('soft-meta').textContent =
+    `T = ${T}: entropy ${h.toFixed(2)} bits (uniform: ${Math.log2(n).toFixed(2)}) · top class ${percent(ps[0])} · ` +
     `at T = 1: ${entropyBits(base.prediction.topK.map((t) => t.probability)).toFixed(2)} bits`;
 }
 
@@ -233,7 +254,8 @@ function setUpTemperature(bundle) {
   const slider = $('t');
   if (bundle.student) {
     $('t-marks').append(el('option', { value: String(bundle.student.temperature) }));
-    $('t-student').textContent = `The student was distilled from the ${bundle.student.teacher} at T = ${bundle.student.temperature}.`;
+    $('t-student').textContent =
+      `The student was distilled from the ${bundle.student.teacher} at T = ${bundle.student.temperature}.`;
   }
   slider.addEventListener('input', () => {
     $('t-value').textContent = Number(slider.value).toFixed(1);

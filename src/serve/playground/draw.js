@@ -28,9 +28,13 @@ export function toMnistInput(gray, width, height) {
     for (let x = 0; x < width; x++) {
       const v = gray[y * width + x];
       if (v <= INK) continue;
-      x0 = Math.min(x0, x); x1 = Math.max(x1, x);
-      y0 = Math.min(y0, y); y1 = Math.max(y1, y);
-      mass += v; mx += v * (x + 0.5); my += v * (y + 0.5);
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+      mass += v;
+      mx += v * (x + 0.5);
+      my += v * (y + 0.5);
     }
   }
   if (x1 < 0) return null;
@@ -46,7 +50,9 @@ export function toMnistInput(gray, width, height) {
       sums[(y + 1) * (width + 1) + x + 1] = sums[y * (width + 1) + x + 1] + row;
     }
   }
-  const inkIn = (ax, ay, bx, by) => sums[by * (width + 1) + bx] - sums[ay * (width + 1) + bx] - sums[by * (width + 1) + ax] + sums[ay * (width + 1) + ax];
+  const inkIn = (ax, ay, bx, by) =>
+    sums[by * (width + 1) + bx] - sums[ay * (width + 1) + bx] - sums[by * (width + 1) + ax] +
+    sums[ay * (width + 1) + ax];
   const clampX = (v) => Math.min(width, Math.max(0, v));
   const clampY = (v) => Math.min(height, Math.max(0, v));
 
@@ -130,7 +136,8 @@ export class DrawingPad {
   /** Event position in canvas pixels, whatever size CSS shows the canvas at. */
   point(event) {
     const box = this.canvas.getBoundingClientRect();
-    return { x: ((event.clientX - box.left) * this.canvas.width) / box.width, y: ((event.clientY - box.top) * this.canvas.height) / box.height };
+    return { x: ((event.clientX - box.left) * this.canvas.width) / box.width,
+      y: ((event.clientY - box.top) * this.canvas.height) / box.height };
   }
 
   line(from, to) {

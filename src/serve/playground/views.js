@@ -52,10 +52,10 @@ export function renderBars(container, rows, { truth } = {}) {
       ghost.style.left = `${(100 * row.ghost).toFixed(2)}%`;
       track.append(ghost);
     }
-    const classes = ['bar-row', row === best ? 'best' : '', row.cls === truth ? 'truth' : '', row.dustbin ? 'dustbin' : ''].filter(Boolean).join(' ');
+    const classes = ['bar-row', row === best ? 'best' : '', row.cls === truth ? 'truth' : '',
+      row.dustbin ? 'dustbin' : ''].filter(Boolean).join(' ');
     return el('div', { className: classes, 'data-class': row.cls, 'data-p': row.p.toPrecision(6) },
-      el('span', { className: 'bar-label', title: row.label }, row.label),
-      track,
+      el('span', { className: 'bar-label', title: row.label }, row.label), track,
       el('span', { className: 'bar-value' }, percent(row.p)));
   }));
 }
@@ -67,16 +67,18 @@ export function renderBars(container, rows, { truth } = {}) {
 export function renderSpecialists(container, prediction) {
   const views = prediction.specialists ?? [];
   if (views.length === 0) {
-    container.replaceChildren(el('p', { className: 'note' },
-      `No specialist covers the generalist's choice (${prediction.generalistTop?.label ?? '?'}): the ensemble is the generalist.`));
+    container.replaceChildren(
+      el('p', { className: 'note' },
+        `No specialist covers the generalist's choice (${
+          prediction.generalistTop?.label ?? '?'
+        }): the ensemble is the generalist.`),
+    );
     return;
   }
   container.replaceChildren(...views.map((view) => {
     const bars = el('div', { className: 'bars small' });
-    renderBars(bars, [
-      ...view.classes.map((c) => ({ cls: c.class, label: c.label, p: c.probability })),
-      { cls: -1, label: 'dustbin', p: view.dustbin, dustbin: true },
-    ]);
+    renderBars(bars, [...view.classes.map((c) => ({ cls: c.class, label: c.label, p: c.probability })), { cls: -1,
+      label: 'dustbin', p: view.dustbin, dustbin: true }]);
     return el('div', { className: 'specialist', 'data-id': view.id },
       el('h4', {}, `specialist ${view.id} `, el('span', { className: 'dim' }, `dustbin ${percent(view.dustbin)}`)),
       bars);
@@ -86,7 +88,9 @@ export function renderSpecialists(container, prediction) {
 /** A table from column specs { key, label, format? } and row objects. */
 export function renderTable(container, columns, rows) {
   const head = el('tr', {}, columns.map((c) => el('th', {}, c.label)));
-  const body = rows.map((row) => el('tr', {}, columns.map((c) => el('td', {}, c.format ? c.format(row[c.key], row) : String(row[c.key] ?? '–')))));
+  const body = rows.map((row) =>
+    el('tr', {}, columns.map((c) => el('td', {}, c.format ? c.format(row[c.key], row) : String(row[c.key] ?? '–'))))
+  );
   container.replaceChildren(el('table', {}, el('thead', {}, head), el('tbody', {}, body)));
 }
 
@@ -124,12 +128,21 @@ export function paintHeatmap(canvas, covariance, order, clusterOf, classNames) {
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) if (i !== j) { lo = Math.min(lo, covariance[i][j]); hi = Math.max(hi, covariance[i][j]); }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      if (i !== j) {
+        lo = Math.min(lo, covariance[i][j]);
+        hi = Math.max(hi, covariance[i][j]);
+      }
+    }
+  }
   const span = hi > lo ? hi - lo : 1;
-  order.forEach((a, i) => order.forEach((b, j) => {
-    ctx.fillStyle = viridis((covariance[a][b] - lo) / span);
-    ctx.fillRect(margin + j * cell, margin + i * cell, cell, cell);
-  }));
+  order.forEach((a, i) =>
+    order.forEach((b, j) => {
+      ctx.fillStyle = viridis((covariance[a][b] - lo) / span);
+      ctx.fillRect(margin + j * cell, margin + i * cell, cell, cell);
+    })
+  );
   // Cluster boundaries: a line wherever the next class in the order belongs to another cluster.
   ctx.strokeStyle = '#fff';
   ctx.lineWidth = 1;
@@ -137,8 +150,10 @@ export function paintHeatmap(canvas, covariance, order, clusterOf, classNames) {
     if (clusterOf[order[i]] === clusterOf[order[i - 1]]) continue;
     const at = margin + i * cell + 0.5;
     ctx.beginPath();
-    ctx.moveTo(at, margin); ctx.lineTo(at, margin + n * cell);
-    ctx.moveTo(margin, at); ctx.lineTo(margin + n * cell, at);
+    ctx.moveTo(at, margin);
+    ctx.lineTo(at, margin + n * cell);
+    ctx.moveTo(margin, at);
+    ctx.lineTo(margin + n * cell, at);
     ctx.stroke();
   }
   if (labelled) {

@@ -2,12 +2,12 @@ import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { BundleError } from '../../bundle/index.js';
-import type { AppEnv, ServeContext } from '../context.js';
+import type { ServeContext } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { fail, validationHook } from '../errors.js';
 import { adminAuth, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { CanaryError, type ModelSet } from '../runtime/model-set.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ReloadRequest, ReloadResponse } from '../schemas.js';
-
 
 /** Whether `path` lies strictly inside `base` (both absolute). `..data` is a name, not a way up. */
 function within(path: string, base: string): boolean {
@@ -24,7 +24,8 @@ function within(path: string, base: string): boolean {
 async function bundleInside(requested: string, root: string): Promise<string> {
   const asked = resolve(requested);
   const realRoot = await realpath(root);
-  const refuse = () => fail(403, 'reload may only load bundles inside the configured bundle root', { bundleRoot: root });
+  const refuse = () =>
+    fail(403, 'reload may only load bundles inside the configured bundle root', { bundleRoot: root });
   if (!within(asked, resolve(root)) && !within(asked, realRoot)) refuse();
   const real = await realpath(asked).catch(() => undefined);
   if (real && !within(real, realRoot)) refuse();
@@ -45,16 +46,21 @@ export function adminRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
   let reloading = false;
 
   const reload = createRoute({
-    method: 'post', path: '/v1/admin/reload', operationId: 'adminReload',
+    method: 'post',
+    path: '/v1/admin/reload',
+    operationId: 'adminReload',
     summary: 'Load a bundle and swap it in; requests in flight finish on the old models',
     security: [{ bearer: [] }],
-    middleware: [refuseWhileDraining(ctx.lifecycle), adminAuth(ctx.config.adminToken), jsonBody(ctx.config.limits.maxBodyBytes, { optional: true })] as const,
+    middleware: [refuseWhileDraining(ctx.lifecycle), adminAuth(ctx.config.adminToken),
+      jsonBody(ctx.config.limits.maxBodyBytes, { optional: true })] as const,
     request: { body: { content: { 'application/json': { schema: ReloadRequest } }, required: false } },
     responses: {
       ...ERROR_RESPONSES,
       200: jsonResponse(ReloadResponse, 'The new bundle is serving'),
       401: jsonResponse(ErrorBody, 'Missing or wrong admin token', { 'WWW-Authenticate': header('Bearer') }),
-      403: jsonResponse(ErrorBody, 'No admin token configured (reload is disabled), the bundle lies outside the bundle root, or the Host is not one this server answers to'),
+      403: jsonResponse(ErrorBody,
+        'No admin token configured (reload is disabled), the bundle lies outside the bundle root, or the Host is not ' +
+          'one this server answers to'),
       409: jsonResponse(ErrorBody, 'Another reload is running'),
       422: jsonResponse(ErrorBody, 'The bundle failed to load or check; the old one keeps serving'),
     },
@@ -75,7 +81,8 @@ export function adminRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
       }
       ctx.registry.swap(next);
       const seconds = (performance.now() - started) / 1000;
-      ctx.logger.info({ bundle: dir, name: next.manifest.name, createdAt: next.manifest.createdAt, seconds }, 'bundle reloaded');
+      ctx.logger.info({ bundle: dir, name: next.manifest.name, createdAt: next.manifest.createdAt, seconds },
+        'bundle reloaded');
       return c.json({ bundle: requested, name: next.manifest.name, createdAt: next.manifest.createdAt, seconds }, 200);
     } finally {
       reloading = false;

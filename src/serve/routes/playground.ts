@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
-import type { AppEnv } from '../context.js';
+import type { AppEnv } from '../env.js';
 import { fail } from '../errors.js';
 
 /** The page's files, each with its type; nothing else under playground/ is served. */
@@ -18,17 +18,19 @@ const ASSETS = {
  * The page may load and call only this server: no CDN, no fonts, no beacons, and nothing injected
  * runs. (Scripts setting element.style are CSSOM, which style-src does not restrict.)
  */
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'", "img-src 'self' data:", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
-  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-].join('; ');
+const CONTENT_SECURITY_POLICY = ["default-src 'self'", "img-src 'self' data:", "script-src 'self'", "style-src 'self'",
+  "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join('; ');
 
 /**
  * GET / (the playground) and GET /playground/{file}: plain HTML, CSS and browser JS modules,
  * read once when the app is made, so a missing file fails at start-up rather than in a browser.
  */
 export function playgroundRoutes(): Hono<AppEnv> {
-  const files = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(new URL(`../playground/${name}`, import.meta.url)) }]));
+  const files = new Map(
+    Object.entries(ASSETS).map((
+      [name, type],
+    ) => [name, { type, body: readFileSync(new URL(`../playground/${name}`, import.meta.url)) }]),
+  );
   const send = (name: string) => {
     const file = files.get(name);
     if (!file) fail(404, 'not found', { file: name, files: Object.keys(ASSETS) });

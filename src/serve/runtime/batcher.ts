@@ -45,7 +45,8 @@ interface Entry<I, O> {
  * runs as one call. One batch runs at a time, since tfjs's CPU kernels hold the thread anyway.
  *
  * @example
- *   const batcher = new Batcher(async (xs) => xs.map(double), (x) => 1, { maxBatchSize: 32, maxQueueDelayMs: 2, maxQueueSize: 100 });
+ *   const batcher = new Batcher(async (xs) => xs.map(double), (x) => 1, { maxBatchSize: 32, maxQueueDelayMs: 2,
+ *     maxQueueSize: 100 });
  *   await batcher.submit(3, performance.now() + 1000); // 6
  */
 export class Batcher<I, O> {
@@ -59,13 +60,9 @@ export class Batcher<I, O> {
   /** Model time per row, a moving average over recent batches (0 until one has run). */
   private msPerRow = 0;
 
-  constructor(
-    private readonly name: string,
-    private readonly run: RunBatch<I, O>,
-    private readonly rowsOf: (item: I) => number,
-    private readonly options: BatcherOptions,
-    private readonly hooks: BatcherHooks = {},
-  ) {}
+  constructor(private readonly name: string, private readonly run: RunBatch<I, O>,
+    private readonly rowsOf: (item: I) => number, private readonly options: BatcherOptions,
+    private readonly hooks: BatcherHooks = {}) {}
 
   get depth(): number {
     return this.queue.length;
@@ -85,13 +82,17 @@ export class Batcher<I, O> {
     if (this.queue.length >= this.options.maxQueueSize) {
       // Retry-After: by then the queue has had at least one full flush cycle to drain.
       const retryAfter = String(Math.max(1, Math.ceil(this.options.maxQueueDelayMs / 1000)));
-      fail(503, 'overloaded: the queue is full', { model: this.name, queued: this.queue.length, maxQueueSize: this.options.maxQueueSize }, { 'Retry-After': retryAfter });
+      fail(503, 'overloaded: the queue is full', { model: this.name, queued: this.queue.length,
+        maxQueueSize: this.options.maxQueueSize }, { 'Retry-After': retryAfter });
     }
     // Refused now, the client can retry elsewhere at once; admitted, it would only wait to get a 504.
     const rows = this.rowsOf(item);
     const expectedMs = this.expectedWaitMs + rows * this.msPerRow;
     if (performance.now() + expectedMs > deadlineAt) {
-      fail(503, 'overloaded: the work queued ahead would not finish before the deadline', { model: this.name, queued: this.queue.length, expectedWaitMs: Math.round(expectedMs) }, { 'Retry-After': String(Math.max(1, Math.ceil(expectedMs / 1000))) });
+      fail(503, 'overloaded: the work queued ahead would not finish before the deadline', { model: this.name,
+        queued: this.queue.length, expectedWaitMs: Math.round(expectedMs) }, {
+        'Retry-After': String(Math.max(1, Math.ceil(expectedMs / 1000))),
+      });
     }
     return this.enqueue(item, rows, deadlineAt);
   }
@@ -131,7 +132,10 @@ export class Batcher<I, O> {
       this.hooks.onDepth?.(this.queue.length);
     }
     // A running batch cannot be interrupted (its kernels are synchronous); its answer is dropped.
-    this.settle(entry, () => fail(504, 'deadline exceeded', { model: this.name, waitedMs: Math.round(performance.now() - entry.enqueuedAt) }));
+    this.settle(entry,
+      () =>
+        fail(504, 'deadline exceeded', { model: this.name,
+          waitedMs: Math.round(performance.now() - entry.enqueuedAt) }));
   }
 
   private settle(entry: Entry<I, O>, outcome: () => O): void {
@@ -195,14 +199,22 @@ export class Batcher<I, O> {
     const startedAt = performance.now();
     for (const entry of batch) this.hooks.onQueued?.((startedAt - entry.enqueuedAt) / 1000);
     try {
-      const outputs = await this.run(batch.map((entry) => entry.item)).finally(() => this.timed(rows, performance.now() - startedAt));
-      batch.forEach((entry, i) => this.settle(entry, () => {
-        const output = outputs[i];
-        if (output instanceof ItemFailure) throw output.error;
-        return output;
-      }));
+      const outputs = await this.run(batch.map((entry) => entry.item)).finally(() =>
+        this.timed(rows, performance.now() - startedAt)
+      );
+      batch.forEach((entry, i) =>
+        this.settle(entry, () => {
+          const output = outputs[i];
+          if (output instanceof ItemFailure) throw output.error;
+          return output;
+        })
+      );
     } catch (error) {
-      batch.forEach((entry) => this.settle(entry, () => { throw error; }));
+      batch.forEach((entry) =>
+        this.settle(entry, () => {
+          throw error;
+        })
+      );
     } finally {
       this.running = false;
       this.schedule();

@@ -20,17 +20,22 @@ export type { EnsembleModels, EnsembleOptions, EnsembleOutput } from '../../ense
  * path carries nothing extra for the common request that does not ask.
  *
  * @example
- *   specialistDistributions(models.specialists, x, [['s0'], []]); // [Map { 's0' => Float32Array [p…, dustbin] }, Map {}]
+ *   specialistDistributions(models.specialists, x, [['s0'], []]); // [Map { 's0' => Float32Array [p…, dustbin] },
+ *     Map {}]
  */
-export function specialistDistributions(specialists: EnsembleModels['specialists'], x: tf.Tensor2D, active: readonly string[][]): Map<string, Float32Array>[] {
+export function specialistDistributions(specialists: EnsembleModels['specialists'], x: tf.Tensor2D,
+  active: readonly string[][]): Map<string, Float32Array>[] {
   const out = active.map(() => new Map<string, Float32Array>());
   for (const spec of specialists) {
     const rows = active.flatMap((ids, b) => (ids.includes(spec.id) ? [b] : []));
     if (rows.length === 0) continue;
     const width = spec.classes.length + 1;
-    const probabilities = tf.tidy(() => specialistProbabilities(
-      spec.model.apply(tf.gather(x, tf.tensor1d(rows, 'int32')), { training: false }) as tf.Tensor2D, spec.dustbinOffset,
-    )); // [rows, |S| + 1]
+    const probabilities = tf.tidy(() =>
+      specialistProbabilities(
+        spec.model.apply(tf.gather(x, tf.tensor1d(rows, 'int32')), { training: false }) as tf.Tensor2D,
+        spec.dustbinOffset,
+      )
+    ); // [rows, |S| + 1]
     const data = probabilities.dataSync() as Float32Array;
     probabilities.dispose();
     rows.forEach((b, i) => out[b].set(spec.id, data.slice(i * width, (i + 1) * width)));

@@ -6,7 +6,8 @@ import { compileDenseForward, type DenseForward, engineInfo } from '../../engine
 import type { OnnxLogits } from '../../export/index.js';
 import { Batcher, type BatcherOptions, ItemFailure } from './batcher.js';
 import type { ModelName } from '../config.js';
-import { ensembleFromBundle, type EnsembleModels, type EnsembleOptions, predictEnsemble, specialistDistributions } from './ensemble-adapter.js';
+import { ensembleFromBundle, type EnsembleModels, type EnsembleOptions, predictEnsemble,
+  specialistDistributions } from './ensemble-adapter.js';
 
 /** One instance's answer before formatting: the distribution and, on the ensemble path, how it was made. */
 export interface Prediction {
@@ -87,11 +88,14 @@ function tfjsLogits(model: tf.LayersModel, inputSize: number): HostLogits {
 /** Rows of logits as answers: T = 1 softmax gives the served distribution, and the logits are kept for other T. */
 function answersOf(logits: Float32Array, numClasses: number): Prediction[] {
   const zRows = rowsOf(logits, numClasses);
-  return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities, logits: zRows[b] }));
+  return rowsOf(softmaxRowsAt(logits, numClasses, 1), numClasses).map((probabilities, b) => ({ probabilities,
+    logits: zRows[b] })
+  );
 }
 
 /** Student and generalist: one model's logits, from a host runtime (compiled forward, ONNX Runtime) or tfjs. */
-function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number, host: HostLogits | undefined): Forward {
+function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: number,
+  host: HostLogits | undefined): Forward {
   const logitsOf = host ?? tfjsLogits(model, inputSize);
   return async (x, rows) => answersOf(await logitsOf(x, rows), numClasses);
 }
@@ -100,7 +104,9 @@ function logitsForward(model: tf.LayersModel, numClasses: number, inputSize: num
  * The generalist and its fellow members, each on the whole batch (timed alone, for onMember), their
  * distributions pooled. The pooled log-probabilities are the answer's logits: softmax of them is it.
  */
-function membersForward(members: { id: string; model: tf.LayersModel }[], averaging: Averaging, compiled: Map<tf.LayersModel, DenseForward>, numClasses: number, inputSize: number, onMember: ModelSetHooks['onMember']): Forward {
+function membersForward(members: { id: string; model: tf.LayersModel }[], averaging: Averaging,
+  compiled: Map<tf.LayersModel, DenseForward>, numClasses: number, inputSize: number,
+  onMember: ModelSetHooks['onMember']): Forward {
   const logitsOf = members.map(({ model }) => compiled.get(model) ?? tfjsLogits(model, inputSize));
   return async (x, rows) => {
     const memberLogits: Float32Array[] = [];
@@ -113,7 +119,8 @@ function membersForward(members: { id: string; model: tf.LayersModel }[], averag
   };
 }
 
-function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks, inputSize: number): Forward {
+function ensembleForward(models: EnsembleModels, options: EnsembleOptions, hooks: ModelSetHooks,
+  inputSize: number): Forward {
   return async (x, rows) => {
     // One call per batch: one generalist pass, each active specialist once on its rows, one combine.
     const input = tf.tensor2d(x, [rows, inputSize]);
@@ -159,31 +166,44 @@ export class ModelSet {
    * `studentLogits` serves the student through another runtime (ONNX Runtime) instead of the
    * compiled forward; the set releases it with the bundle.
    */
-  constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {}, private readonly studentLogits?: OnnxLogits) {
+  constructor(private readonly bundle: LoadedBundle, options: BatcherOptions, hooks: ModelSetHooks = {},
+    private readonly studentLogits?: OnnxLogits) {
     this.dir = bundle.dir;
     this.manifest = bundle.manifest;
     this.inputSize = bundle.manifest.dataset.inputShape.reduce((a, b) => a * b, 1);
     this.classNames = bundle.manifest.dataset.classNames;
     this.numClasses = this.classNames.length;
-    const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []), ...bundle.specialists.values(), ...bundle.members.values()]);
-    this.generalistForward = logitsForward(bundle.generalist, this.numClasses, this.inputSize, compiled.get(bundle.generalist));
+    const compiled = compileAll([bundle.generalist, ...(bundle.student ? [bundle.student] : []),
+      ...bundle.specialists.values(), ...bundle.members.values()]);
+    this.generalistForward = logitsForward(bundle.generalist, this.numClasses, this.inputSize,
+      compiled.get(bundle.generalist));
     const forwards = new Map<ModelName, Forward>([['generalist', this.generalistForward]]);
-    if (bundle.student) forwards.set('student', logitsForward(bundle.student, this.numClasses, this.inputSize, studentLogits ?? compiled.get(bundle.student)));
-    else this.unavailable.set('student', 'the bundle has no student');
+    if (bundle.student) {
+      forwards.set('student',
+        logitsForward(bundle.student, this.numClasses, this.inputSize, studentLogits ?? compiled.get(bundle.student)));
+    } else this.unavailable.set('student', 'the bundle has no student');
     const { models, options: combine } = ensembleFromBundle(bundle);
     if (typeof combine === 'string') this.unavailable.set('ensemble', combine);
     else {
       this.ensembleModels = { ...models, logitsOf: compiledLogitsOf(compiled) };
       // The canary's own row is not traffic: it must not show in the activation metrics.
-      const onActive = (active: string[][]) => { if (!this.inCanary) hooks.onActive?.(active); };
+      const onActive = (active: string[][]) => {
+        if (!this.inCanary) hooks.onActive?.(active);
+      };
       forwards.set('ensemble', ensembleForward(this.ensembleModels, combine, { onActive }, this.inputSize));
     }
     const membersInfo = bundle.manifest.members;
-    if (!membersInfo) this.unavailable.set('members', 'the bundle has no members (a pipeline whose student.teacher is { "kind": "members" } trains them)');
-    else {
-      const members = [{ id: 'generalist', model: bundle.generalist }, ...[...bundle.members].map(([id, model]) => ({ id, model }))];
-      const onMember = (id: string, seconds: number) => { if (!this.inCanary) hooks.onMember?.(id, seconds); };
-      forwards.set('members', membersForward(members, membersInfo.averaging, compiled, this.numClasses, this.inputSize, onMember));
+    if (!membersInfo) {
+      this.unavailable.set('members',
+        'the bundle has no members (a pipeline whose student.teacher is { "kind": "members" } trains them)');
+    } else {
+      const members = [{ id: 'generalist', model: bundle.generalist },
+        ...[...bundle.members].map(([id, model]) => ({ id, model }))];
+      const onMember = (id: string, seconds: number) => {
+        if (!this.inCanary) hooks.onMember?.(id, seconds);
+      };
+      forwards.set('members',
+        membersForward(members, membersInfo.averaging, compiled, this.numClasses, this.inputSize, onMember));
     }
     for (const [name, forward] of forwards) {
       this.forwards.set(name, forward);
@@ -238,15 +258,21 @@ export class ModelSet {
         const [answer] = await forward(new Float32Array(this.inputSize), 1);
         const p = answer.probabilities;
         const sum = p.reduce((a, b) => a + b, 0);
-        if (p.length !== this.numClasses) problems.push(`${name}: ${p.length} probabilities for ${this.numClasses} classes`);
-        else if (!allFinite(p) || p.some((v) => v < 0) || Math.abs(sum - 1) > 1e-3) problems.push(`${name}: its answer is not a distribution (sum ${sum})`);
+        if (p.length !== this.numClasses) {
+          problems.push(`${name}: ${p.length} probabilities for ${this.numClasses} classes`);
+        } else if (!allFinite(p) || p.some((v) => v < 0) || Math.abs(sum - 1) > 1e-3) {
+          problems.push(`${name}: its answer is not a distribution (sum ${sum})`);
+        }
       } catch (error) {
         problems.push(`${name}: ${(error as Error).message}`);
       }
     }
     if (this.ensembleModels) {
       // A zeros row reaches only the specialists of the generalist's top class: run them all.
-      const views = this.specialistViews({ x: new Float32Array(this.inputSize), rows: 1 }, [this.ensembleModels.specialists.map((s) => s.id)])[0];
+      const views =
+        this.specialistViews({ x: new Float32Array(this.inputSize), rows: 1 }, [
+          this.ensembleModels.specialists.map((s) => s.id),
+        ])[0];
       for (const [id, p] of views) if (!allFinite(p)) problems.push(`specialist ${id}: its distribution is not finite`);
     }
     this.inCanary = false;
@@ -282,11 +308,12 @@ export class ModelSet {
     } catch (error) {
       if (items.length === 1) return [new ItemFailure((await this.nonFiniteFailure(items[0])) ?? error)];
       const half = Math.ceil(items.length / 2);
-      return [...(await this.runBatch(forward, items.slice(0, half))), ...(await this.runBatch(forward, items.slice(half)))];
+      return [...(await this.runBatch(forward, items.slice(0, half))),
+        ...(await this.runBatch(forward, items.slice(half)))];
     }
     let row = 0;
     return items.map((item) => {
-      const answer = predictions.slice(row, (row += item.rows));
+      const answer = predictions.slice(row, row += item.rows);
       const bad = answer.findIndex((p) => !allFinite(p.probabilities));
       return bad < 0 ? answer : new ItemFailure(nonFiniteError(bad));
     });

@@ -5,7 +5,8 @@ import { ScoredMap } from '../../../src/serve/ab/scored.js';
 
 const p = (...values: number[]) => Float32Array.from(values);
 const FAR = Date.now() + 3600_000;
-const answer = (answerId: string, variant: 'student' | 'ensemble', classes: number[], expiresAt = FAR) => ({ answerId, variant, classes, expiresAt });
+const answer = (answerId: string, variant: 'student' | 'ensemble', classes: number[], expiresAt = FAR) => ({ answerId,
+  variant, classes, expiresAt });
 
 describe('ScoredMap', () => {
   it('lets an answer be claimed once until its receipt expires, whatever order feedback comes in', () => {
@@ -15,7 +16,8 @@ describe('ScoredMap', () => {
     expect(scored.claimNow('soon', now + 1000, now)).toBe(true);
     expect(scored.claimNow('soon', now + 1000, now + 999)).toBe(false);
     expect(scored.claimNow('late', now + 5000, now + 4999)).toBe(false);
-    expect(scored.claimNow('late', now + 5000, now + 5001)).toBe(true); // the signer refuses an expired receipt before this
+    // the signer refuses an expired receipt before this
+    expect(scored.claimNow('late', now + 5000, now + 5001)).toBe(true);
   });
 });
 
@@ -25,13 +27,15 @@ describe('AbLedger', () => {
     for (let ms = 1; ms <= 100; ms++) ledger.served(answer(`r${ms}`, 'student', [0]), ms);
     const report = ledger.report();
     expect(report.student).toMatchObject({ requests: 100, latencyMs: { p50: 50, p90: 90, p99: 99 } });
-    expect(report.ensemble).toMatchObject({ requests: 0, latencyMs: { p50: null, p90: null, p99: null }, feedback: { labelled: 0, accuracy: null } });
+    expect(report.ensemble).toMatchObject({ requests: 0, latencyMs: { p50: null, p90: null, p99: null },
+      feedback: { labelled: 0, accuracy: null } });
   });
 
   it('records shadow agreement and KL(served ‖ shadow) per instance', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
     ledger.served(answer('r1', 'student', [0, 1]), 3);
-    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
+    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble',
+      probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
     const shadow = ledger.report().student!.shadow.ensemble!;
     expect(shadow.compared).toBe(2);
     expect(shadow.agreement).toBe(0.5);
@@ -42,7 +46,8 @@ describe('AbLedger', () => {
     const ledger = new AbLedger(['student', 'ensemble']);
     const r1 = answer('r1', 'student', [0, 1]);
     ledger.served(r1, 3);
-    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
+    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble',
+      probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
     expect(ledger.feedback(r1, [0, 1])).toBe('ok');
     const r2 = answer('r2', 'ensemble', [1]);
     ledger.served(r2, 3);
@@ -59,11 +64,13 @@ describe('AbLedger', () => {
     const ledger = new AbLedger(['student', 'ensemble'], metrics.ab);
     const r1 = answer('r1', 'student', [0, 1]);
     ledger.served(r1, 3);
-    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble', probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
+    ledger.shadowed('r1', { variant: 'student', probabilities: [p(0.9, 0.1), p(0.2, 0.8)] }, { variant: 'ensemble',
+      probabilities: [p(0.9, 0.1), p(0.6, 0.4)] });
     ledger.feedback(r1, [0, 0]);
     ledger.served(answer('r2', 'ensemble', [1]), 3);
     const text = await metrics.registry.metrics();
-    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('serve_ab_answers_total{variant="student"}')).toBe(1);
     expect(value('serve_ab_answers_total{variant="ensemble"}')).toBe(1);
     expect(value('serve_ab_labelled_instances_total{variant="student"}')).toBe(2);

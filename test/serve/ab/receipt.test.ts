@@ -17,10 +17,14 @@ describe('ReceiptSigner', () => {
     const [payload, signature] = receipt.split('.');
     expect(new ReceiptSigner('another-secret-of-at-least-32-characters!', 60_000).open(receipt)).toBe('forged');
     expect(new ReceiptSigner(undefined, 60_000).open(receipt)).toBe('forged'); // a random per-process key
-    const altered = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('student', 'ensemble')).toString('base64url');
+    const altered = Buffer.from(Buffer.from(payload, 'base64url').toString().replace('student', 'ensemble')).toString(
+      'base64url',
+    );
     expect(signer.open(`${altered}.${signature}`)).toBe('forged');
     expect(signer.open(`${payload}.${signature.slice(0, -1)}`)).toBe('forged');
-    for (const bad of ['', '.', 'x', `${payload}.`, `.${signature}`, `${payload}.${signature}.x`]) expect(signer.open(bad)).toBe('forged');
+    for (const bad of ['', '.', 'x', `${payload}.`, `.${signature}`, `${payload}.${signature}.x`]) {
+      expect(signer.open(bad)).toBe('forged');
+    }
   });
 
   it('gives every answer its own id', () => {

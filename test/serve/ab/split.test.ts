@@ -11,7 +11,10 @@ describe('AbSplit', () => {
   });
 
   it('splits sequential keys in proportion to the weights, within 5 standard deviations', () => {
-    const split = new AbSplit([{ variant: 'student', weight: 1 }, { variant: 'generalist', weight: 3 }, { variant: 'ensemble', weight: 6 }]);
+    const split = new AbSplit([{ variant: 'student', weight: 1 }, { variant: 'generalist', weight: 3 }, {
+      variant: 'ensemble',
+      weight: 6,
+    }]);
     const n = 20_000;
     const counts = { student: 0, generalist: 0, ensemble: 0, members: 0 };
     for (let i = 0; i < n; i++) counts[split.pick(`user-${i}`)]++;

@@ -15,7 +15,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const HOST = '127.0.0.1';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`playground browser test skipped: ${CHROMIUM} is absent (apt-get install -y chromium; .ci/run installs it)`);
+if (!hasChromium) {
+  console.warn(
+    `playground browser test skipped: ${CHROMIUM} is absent (apt-get install -y chromium; .ci/run installs it)`,
+  );
+}
 
 let root: string;
 let bundlesRoot: string;
@@ -40,7 +44,8 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
     viewport: { width: 1360, height: 900 },
   });
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -56,7 +61,8 @@ afterAll(async () => {
  * A page on `server` that may reach nothing else: any other request is aborted and recorded, as
  * are console errors and failed requests, so a test can assert the page stayed self-contained.
  */
-async function open(server: ServerHandle, viewport?: { width: number; height: number }): Promise<{ page: Page; problems: string[] }> {
+async function open(server: ServerHandle,
+  viewport?: { width: number; height: number }): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
   if (viewport) await page.setViewportSize(viewport);
   const problems: string[] = [];
@@ -69,7 +75,10 @@ async function open(server: ServerHandle, viewport?: { width: number; height: nu
   page.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('requestfailed', (request) => problems.push(`failed: ${request.url()}`));
-  page.on('response', (response) => response.status() >= 400 && problems.push(`${response.status()}: ${response.request().method()} ${response.url()}`));
+  page.on('response',
+    (response) =>
+      response.status() >= 400 &&
+      problems.push(`${response.status()}: ${response.request().method()} ${response.url()}`));
   await page.goto(`${origin}/`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   return { page, problems };
@@ -87,7 +96,8 @@ async function modelsAnswered(page: Page, models = FOUR): Promise<void> {
 }
 
 describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
-  it('draws a stroke, shows every model (the members too), softens the generalist with the slider, and explains the ensemble', async () => {
+  it('draws a stroke, shows every model (the members too), softens the generalist with the slider, and explains the ' +
+    'ensemble', async () => {
     const { page, problems } = await open(image);
     expect(await page.isVisible('#pad')).toBe(true);
     expect(await page.textContent('#bundle-line')).toMatch(/tiny-784 · synthetic · 10 classes/);
@@ -109,7 +119,9 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
       expect(await page.textContent(`#model-${model} .meta`)).toMatch(/ms round trip · [\d.]+ ms in the model/);
     }
     expect(await page.textContent('#routing')).toMatch(/generalist's choice \S+ → specialist s\d/);
-    expect(await page.textContent('#members-line')).toBe('2 nets from different seeds (generalist, m2), their probabilities averaged');
+    expect(await page.textContent('#members-line')).toBe(
+      '2 nets from different seeds (generalist, m2), their probabilities averaged',
+    );
     // On a desktop the four panels share the row beside the input.
     const tops = await Promise.all(FOUR.map(async (model) => (await page.locator(`#model-${model}`).boundingBox())!.y));
     expect(new Set(tops).size).toBe(1);
@@ -120,7 +132,11 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     const cold = await probabilities(page, '#soft-bars');
     expect(cold).toHaveLength(10);
     await page.locator('#t').fill('12');
-    await page.waitForFunction((h) => Number(document.querySelector('#soft-meta')?.getAttribute('data-entropy')) > h + 0.01, coldEntropy, { timeout: 30_000 });
+    await page.waitForFunction(
+      (h) => Number(document.querySelector('#soft-meta')?.getAttribute('data-entropy')) > h + 0.01,
+      coldEntropy,
+      { timeout: 30_000 },
+    );
     const hot = await probabilities(page, '#soft-bars');
     expect(await page.textContent('#t-value')).toBe('12.0');
     expect(Math.max(...hot)).toBeLessThan(Math.max(...cold));
@@ -134,9 +150,13 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
 
     // Through the A/B endpoint with its label as feedback; the live report counts it.
     await page.click('#ab-send');
-    await page.waitForFunction(() => /A\/B sent this to the (student|ensemble)/.test(document.querySelector('#ab-result')?.textContent ?? ''));
+    await page.waitForFunction(() =>
+      /A\/B sent this to the (student|ensemble)/.test(document.querySelector('#ab-result')?.textContent ?? '')
+    );
     await page.click('#refresh');
-    await page.waitForFunction(() => /of 1/.test(document.querySelector('#ab-table')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => /of 1/.test(document.querySelector('#ab-table')?.textContent ?? ''), undefined, {
+      timeout: 30_000,
+    });
 
     expect(await page.isVisible('#heatmap')).toBe(true);
     expect(await page.$$('#specialist-table tbody tr')).toHaveLength(5);
@@ -146,7 +166,8 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     await page.close();
   });
 
-  it('fits a phone (390 × 844): no sideways scrolling, bars with width, the heatmap on screen and readable by tap', async () => {
+  it('fits a phone (390 × 844): no sideways scrolling, bars ' +
+    'with width, the heatmap on screen and readable by tap', async () => {
     const { page, problems } = await open(image, { width: 390, height: 844 });
     await page.click('#random');
     await modelsAnswered(page);
@@ -154,8 +175,14 @@ describe.skipIf(!hasChromium)('the playground in headless Chromium', () => {
     const layout = await page.evaluate(() => ({
       page: document.documentElement.scrollWidth,
       screen: window.innerWidth,
-      tracks: [...document.querySelectorAll('#model-student .bar-track, #model-ensemble > .bars .bar-track, #model-members .bar-track')].map((t) => t.getBoundingClientRect().width),
-      wide: [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table')).map((e) => e.id || e.className || e.tagName),
+      tracks: [
+        ...document.querySelectorAll(
+          '#model-student .bar-track, #model-ensemble > .bars .bar-track, #model-members .bar-track',
+        ),
+      ].map((t) => t.getBoundingClientRect().width),
+      wide: [...document.querySelectorAll('body *')].filter((e) =>
+        e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table')
+      ).map((e) => e.id || e.className || e.tagName),
       pad: document.querySelector('#pad')!.getBoundingClientRect().width,
       heatmap: document.querySelector('#heatmap')!.getBoundingClientRect().right,
     }));

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 
 // The page's modules are plain browser JS (no build step), loaded here as they are served.
 type Draw = { SIDE: number; toMnistInput: (gray: Float32Array, width: number, height: number) => Float32Array | null };
-const { SIDE, toMnistInput } = (await import(new URL('../../../src/serve/playground/draw.js', import.meta.url).href)) as Draw;
+const { SIDE, toMnistInput } =
+  (await import(new URL('../../../src/serve/playground/draw.js', import.meta.url).href)) as Draw;
 
 const PAD = 280;
 
@@ -19,10 +20,16 @@ function measure(image: Float32Array) {
   image.forEach((v, k) => {
     if (v <= 0.05) return;
     const x = k % SIDE, y = Math.floor(k / SIDE);
-    mass += v; mx += v * (x + 0.5); my += v * (y + 0.5);
-    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+    mass += v;
+    mx += v * (x + 0.5);
+    my += v * (y + 0.5);
+    x0 = Math.min(x0, x);
+    x1 = Math.max(x1, x);
+    y0 = Math.min(y0, y);
+    y1 = Math.max(y1, y);
   });
-  return { cx: mx / mass, cy: my / mass, width: x1 - x0 + 1, height: y1 - y0 + 1, max: Math.max(...image), min: Math.min(...image) };
+  return { cx: mx / mass, cy: my / mass, width: x1 - x0 + 1, height: y1 - y0 + 1, max: Math.max(...image),
+    min: Math.min(...image) };
 }
 
 describe('toMnistInput: a drawing prepared the way MNIST prepared its digits', () => {
@@ -31,7 +38,8 @@ describe('toMnistInput: a drawing prepared the way MNIST prepared its digits', (
   });
 
   it('centres the ink by its centre of mass, wherever it was drawn, with values in [0, 1]', () => {
-    for (const rect of [[10, 10, 60, 90], [200, 150, 270, 260], [120, 0, 150, 280]] as [number, number, number, number][]) {
+    for (const rect of [[10, 10, 60, 90], [200, 150, 270, 260], [120, 0, 150, 280]] as [number, number, number,
+      number][]) {
       const image = toMnistInput(pad([rect]), PAD, PAD)!;
       expect(image).toHaveLength(SIDE * SIDE);
       const m = measure(image);
@@ -56,7 +64,9 @@ describe('toMnistInput: a drawing prepared the way MNIST prepared its digits', (
   });
 
   it('draws the same digit the same wherever it sits on the pad', () => {
-    const shape = (dx: number, dy: number): [number, number, number, number][] => [[20 + dx, 20 + dy, 40 + dx, 120 + dy], [20 + dx, 20 + dy, 100 + dx, 40 + dy]];
+    const shape = (dx: number,
+      dy: number): [number, number, number, number][] => [[20 + dx, 20 + dy, 40 + dx, 120 + dy], [20 + dx, 20 + dy,
+      100 + dx, 40 + dy]];
     const a = toMnistInput(pad(shape(0, 0)), PAD, PAD)!;
     const b = toMnistInput(pad(shape(130, 140)), PAD, PAD)!;
     a.forEach((v, k) => expect(b[k]).toBeCloseTo(v, 5));

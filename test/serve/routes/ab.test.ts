@@ -24,9 +24,15 @@ afterAll(async () => {
   rmSync(bundles.root, { recursive: true, force: true });
 });
 
-type AbBody = { variant: string; model: string; requestId: string; receipt: string; predictions: { class: number; label: string }[] };
-type Report = { arms: unknown[]; shadow: boolean; variants: Record<string, { requests: number; latencyMs: Record<string, number | null>; shadow: Record<string, { compared: number; agreement: number; meanKl: number }>; feedback: { labelled: number; accuracy: number | null } }> };
-const abPredict = (app: ServeApp, key?: string, n = 1) => json<AbBody>(post(app.app, '/v1/ab/predict', { instances: rows(n) }, key ? { 'x-ab-key': key } : {}));
+type AbBody = { variant: string; model: string; requestId: string; receipt: string;
+  predictions: { class: number; label: string }[] };
+type Report = { arms: unknown[]; shadow: boolean;
+  variants: Record<string,
+    { requests: number; latencyMs: Record<string, number | null>;
+      shadow: Record<string, { compared: number; agreement: number; meanKl: number }>;
+      feedback: { labelled: number; accuracy: number | null } }> };
+const abPredict = (app: ServeApp, key?: string, n = 1) =>
+  json<AbBody>(post(app.app, '/v1/ab/predict', { instances: rows(n) }, key ? { 'x-ab-key': key } : {}));
 const report = async (app: ServeApp) => (await json<Report>(app.app.request('/v1/ab/report'))).body;
 
 describe('A/B', () => {
@@ -41,7 +47,9 @@ describe('A/B', () => {
   });
 
   it('refuses options that only /v1/models/* takes, naming them, instead of ignoring them', async () => {
-    const { status, body } = await json<{ error: string; details: { path: string; message: string }[] }>(post(plain.app, '/v1/ab/predict', { instances: rows(1), temperature: 4, explain: true }));
+    const { status, body } = await json<{ error: string; details: { path: string; message: string }[] }>(
+      post(plain.app, '/v1/ab/predict', { instances: rows(1), temperature: 4, explain: true }),
+    );
     expect(status).toBe(400);
     expect(body.details[0].message).toMatch(/temperature[\s\S]*explain|Unrecognized/);
   });
@@ -62,8 +70,10 @@ describe('A/B', () => {
     for (let i = 0; i < 30; i++) await abPredict(served, `shadow-${i}`, 2);
     await vi.waitFor(async () => {
       const { variants } = await report(served);
-      const compared = (variants.student.shadow.ensemble?.compared ?? 0) + (variants.ensemble.shadow.student?.compared ?? 0);
-      const before = (served0.variants.student.shadow.ensemble?.compared ?? 0) + (served0.variants.ensemble.shadow.student?.compared ?? 0);
+      const compared = (variants.student.shadow.ensemble?.compared ?? 0) +
+        (variants.ensemble.shadow.student?.compared ?? 0);
+      const before = (served0.variants.student.shadow.ensemble?.compared ?? 0) +
+        (served0.variants.ensemble.shadow.student?.compared ?? 0);
       expect(compared - before).toBe(60);
     }, { timeout: 5000, interval: 20 });
     const { variants, shadow } = await report(served);
@@ -75,7 +85,9 @@ describe('A/B', () => {
       expect(s.meanKl).toBeGreaterThanOrEqual(0);
     }
     const metrics = await (await served.app.request('/metrics')).text();
-    expect(metrics).toMatch(/serve_shadow_total\{served="(student|ensemble)",shadow="(student|ensemble)",outcome="compared"\} \d+/);
+    expect(metrics).toMatch(
+      /serve_shadow_total\{served="(student|ensemble)",shadow="(student|ensemble)",outcome="compared"\} \d+/,
+    );
   });
 
   it('records feedback against the served and the shadow answer, once per request', async () => {
@@ -96,21 +108,25 @@ describe('A/B', () => {
     expect((await feedback({ receipt: two.body.receipt, label: 0 })).status).toBe(400);
     expect((await feedback({ receipt: two.body.receipt, label: [99, 0] })).status).toBe(400);
     expect((await feedback({ label: 0 })).status).toBe(400);
-    expect((await feedback({ requestId: two.body.requestId, label: [0, 0] })).status).toBe(400); // the request id scores nothing
+    // the request id scores nothing
+    expect((await feedback({ requestId: two.body.requestId, label: [0, 0] })).status).toBe(400);
     const { variants } = await report(served);
     expect(variants[first.body.variant].feedback.accuracy).not.toBeNull();
     expect(variants[first.body.variant].feedback.labelled).toBeGreaterThanOrEqual(2);
   });
 
   it('refuses forged, altered and foreign receipts: no client can score an answer it was not given', async () => {
-    const labelled = () => report(served).then((r) => Object.values(r.variants).reduce((sum, v) => sum + v.feedback.labelled, 0));
+    const labelled = () =>
+      report(served).then((r) => Object.values(r.variants).reduce((sum, v) => sum + v.feedback.labelled, 0));
     const start = await labelled();
     const answer = await abPredict(served, 'forger', 1);
     const [payload, signature] = answer.body.receipt.split('.');
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const wrong = Buffer.from(JSON.stringify([claims[0], claims[1], [(claims[2][0] + 1) % TINY_CLASSES], claims[3]])).toString('base64url');
+    const wrong = Buffer.from(JSON.stringify([claims[0], claims[1], [(claims[2][0] + 1) % TINY_CLASSES], claims[3]]))
+      .toString('base64url');
     const feedback = (receipt: string) => json(post(served.app, '/v1/ab/feedback', { receipt, label: 0 }));
-    expect((await feedback(`${wrong}.${signature}`)).status).toBe(403); // classes altered: the signature no longer matches
+    // classes altered: the signature no longer matches
+    expect((await feedback(`${wrong}.${signature}`)).status).toBe(403);
     expect((await feedback(`${payload}.${'A'.repeat(signature.length)}`)).status).toBe(403);
     expect((await feedback(`${payload}.${signature}.extra`)).status).toBe(403);
     const other = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'student:50,ensemble:50' });
@@ -122,12 +138,23 @@ describe('A/B', () => {
 
   it('accepts a receipt at any process that shares the key, once, and refuses it after it expires', async () => {
     const secret = 'a-shared-secret-of-at-least-32-characters';
-    const [a, b] = await Promise.all([1, 2].map(() => createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'student:50,ensemble:50', abSecret: secret, abReceiptTtlMs: 1000 })));
+    const [a, b] = await Promise.all(
+      [1, 2].map(() =>
+        createApp({ bundleDir: bundles.tiny, logLevel: 'silent', ab: 'student:50,ensemble:50', abSecret: secret,
+          abReceiptTtlMs: 1000 })
+      ),
+    );
     try {
-      const answer = await json<{ receipt: string; predictions: { class: number }[]; variant: string }>(post(a.app, '/v1/ab/predict', { instances: rows(1) }));
+      const answer = await json<{ receipt: string; predictions: { class: number }[]; variant: string }>(
+        post(a.app, '/v1/ab/predict', { instances: rows(1) }),
+      );
       const truth = answer.body.predictions[0].class;
-      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(200);
-      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(409);
+      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(
+        200,
+      );
+      expect((await json(post(b.app, '/v1/ab/feedback', { receipt: answer.body.receipt, label: truth }))).status).toBe(
+        409,
+      );
       expect((await report(b)).variants[answer.body.variant].feedback).toEqual({ labelled: 1, accuracy: 1 });
       const late = await json<{ receipt: string }>(post(a.app, '/v1/ab/predict', { instances: rows(1) }));
       await new Promise((r) => setTimeout(r, 1100));
@@ -152,9 +179,13 @@ describe('A/B', () => {
     const dir = join(bundles.root, 'no-student');
     const { student: _student, ...withoutStudent } = draft(5);
     await saveBundle(dir, withoutStudent);
-    await expect(createApp({ bundleDir: dir, logLevel: 'silent', ab: 'student:1,ensemble:1' })).rejects.toThrow(/student: the bundle has no student[\s\S]*change --ab/);
+    await expect(createApp({ bundleDir: dir, logLevel: 'silent', ab: 'student:1,ensemble:1' })).rejects.toThrow(
+      /student: the bundle has no student[\s\S]*change --ab/,
+    );
     const generalistOnly = await createApp({ bundleDir: dir, logLevel: 'silent', ab: 'generalist:1,ensemble:1' });
-    expect((await json(post(generalistOnly.app, '/v1/models/student/predict', { instances: rows(1, 4) }))).status).toBe(404);
+    expect((await json(post(generalistOnly.app, '/v1/models/student/predict', { instances: rows(1, 4) }))).status).toBe(
+      404,
+    );
     await generalistOnly.shutdown();
   });
 });

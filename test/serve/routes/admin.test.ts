@@ -18,7 +18,8 @@ beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
   bundles = await buildServeBundles();
   // A long queue delay keeps a request in flight while the reload happens.
-  served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', adminToken: TOKEN, batching: { maxQueueDelayMs: 400 } });
+  served = await createApp({ bundleDir: bundles.tiny, logLevel: 'silent', adminToken: TOKEN,
+    batching: { maxQueueDelayMs: 400 } });
 });
 afterAll(async () => {
   await served?.shutdown();
@@ -27,9 +28,13 @@ afterAll(async () => {
 
 const reload = (body?: unknown, headers: Record<string, string> = AUTH) =>
   json<{ bundle: string; name: string; error: string; details: { code?: string; file?: string } }>(
-    body === undefined ? served.app.request('/v1/admin/reload', { method: 'POST', headers }) : post(served.app, '/v1/admin/reload', body, headers),
+    body === undefined ?
+      served.app.request('/v1/admin/reload', { method: 'POST', headers }) :
+      post(served.app, '/v1/admin/reload', body, headers),
   );
-const inputSize = async () => ((await json<{ inputs: { shape: number[] }[] }>(served.app.request('/v2/models/student'))).body.inputs[0].shape[1]);
+const inputSize =
+  async () => ((await json<{ inputs: { shape: number[] }[] }>(served.app.request('/v2/models/student'))).body.inputs[0]
+    .shape[1]);
 
 describe('POST /v1/admin/reload', () => {
   it('is off without a configured token, and needs the right bearer token', async () => {
@@ -45,12 +50,15 @@ describe('POST /v1/admin/reload', () => {
 
   it('validates its body', async () => {
     expect((await reload({ bundle: 5 })).status).toBe(400);
-    expect((await json(post(served.app, '/v1/admin/reload', 'x', { ...AUTH, 'content-type': 'text/plain' }))).status).toBe(415);
+    expect((await json(post(served.app, '/v1/admin/reload', 'x', { ...AUTH, 'content-type': 'text/plain' }))).status)
+      .toBe(415);
   });
 
   it('swaps bundles while a request in flight finishes on the old models, then frees them', async () => {
     const baseline = tf.memory().numTensors;
-    const inFlight = json<{ predictions: { topK: unknown[] }[] }>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(2), topK: TINY_CLASSES }));
+    const inFlight = json<{ predictions: { topK: unknown[] }[] }>(
+      post(served.app, '/v1/models/ensemble/predict', { instances: rows(2), topK: TINY_CLASSES }),
+    );
     await new Promise((r) => setTimeout(r, 50));
     const swapped = await reload({ bundle: bundles.other });
     expect(swapped).toMatchObject({ status: 200, body: { bundle: bundles.other } });
@@ -58,7 +66,9 @@ describe('POST /v1/admin/reload', () => {
     expect(old.status).toBe(200);
     expect(old.body.predictions[0].topK).toHaveLength(TINY_CLASSES);
     expect(await inputSize()).toBe(4);
-    const fresh = await json<{ predictions: { label: string }[] }>(post(served.app, '/v1/models/student/predict', { instances: rows(1, 4) }));
+    const fresh = await json<{ predictions: { label: string }[] }>(
+      post(served.app, '/v1/models/student/predict', { instances: rows(1, 4) }),
+    );
     expect(fresh.status).toBe(200);
     expect(['a', 'b', 'c', 'd', 'e']).toContain(fresh.body.predictions[0].label);
     expect((await json(post(served.app, '/v1/models/student/predict', { instances: rows(1) }))).status).toBe(400);
@@ -77,7 +87,8 @@ describe('POST /v1/admin/reload', () => {
     expect((await json(post(served.app, '/v1/models/student/predict', { instances: rows(1) }))).status).toBe(200);
   });
 
-  it('refuses a bundle whose checksums match but whose weights are NaN: its canary prediction fails, the old one serves', async () => {
+  it('refuses a bundle whose checksums match but whose weights are NaN: its canary prediction fails, the old one ' +
+    'serves', async () => {
     const nan = join(bundles.root, 'nan-weights');
     cpSync(bundles.tiny, nan, { recursive: true });
     const weights = join(nan, 'student', 'weights.bin');
@@ -87,7 +98,8 @@ describe('POST /v1/admin/reload', () => {
     writeFileSync(join(nan, 'manifest.json'), JSON.stringify(manifest));
     const failed = await reload({ bundle: nan });
     expect(failed.status).toBe(422);
-    expect(failed.body.details).toMatchObject({ code: 'CANARY_FAILED', problems: [expect.stringMatching(/^student: its answer is not a distribution/)] });
+    expect(failed.body.details).toMatchObject({ code: 'CANARY_FAILED',
+      problems: [expect.stringMatching(/^student: its answer is not a distribution/)] });
     expect((await json(post(served.app, '/v1/models/student/predict', { instances: rows(1) }))).status).toBe(200);
   });
 

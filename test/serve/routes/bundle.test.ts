@@ -6,7 +6,8 @@ import { initEngine } from '../../../src/engine/index.js';
 import { createApp, type ServeApp } from '../../../src/serve/index.js';
 import { BundleResponse, ClustersResponse, ExamplesResponse } from '../../../src/serve/schemas.js';
 import { json, post } from '../../fixtures/serve-client.js';
-import { buildServeBundles, SERVE_TINY, type ServeBundles, TINY_CLASSES, TINY_INPUT } from '../../fixtures/serve-bundle.js';
+import { buildServeBundles, SERVE_TINY, type ServeBundles, TINY_CLASSES,
+  TINY_INPUT } from '../../fixtures/serve-bundle.js';
 
 let bundles: ServeBundles;
 let served: ServeApp;
@@ -25,8 +26,10 @@ afterAll(async () => {
   rmSync(bundles.root, { recursive: true, force: true });
 });
 
-type Examples = { dataset: string; split: string; inputShape: number[]; examples: { row: number; class: number; label: string; x: number[] }[] };
-const examples = (app: ServeApp, query = '') => json<Examples & { error: string; details: { path: string }[] }>(app.app.request(`/v1/examples${query}`));
+type Examples = { dataset: string; split: string; inputShape: number[];
+  examples: { row: number; class: number; label: string; x: number[] }[] };
+const examples = (app: ServeApp, query = '') =>
+  json<Examples & { error: string; details: { path: string }[] }>(app.app.request(`/v1/examples${query}`));
 
 describe('GET /v1/bundle', () => {
   it('summarises the manifest: dataset, models, specialists, clustering', async () => {
@@ -34,9 +37,11 @@ describe('GET /v1/bundle', () => {
     expect(status).toBe(200);
     const bundle = BundleResponse.parse(body);
     expect(bundle.name).toBe('tiny');
-    expect(bundle.dataset).toMatchObject({ name: 'synthetic', inputShape: [TINY_INPUT], inputSize: TINY_INPUT, image: null });
+    expect(bundle.dataset).toMatchObject({ name: 'synthetic', inputShape: [TINY_INPUT], inputSize: TINY_INPUT,
+      image: null });
     expect(bundle.dataset.classNames).toHaveLength(TINY_CLASSES);
-    expect(bundle.models.generalist).toMatchObject({ served: true, reason: null, sizes: [TINY_INPUT, 32, TINY_CLASSES] });
+    expect(bundle.models.generalist).toMatchObject({ served: true, reason: null,
+      sizes: [TINY_INPUT, 32, TINY_CLASSES] });
     expect(bundle.models.student.metrics).toHaveProperty('testErrorRate');
     expect(bundle.models.ensemble.parameters).toBeGreaterThan(bundle.models.generalist.parameters!);
     expect(bundle.student).toMatchObject({ teacher: 'generalist', temperature: 3, hardWeight: 0.1 });
@@ -56,7 +61,7 @@ describe('GET /v1/bundle', () => {
 });
 
 describe('GET /v1/bundle/clusters', () => {
-  it('serves clusters.json: the clusters, each class\'s cluster and the class × class covariance', async () => {
+  it("serves clusters.json: the clusters, each class's cluster and the class × class covariance", async () => {
     const { status, body } = await json(served.app.request('/v1/bundle/clusters'));
     expect(status).toBe(200);
     const clusters = ClustersResponse.parse(body);
@@ -93,7 +98,7 @@ describe('GET /v1/bundle/clusters', () => {
 });
 
 describe('GET /v1/examples', () => {
-  it('draws test examples of the bundle\'s dataset, with their true labels, ready to predict', async () => {
+  it("draws test examples of the bundle's dataset, with their true labels, ready to predict", async () => {
     const { status, body } = await examples(served, '?count=3&seed=11');
     expect(status).toBe(200);
     const parsed = ExamplesResponse.parse(body);
@@ -106,7 +111,9 @@ describe('GET /v1/examples', () => {
       expect(e.class).toBe(dataset.test.y[e.row]);
       expect(e.label).toBe(dataset.classNames[e.class]);
     }
-    const predicted = await json<{ predictions: unknown[] }>(post(served.app, '/v1/models/ensemble/predict', { instances: parsed.examples.map((e) => e.x) }));
+    const predicted = await json<{ predictions: unknown[] }>(
+      post(served.app, '/v1/models/ensemble/predict', { instances: parsed.examples.map((e) => e.x) }),
+    );
     expect(predicted.status).toBe(200);
     expect(predicted.body.predictions).toHaveLength(3);
   });
@@ -117,15 +124,15 @@ describe('GET /v1/examples', () => {
     expect(a.body.examples.map((e) => e.row)).toEqual(b.body.examples.map((e) => e.row));
   });
 
-  it.each([
-    ['count=0', 'count'], ['count=17', 'count'], ['count=two', 'count'], ['count=1.5', 'count'], ['seed=-1', 'seed'], ['seed=x', 'seed'], ['seed=', 'seed'], ['count=', 'count'],
-  ])('answers 400 as JSON to %s', async (query, path) => {
-    const { status, body, headers } = await examples(served, `?${query}`);
-    expect(status).toBe(400);
-    expect(headers.get('content-type')).toMatch(/application\/json/);
-    expect(body.error).toBe('invalid request');
-    expect(body.details[0].path).toBe(path);
-  });
+  it.each([['count=0', 'count'], ['count=17', 'count'], ['count=two', 'count'], ['count=1.5', 'count'], ['seed=-1',
+    'seed'], ['seed=x', 'seed'], ['seed=', 'seed'], ['count=', 'count']])('answers 400 as JSON to %s',
+      async (query, path) => {
+        const { status, body, headers } = await examples(served, `?${query}`);
+        expect(status).toBe(400);
+        expect(headers.get('content-type')).toMatch(/application\/json/);
+        expect(body.error).toBe('invalid request');
+        expect(body.details[0].path).toBe(path);
+      });
 
   it('answers 404 for a bundle that does not name a dataset the server can load', async () => {
     const { status, body } = await examples(draft);

@@ -30,8 +30,14 @@ describe('GET / and /playground/{file}', () => {
 
   it('serves every file the page and its modules import, with its type', async () => {
     const html = readFileSync(new URL('index.html', ASSETS), 'utf8');
-    const js = ['app.js', 'api.js', 'draw.js', 'report.js', 'views.js'].map((f) => readFileSync(new URL(f, ASSETS), 'utf8')).join('\n');
-    const referenced = new Set([...html.matchAll(/(?:src|href)="\/playground\/([\w.-]+)"/g), ...js.matchAll(/from '\.\/([\w.-]+)'/g)].map((m) => m[1]));
+    const js = ['app.js', 'api.js', 'draw.js', 'report.js', 'views.js'].map((f) =>
+      readFileSync(new URL(f, ASSETS), 'utf8')
+    ).join('\n');
+    const referenced = new Set(
+      [...html.matchAll(/(?:src|href)="\/playground\/([\w.-]+)"/g), ...js.matchAll(/from '\.\/([\w.-]+)'/g)].map((m) =>
+        m[1]
+      ),
+    );
     expect([...referenced].sort()).toEqual(['api.js', 'app.js', 'draw.js', 'report.js', 'style.css', 'views.js']);
     for (const file of referenced) {
       const res = await served.app.request(`/playground/${file}`);
@@ -48,7 +54,8 @@ describe('GET / and /playground/{file}', () => {
   });
 
   it('answers 404 as JSON for any other file, and never leaves the folder', async () => {
-    for (const path of ['/playground/missing.js', '/playground/..%2Fapp.ts', '/playground/%2E%2E%2F%2E%2E%2Fapp.ts', '/playground/']) {
+    for (const path of ['/playground/missing.js', '/playground/..%2Fapp.ts', '/playground/%2E%2E%2F%2E%2E%2Fapp.ts',
+      '/playground/']) {
       const res = await served.app.request(path);
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/application\/json/);

@@ -21,28 +21,36 @@ afterAll(async () => {
   rmSync(bundles.root, { recursive: true, force: true });
 });
 
-type Body = { model: string; bundle: string; requestId: string; predictions: { label: string; class: number; topK: { class: number; label: string; probability: number }[]; generalistTop?: { class: number }; activeSpecialists?: string[]; iterations?: number }[] };
-const predict = (model: string, body: unknown, headers?: Record<string, string>) => json<Body & { error: string; details: unknown }>(post(served.app, `/v1/models/${model}/predict`, body, headers));
+type Body = { model: string; bundle: string; requestId: string;
+  predictions: { label: string; class: number; topK: { class: number; label: string; probability: number }[];
+    generalistTop?: { class: number }; activeSpecialists?: string[]; iterations?: number }[] };
+const predict = (model: string, body: unknown, headers?: Record<string, string>) =>
+  json<Body & { error: string; details: unknown }>(post(served.app, `/v1/models/${model}/predict`, body, headers));
 
 describe('POST /v1/models/{model}/predict', () => {
-  it.each(['student', 'generalist', 'ensemble'])('%s: one prediction per instance, top-k best first, probabilities summing to 1', async (model) => {
-    const { status, body, headers } = await predict(model, { instances: rows(3), topK: TINY_CLASSES });
-    expect(status).toBe(200);
-    expect(headers.get('x-request-id')).toBe(body.requestId);
-    expect(body).toMatchObject({ model, bundle: 'tiny' });
-    expect(body.predictions).toHaveLength(3);
-    for (const p of body.predictions) {
-      expect(p.topK).toHaveLength(TINY_CLASSES);
-      expect(p.class).toBe(p.topK[0].class);
-      expect(p.label).toBe(p.topK[0].label);
-      const probabilities = p.topK.map((t) => t.probability);
-      expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
-      expect(probabilities.reduce((a, b) => a + b)).toBeCloseTo(1, 4);
-    }
-  });
+  it.each(['student', 'generalist', 'ensemble'])(
+    '%s: one prediction per instance, top-k best first, probabilities summing to 1',
+    async (model) => {
+      const { status, body, headers } = await predict(model, { instances: rows(3), topK: TINY_CLASSES });
+      expect(status).toBe(200);
+      expect(headers.get('x-request-id')).toBe(body.requestId);
+      expect(body).toMatchObject({ model, bundle: 'tiny' });
+      expect(body.predictions).toHaveLength(3);
+      for (const p of body.predictions) {
+        expect(p.topK).toHaveLength(TINY_CLASSES);
+        expect(p.class).toBe(p.topK[0].class);
+        expect(p.label).toBe(p.topK[0].label);
+        const probabilities = p.topK.map((t) => t.probability);
+        expect(probabilities).toEqual([...probabilities].sort((a, b) => b - a));
+        expect(probabilities.reduce((a, b) => a + b)).toBeCloseTo(1, 4);
+      }
+    },
+  );
 
-  it('answers the ensemble with the generalist top class, the active specialists and the solver iterations', async () => {
-    const [generalist, ensemble] = await Promise.all([predict('generalist', { instances: rows(4, TINY_INPUT, 7) }), predict('ensemble', { instances: rows(4, TINY_INPUT, 7) })]);
+  it('answers the ensemble with the generalist top class, ' +
+    'the active specialists and the solver iterations', async () => {
+    const [generalist, ensemble] = await Promise.all([predict('generalist', { instances: rows(4, TINY_INPUT, 7) }),
+      predict('ensemble', { instances: rows(4, TINY_INPUT, 7) })]);
     ensemble.body.predictions.forEach((p, i) => {
       expect(p.generalistTop!.class).toBe(generalist.body.predictions[i].class);
       expect(p.activeSpecialists!.length).toBeGreaterThan(0);
@@ -63,29 +71,62 @@ describe('POST /v1/models/{model}/predict', () => {
 });
 
 describe('bad input gets JSON { error, details } with the right status', () => {
-  const bad: [string, () => Response | Promise<Response>, number, RegExp][] = [
-    ['no Content-Type', () => served.app.request('/v1/models/student/predict', { method: 'POST', body: JSON.stringify({ instances: rows(1) }) }), 415, /Content-Type/],
-    ['text/plain', () => post(served.app, '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' }), 415, /Content-Type/],
-    ['malformed JSON', () => post(served.app, '/v1/models/student/predict', '{"instances": [[1, 2'), 400, /Malformed JSON/],
-    ['NaN literal', () => post(served.app, '/v1/models/student/predict', `{"instances": [[NaN${',0'.repeat(TINY_INPUT - 1)}]]}`), 400, /Malformed JSON/],
-    ['1e999 (Infinity once parsed)', () => post(served.app, '/v1/models/student/predict', `{"instances": [[1e999${',0'.repeat(TINY_INPUT - 1)}]]}`), 400, /invalid request/],
-    ['a string value', () => post(served.app, '/v1/models/student/predict', { instances: [['1', ...rows(1)[0].slice(1)]] }), 400, /invalid request/],
-    ['a null value', () => post(served.app, '/v1/models/student/predict', { instances: [[null, ...rows(1)[0].slice(1)]] }), 400, /invalid request/],
-    ['instances not an array', () => post(served.app, '/v1/models/student/predict', { instances: 'all of them' }), 400, /invalid request/],
-    ['no instances field', () => post(served.app, '/v1/models/student/predict', { inputs: rows(1) }), 400, /invalid request/],
-    ['empty instance list', () => post(served.app, '/v1/models/student/predict', { instances: [] }), 400, /invalid request/],
-    ['an empty instance', () => post(served.app, '/v1/models/student/predict', { instances: [[]] }), 400, /instance 0 has 0 values, the model takes 16/],
-    ['an instance that is an object', () => post(served.app, '/v1/models/student/predict', { instances: [{ 0: 1 }] }), 400, /invalid request/],
-    ['wrong instance length', () => post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0].slice(1)] }), 400, /instance 0 has 15 values, the model takes 16/],
-    ['a float32 overflow', () => post(served.app, '/v1/models/student/predict', { instances: [[1e300, ...rows(1)[0].slice(1)]] }), 400, /invalid instances/],
-    ['topK over the class count', () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 13 }), 400, /topK 13 exceeds the 12 classes/],
-    ['topK zero', () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 0 }), 400, /invalid request/],
-    ['too many instances', () => post(served.app, '/v1/models/student/predict', { instances: rows(LIMITS.maxInstances + 1) }), 413, /too many instances/],
-    ['oversized body with Content-Length', () => post(served.app, '/v1/models/student/predict', { instances: [Array(20_000).fill(0.5)] }), 413, /too large/],
-    ['oversized chunked body without Content-Length', () => served.app.request('/v1/models/student/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunkedBody(200 * 1024), duplex: 'half' } as RequestInit), 413, /too large/],
-    ['unknown model', () => post(served.app, '/v1/models/oracle/predict', { instances: rows(1) }), 404, /not found/],
-    ['unknown route', () => served.app.request('/v1/nothing'), 404, /not found/],
-  ];
+  const bad: [string, () => Response | Promise<Response>, number, RegExp][] = [['no Content-Type',
+    () =>
+      served.app.request('/v1/models/student/predict', { method: 'POST',
+        body: JSON.stringify({ instances: rows(1) }) }), 415, /Content-Type/], ['text/plain',
+    () => post(served.app, '/v1/models/student/predict', 'x', { 'content-type': 'text/plain' }), 415, /Content-Type/], [
+    'malformed JSON',
+    () => post(served.app, '/v1/models/student/predict', '{"instances": [[1, 2'),
+    400,
+    /Malformed JSON/,
+  ], ['NaN literal',
+    () => post(served.app, '/v1/models/student/predict', `{"instances": [[NaN${',0'.repeat(TINY_INPUT - 1)}]]}`), 400,
+    /Malformed JSON/], ['1e999 (Infinity once parsed)',
+    () => post(served.app, '/v1/models/student/predict', `{"instances": [[1e999${',0'.repeat(TINY_INPUT - 1)}]]}`), 400,
+    /invalid request/], ['a string value',
+    () => post(served.app, '/v1/models/student/predict', { instances: [['1', ...rows(1)[0].slice(1)]] }), 400,
+    /invalid request/], ['a null value',
+    () => post(served.app, '/v1/models/student/predict', { instances: [[null, ...rows(1)[0].slice(1)]] }), 400,
+    /invalid request/], ['instances not an array',
+    () => post(served.app, '/v1/models/student/predict', { instances: 'all of them' }), 400, /invalid request/], [
+    'no instances field',
+    () => post(served.app, '/v1/models/student/predict', { inputs: rows(1) }),
+    400,
+    /invalid request/,
+  ], ['empty instance list', () => post(served.app, '/v1/models/student/predict', { instances: [] }), 400,
+    /invalid request/], ['an empty instance', () => post(served.app, '/v1/models/student/predict', { instances: [[]] }),
+    400, /instance 0 has 0 values, the model takes 16/], ['an instance that is an object',
+    () => post(served.app, '/v1/models/student/predict', { instances: [{ 0: 1 }] }), 400, /invalid request/], [
+    'wrong instance length',
+    () => post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0].slice(1)] }),
+    400,
+    /instance 0 has 15 values, the model takes 16/,
+  ], ['a float32 overflow',
+    () => post(served.app, '/v1/models/student/predict', { instances: [[1e300, ...rows(1)[0].slice(1)]] }), 400,
+    /invalid instances/], ['topK over the class count',
+    () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 13 }), 400,
+    /topK 13 exceeds the 12 classes/], ['topK zero',
+    () => post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: 0 }), 400, /invalid request/], [
+    'too many instances',
+    () => post(served.app, '/v1/models/student/predict', { instances: rows(LIMITS.maxInstances + 1) }),
+    413,
+    /too many instances/,
+  ], ['oversized body with Content-Length',
+    () => post(served.app, '/v1/models/student/predict', { instances: [Array(20_000).fill(0.5)] }), 413, /too large/], [
+    'oversized chunked body without Content-Length',
+    () =>
+      served.app.request('/v1/models/student/predict',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunkedBody(200 * 1024),
+          duplex: 'half' } as RequestInit),
+    413,
+    /too large/,
+  ], ['unknown model', () => post(served.app, '/v1/models/oracle/predict', { instances: rows(1) }), 404, /not found/], [
+    'unknown route',
+    () => served.app.request('/v1/nothing'),
+    404,
+    /not found/,
+  ]];
   it.each(bad)('%s', async (_name, send, status, message) => {
     const res = await send();
     expect(res.status).toBe(status);
@@ -97,13 +138,16 @@ describe('bad input gets JSON { error, details } with the right status', () => {
   });
 
   it('names the path of each bad value', async () => {
-    const { body } = await json<{ details: { path: string }[] }>(post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0], ['x', ...rows(1)[0].slice(1)]] }));
+    const { body } = await json<{ details: { path: string }[] }>(
+      post(served.app, '/v1/models/student/predict', { instances: [rows(1)[0], ['x', ...rows(1)[0].slice(1)]] }),
+    );
     expect(body.details[0].path).toBe('instances.1.0');
   });
 
   it('lets a chunked body under the limit through', async () => {
     const stream = new Blob([JSON.stringify({ instances: rows(2) })]).stream();
-    const res = await served.app.request('/v1/models/student/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    const res = await served.app.request('/v1/models/student/predict',
+      { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(200);
   });
 
@@ -115,15 +159,22 @@ describe('bad input gets JSON { error, details } with the right status', () => {
   });
 });
 
-type Full = { predictions: { class: number; topK: { class: number; probability: number }[]; activeSpecialists?: string[]; specialists?: { id: string; classes: { class: number; probability: number }[]; dustbin: number }[] }[]; temperature?: number };
+type Full = {
+  predictions: { class: number; topK: { class: number; probability: number }[]; activeSpecialists?: string[];
+    specialists?: { id: string; classes: { class: number; probability: number }[]; dustbin: number }[] }[];
+  temperature?: number;
+};
 /** Probabilities by class, from a topK listing every class. */
-const byClass = (topK: { class: number; probability: number }[]) => topK.slice().sort((a, b) => a.class - b.class).map((t) => t.probability);
+const byClass = (topK: { class: number; probability: number }[]) =>
+  topK.slice().sort((a, b) => a.class - b.class).map((t) => t.probability);
 
-describe('temperature: the generalist\'s and the student\'s soft targets softmax(z / T)', () => {
+describe("temperature: the generalist's and the student's soft targets softmax(z / T)", () => {
   it.each(['generalist', 'student'])('%s at T is the T = 1 answer raised to 1/T and renormalised', async (model) => {
     const [plain, soft] = await Promise.all([
       json<Full>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(2), topK: TINY_CLASSES })),
-      json<Full>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(2), topK: TINY_CLASSES, temperature: 4 })),
+      json<Full>(
+        post(served.app, `/v1/models/${model}/predict`, { instances: rows(2), topK: TINY_CLASSES, temperature: 4 }),
+      ),
     ]);
     expect(soft.status).toBe(200);
     expect(soft.body.temperature).toBe(4);
@@ -141,32 +192,45 @@ describe('temperature: the generalist\'s and the student\'s soft targets softmax
   it('at T = 1 answers exactly what no temperature answers', async () => {
     const [plain, one] = await Promise.all([
       json<Full>(post(served.app, '/v1/models/generalist/predict', { instances: rows(1), topK: TINY_CLASSES })),
-      json<Full>(post(served.app, '/v1/models/generalist/predict', { instances: rows(1), topK: TINY_CLASSES, temperature: 1 })),
+      json<Full>(
+        post(served.app, '/v1/models/generalist/predict', { instances: rows(1), topK: TINY_CLASSES, temperature: 1 }),
+      ),
     ]);
-    byClass(one.body.predictions[0].topK).forEach((q, c) => expect(q).toBeCloseTo(byClass(plain.body.predictions[0].topK)[c], 6));
+    byClass(one.body.predictions[0].topK).forEach((q, c) =>
+      expect(q).toBeCloseTo(byClass(plain.body.predictions[0].topK)[c], 6)
+    );
   });
 
-  it.each([
-    ['ensemble', { temperature: 2 }, /temperature applies to the student and the generalist/, 'temperature'],
-    ['generalist', { temperature: 0 }, /invalid request/, 'temperature'],
-    ['generalist', { temperature: -1 }, /invalid request/, 'temperature'],
-    ['generalist', { temperature: 'hot' }, /invalid request/, 'temperature'],
-    ['generalist', { temperature: 1e6 }, /invalid request/, 'temperature'],
-    ['student', { explain: true }, /explain applies to the ensemble/, 'explain'],
-    ['ensemble', { explain: 'yes' }, /invalid request/, 'explain'],
-  ])('%s with %j: 400 naming the field', async (model, extra, message, path) => {
-    const { status, body } = await json<{ error: string; details: { path: string }[] }>(post(served.app, `/v1/models/${model}/predict`, { instances: rows(1), ...extra }));
-    expect(status).toBe(400);
-    expect(body.error).toMatch(message);
-    expect(body.details[0].path).toBe(path);
-  });
+  it.each([['ensemble', { temperature: 2 }, /temperature applies to the student and the generalist/, 'temperature'], [
+    'generalist',
+    { temperature: 0 },
+    /invalid request/,
+    'temperature',
+  ], ['generalist', { temperature: -1 }, /invalid request/, 'temperature'], ['generalist', { temperature: 'hot' },
+    /invalid request/, 'temperature'], ['generalist', { temperature: 1e6 }, /invalid request/, 'temperature'], [
+    'student',
+    { explain: true },
+    /explain applies to the ensemble/,
+    'explain',
+  ], ['ensemble', { explain: 'yes' }, /invalid request/, 'explain']])('%s with %j: 400 naming the field',
+    async (model, extra, message, path) => {
+      const { status, body } = await json<{ error: string; details: { path: string }[] }>(
+        post(served.app, `/v1/models/${model}/predict`, { instances: rows(1), ...extra }),
+      );
+      expect(status).toBe(400);
+      expect(body.error).toMatch(message);
+      expect(body.details[0].path).toBe(path);
+    });
 });
 
 describe('explain: the specialists behind an ensemble answer', () => {
-  it('gives each active specialist\'s own distribution over its classes and its dustbin, summing to 1', async () => {
-    const { status, body } = await json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(4, TINY_INPUT, 3), explain: true }));
+  it("gives each active specialist's own distribution over its classes and its dustbin, summing to 1", async () => {
+    const { status, body } = await json<Full>(
+      post(served.app, '/v1/models/ensemble/predict', { instances: rows(4, TINY_INPUT, 3), explain: true }),
+    );
     expect(status).toBe(200);
-    const manifest = (await json<{ specialists: { id: string; classes: number[] }[] }>(served.app.request('/v1/bundle'))).body;
+    const manifest =
+      (await json<{ specialists: { id: string; classes: number[] }[] }>(served.app.request('/v1/bundle'))).body;
     expect(body.predictions.some((p) => p.specialists!.length > 0)).toBe(true);
     for (const p of body.predictions) {
       expect(p.specialists!.map((s) => s.id)).toEqual(p.activeSpecialists);
@@ -181,8 +245,13 @@ describe('explain: the specialists behind an ensemble answer', () => {
   it('leaves the answer itself unchanged, and no tensors behind', async () => {
     const before = tf.memory().numTensors;
     const [plain, explained] = await Promise.all([
-      json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES })),
-      json<Full>(post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES, explain: true })),
+      json<Full>(
+        post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES }),
+      ),
+      json<Full>(
+        post(served.app, '/v1/models/ensemble/predict', { instances: rows(2, TINY_INPUT, 9), topK: TINY_CLASSES,
+          explain: true }),
+      ),
     ]);
     expect(explained.body.predictions.map((p) => p.topK)).toEqual(plain.body.predictions.map((p) => p.topK));
     expect(plain.body.predictions[0].specialists).toBeUndefined();
@@ -198,16 +267,24 @@ describe('Server-Timing', () => {
 });
 
 describe('GET /openapi.json', () => {
-  type Operation = { operationId?: string; security?: unknown[]; parameters?: { name: string; in: string }[]; responses: Record<string, { headers?: Record<string, unknown> }> };
-  type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+  type Operation = { operationId?: string; security?: unknown[]; parameters?: { name: string; in: string }[];
+    responses: Record<string, { headers?: Record<string, unknown> }> };
+  type Document = { openapi: string; paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, unknown> } };
   const documentOf = async () => (await json<Document>(served.app.request('/openapi.json'))).body;
 
   it('documents every route the server answers, each with an operationId and its security', async () => {
     const body = await documentOf();
     expect(body.openapi).toBe('3.1.0');
     // Hono's own list of routes, middleware ('ALL') left out, :param written as {param}.
-    const served_ = new Set(served.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`));
-    const documented = new Set(Object.entries(body.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`)));
+    const served_ = new Set(
+      served.app.routes.filter((r) => r.method !== 'ALL').map((r) =>
+        `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`
+      ),
+    );
+    const documented = new Set(
+      Object.entries(body.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`)),
+    );
     expect([...served_].filter((route) => !documented.has(route))).toEqual([]);
     expect([...documented].filter((route) => !served_.has(route))).toEqual([]);
     const operations = Object.values(body.paths).flatMap((ops) => Object.values(ops));
@@ -220,19 +297,25 @@ describe('GET /openapi.json', () => {
   it('documents the headers clients rely on', async () => {
     const { paths } = await documentOf();
     const predict = paths['/v1/models/{model}/predict'].post;
-    expect(Object.keys(predict.responses)).toEqual(expect.arrayContaining(['200', '400', '403', '413', '415', '422', '503', '504']));
-    expect(Object.keys(predict.responses['200'].headers ?? {})).toEqual(expect.arrayContaining(['X-Request-Id', 'Server-Timing']));
+    expect(Object.keys(predict.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '403', '413', '415', '422', '503', '504']),
+    );
+    expect(Object.keys(predict.responses['200'].headers ?? {})).toEqual(
+      expect.arrayContaining(['X-Request-Id', 'Server-Timing']),
+    );
     expect(predict.responses['503'].headers).toHaveProperty('Retry-After');
     const ab = paths['/v1/ab/predict'].post;
-    expect(ab.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'x-ab-key', in: 'header' })]));
+    expect(ab.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'x-ab-key', in: 'header' })]),
+    );
     expect(ab.responses['200'].headers).toHaveProperty('x-model-variant');
     expect(paths['/v1/admin/reload'].post.responses['401'].headers).toHaveProperty('WWW-Authenticate');
   });
 
-  it('is clean under Redocly\'s recommended OpenAPI rules', async () => {
+  it("is clean under Redocly's recommended OpenAPI rules", async () => {
     const source = JSON.stringify(await documentOf());
-    const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config: await createConfig({ extends: ['recommended'] } as never) });
+    const problems = await lintFromString({ source, absoluteRef: 'openapi.json',
+      config: await createConfig({ extends: ['recommended'] } as never) });
     expect(problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer}`)).toEqual([]);
   });
 });
-

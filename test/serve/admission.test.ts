@@ -1,0 +1,93 @@
+import { once } from 'node:events';
+import { Agent, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { admissionServer, arrivedWhileDraining, type Refusal } from '../../src/serve/connections/admission.js';
+import { TurnBudget } from '../../src/serve/connections/turn-budget.js';
+
+/** A GET on a fresh keep-alive connection (so a Connection: close is the server's): status, that header, body. */
+function get(port: number, path: string): Promise<{ status: number; connection?: string; body: string }> {
+  const agent = new Agent({ keepAlive: true });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => {
+        agent.destroy();
+        resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+});
+
+describe('admission with a turn budget', () => {
+  it('counts a waiting request in flight until answered, and serves it after a drain begins if it came before',
+    async () => {
+      const turns: (() => void)[] = [];
+      const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, defer: (run) => turns.push(run) });
+      let draining = false;
+      let inflight = 0;
+      const refused: Refusal[] = [];
+      const create = admissionServer({
+        maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => draining,
+        inflight: { begin: () => inflight++, end: () => inflight-- }, onRefuse: (reason) => refused.push(reason),
+      });
+      server = create({}, (req, res) => res.end(JSON.stringify({ draining: arrivedWhileDraining(req) })));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+
+      const answers = [get(port, '/a'), get(port, '/b'), get(port, '/c')];
+      // One starts in its turn; the other two wait, and count in flight meanwhile.
+      while (budget.depth < 2) await new Promise((r) => setTimeout(r, 5));
+      expect(inflight).toBeGreaterThanOrEqual(2);
+      draining = true;
+      while (budget.depth > 0) {
+        turns.splice(0).forEach((run) => run());
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const served = await Promise.all(answers);
+      expect(served.map((a) => [a.status, JSON.parse(a.body).draining]))
+        .toEqual([[200, false], [200, false], [200, false]]);
+      // The two that started after the drain began are told to reconnect elsewhere.
+      expect(served.filter((a) => a.connection === 'close')).toHaveLength(2);
+      while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
+
+      turns.splice(0).forEach((run) => run()); // a new turn: the budget renews
+      const late = await get(port, '/d');
+      expect(JSON.parse(late.body).draining).toBe(true);
+      expect(late.connection).toBe('close');
+      expect(refused).toEqual([]);
+    });
+
+  it('answers 503 with Retry-After past maxWaiting, and counts the refusal', async () => {
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 1, defer: () => {} });
+    const refused: Refusal[] = [];
+    let inflight = 0;
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => false,
+      inflight: { begin: () => inflight++, end: () => inflight-- }, onRefuse: (reason) => refused.push(reason),
+    })({}, () => {}); // the started request is never answered: it holds the turn's budget
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/held').catch(() => {});
+    void get(port, '/waits').catch(() => {});
+    while (budget.depth < 1) await new Promise((r) => setTimeout(r, 5));
+    const third = await get(port, '/refused');
+    expect(third.status).toBe(503);
+    expect(JSON.parse(third.body)).toMatchObject({ error: 'overloaded: too many requests waiting to start' });
+    expect(refused).toEqual(['waiting']);
+    expect(inflight).toBe(2); // the held one and the waiting one; the refused one is not in flight
+  });
+});
