@@ -42,6 +42,16 @@ describe('server config', () => {
     );
     expect(() => configFromArgs(['--bundle', 'b', '--max-connections', '0'])).toThrow(/limits\.maxConnections/);
     expect(() => configFromArgs(['--bundle', 'b', '--max-connections', 'lots'])).toThrow(/limits\.maxConnections/);
+    const limits = configFromArgs(['--bundle', 'b', '--requests-per-turn', '8'], { SERVE_MAX_WAITING: '16' }).limits;
+    expect([limits.requestsPerTurn, limits.maxWaiting]).toEqual([8, 16]);
+    expect(configFromArgs(['--bundle', 'b']).limits).toMatchObject({ requestsPerTurn: 64, maxWaiting: 1024 });
+    // An empty value is no value (an empty env var), as for every flag: the default stands.
+    expect(configFromArgs(['--bundle', 'b', '--requests-per-turn=']).limits.requestsPerTurn).toBe(64);
+    for (const bad of ['0', '-1', '2.5', 'NaN', 'Infinity', '1e9']) {
+      const args = (flag: string) => ['--bundle', 'b', `--${flag}=${bad}`];
+      expect(() => configFromArgs(args('requests-per-turn')), bad).toThrow(/limits\.requestsPerTurn/);
+      expect(() => configFromArgs(args('max-waiting')), bad).toThrow(/limits\.maxWaiting/);
+    }
     expect(() => configFromArgs(['--bundle', 'b', '--health-port', '70000'])).toThrow(/healthPort/);
     expect(() => configFromArgs(['--bundle', 'b', '--health-port', '80.5'])).toThrow(/healthPort/);
   });
