@@ -86,18 +86,27 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
 }
 
 /**
+ * Hands the request to the app; while draining its answer closes the connection, so keep-alive clients reconnect
+ * elsewhere rather than into a reset.
+ */
+function answerClosingIfDraining(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
+  options: AdmissionOptions): void {
+  if (options.isDraining()) res.setHeader('Connection', 'close');
+  listener(req, res);
+}
+
+/**
  * A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it
  * waited.
  */
 function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
   options: AdmissionOptions): Waiting {
-  const waitedMs = () => performance.now() - ((req as Stamped)[ARRIVED] ?? 0);
+  const waitedMs = () => performance.now() - (arrivedAt(req) ?? performance.now());
   return {
     start: () => {
       // Counted until its answer is sent, not until the app picks it up: a drain must not end in between.
       res.once('close', () => options.inflight.end());
-      if (options.isDraining()) res.setHeader('Connection', 'close');
-      listener(req, res);
+      answerClosingIfDraining(req, res, listener, options);
     },
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
@@ -139,9 +148,7 @@ export function admissionServer(
           details: { maxConnections: options.maxConnections } }, { 'Retry-After': '1' });
         return;
       }
-      // so keep-alive clients reconnect elsewhere, not into a reset
-      if (options.isDraining()) res.setHeader('Connection', 'close');
-      if (probe) listener(req, res);
+      if (probe) answerClosingIfDraining(req, res, listener, options);
       else {
         options.inflight.begin();
         options.budget.admit(waitingRequest(req, res, listener, options));
