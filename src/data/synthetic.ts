@@ -25,6 +25,13 @@ export const SyntheticConfigSchema = z.object({
    * paper's specialists help a generalist.
    */
   modesPerClass: z.int().min(1),
+  /**
+   * Classes confused across superclasses: fine class f of every superclass spreads its modes over
+   * bridgeSpans[f] superclasses (its own and others), so it has confusers in several groups and more
+   * than one specialist can usefully cover it, as classes are covered on JFT (the paper's Table 4).
+   * Empty keeps every class inside its superclass.
+   */
+  bridgeSpans: z.array(z.int().min(2)).default([]),
   seed: z.int().min(0),
 });
 export type SyntheticConfig = z.infer<typeof SyntheticConfigSchema>;
@@ -39,6 +46,7 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   superSeparation: 12, // a pair of superclasses is confused at Φ(-6) ≈ 1e-9: clusters are clean
   fineSeparation: 4, // a pair of fine classes is confused at Φ(-2) ≈ 2%: a generalist hedges
   modesPerClass: 1, // plain Gaussian classes; raise it to make fine boundaries need capacity
+  bridgeSpans: [],
   seed: 1,
 };
 
@@ -56,9 +64,10 @@ function makeCentres(config: SyntheticConfig): Float32Array {
   const superSd = config.superSeparation / Math.sqrt(2 * d);
   const fineSd = config.fineSeparation / Math.sqrt(2 * d);
   const centres = new Float32Array(S * F * M * d);
-  const superCentre = new Float64Array(d);
+  const superCentres = new Float64Array(S * d);
   const classCentre = new Float64Array(d);
   for (let s = 0; s < S; s++) {
+    const superCentre = superCentres.subarray(s * d, (s + 1) * d);
     for (let j = 0; j < d; j++) superCentre[j] = superSd * gauss();
     for (let f = 0; f < F; f++) {
       for (let j = 0; j < d; j++) classCentre[j] = superCentre[j] + fineSd * gauss();
@@ -69,7 +78,42 @@ function makeCentres(config: SyntheticConfig): Float32Array {
       }
     }
   }
+  moveBridgingModes(centres, superCentres, config);
   return centres;
+}
+
+/**
+ * Moves mode m of each bridging class (fine class f < bridgeSpans.length, spanning n superclasses)
+ * from its superclass s to superclass s + (m mod n)·(f + 1), keeping its offset from the superclass
+ * centre: the class then sits among the fine classes of n groups. It takes no random draws, so the
+ * other classes' centres and every split's noise are those of the same config without bridges.
+ */
+function moveBridgingModes(centres: Float32Array, superCentres: Float64Array, config: SyntheticConfig): void {
+  const { superclasses: S, finePerSuperclass: F, inputSize: d, modesPerClass: M, bridgeSpans } = config;
+  for (let s = 0; s < S; s++) {
+    bridgeSpans.forEach((span, f) => {
+      for (let m = 0; m < M; m++) {
+        const target = (s + (m % span) * (f + 1)) % S;
+        const row = ((s * F + f) * M + m) * d;
+        for (let j = 0; j < d; j++) centres[row + j] += superCentres[target * d + j] - superCentres[s * d + j];
+      }
+    });
+  }
+}
+
+/** Every bridging class must reach distinct superclasses, one mode in each. */
+function checkBridges({ superclasses: S, finePerSuperclass: F, modesPerClass: M, bridgeSpans }: SyntheticConfig): void {
+  if (bridgeSpans.length > F) {
+    throw new Error(`synthetic: bridgeSpans names ${bridgeSpans.length} classes per superclass, which has ${F}`);
+  }
+  bridgeSpans.forEach((span, f) => {
+    const reached = new Set(Array.from({ length: span }, (_, k) => (k * (f + 1)) % S));
+    if (span > M || reached.size < span) {
+      throw new Error(`synthetic: fine class ${f} spans ${span} superclasses, one mode in each, but reaches ` +
+        `${Math.min(reached.size, M)} with ${S} superclasses and ${M} modes per class: raise superclasses or ` +
+        `modesPerClass`);
+    }
+  });
 }
 
 /** perClass examples of every class in a seeded random order: a random mode's centre + N(0, I) noise. */
@@ -107,6 +151,7 @@ export function generateSynthetic(options: Partial<SyntheticConfig> = {}): Datas
   const config = SyntheticConfigSchema.parse({ ...DEFAULT_SYNTHETIC, ...options });
   const { superclasses: S, finePerSuperclass: F, inputSize: d } = config;
   const classes = S * F;
+  checkBridges(config);
   if (classes > MAX_SYNTHETIC_CLASSES) {
     throw new Error(
       `synthetic: ${S} × ${F} = ${classes} classes, at most ${MAX_SYNTHETIC_CLASSES}: lower superclasses or ` +

@@ -16,10 +16,16 @@ export const ClusteringConfig = z.object({
   /** Larger clusters are split by 2-means until they fit: a specialist should stay small (0 = no limit). */
   maxSize: z.number().int().min(0).default(0),
   /**
-   * Each class may join up to this many clusters (its nearest centroids): the paper's gains grow with the number of
-   * specialists covering a class.
+   * Each class may join up to this many clusters, its own and those holding the most of its confusion: the paper's
+   * gains grow with the number of specialists covering a class.
    */
   overlap: z.number().int().positive().default(1),
+  /**
+   * A further cluster must hold at least this share of the class's confusion (its positive covariance with the
+   * other classes), so a class joins the groups it is confused with and not one where it meets a stray confuser;
+   * a class confused evenly with three groups has a third in each.
+   */
+  overlapShare: z.number().min(0).max(1).default(0.2),
   /**
    * Scale each covariance column to unit length before K-means. Raw columns are dominated by
    * magnitude: every class the generalist is sure of has a near-zero column, and they all fall into
@@ -72,6 +78,34 @@ function splitToFit(members: number[], points: number[][], maxSize: number, seed
   return halves.flatMap((h, i) => splitToFit(h, points, maxSize, seed + i + 1));
 }
 
+/** Per class, the share of its confusion (positive covariance with other classes) each group holds. */
+function confusionShares(covariance: Matrix, assignment: number[], groupCount: number): number[][] {
+  return assignment.map((_, c) => {
+    const shares = new Array<number>(groupCount).fill(0);
+    let total = 0;
+    assignment.forEach((k, j) => {
+      const confusion = j === c ? 0 : Math.max(0, covariance.get(c, j));
+      shares[k] += confusion;
+      total += confusion;
+    });
+    return shares.map((share) => (total > 0 ? share / total : 0));
+  });
+}
+
+/** Adds each class to up to overlap − 1 further groups: those holding most of its confusion, each ≥ overlapShare. */
+function joinConfusedClusters(groups: number[][], assignment: number[], covariance: Matrix,
+  config: ClusteringConfig): void {
+  const shares = confusionShares(covariance, assignment, groups.length);
+  shares.forEach((ofClass, c) => {
+    const further = ofClass.map((share, k) => ({ k, share }))
+      .filter(({ k, share }) => k !== assignment[c] && share > 0 && share >= config.overlapShare)
+      .sort((a, b) => b.share - a.share).slice(0, config.overlap - 1);
+    for (const { k } of further) {
+      if (config.maxSize === 0 || groups[k].length < config.maxSize) groups[k].push(c);
+    }
+  });
+}
+
 /**
  * Groups classes the generalist confuses: K-means (K-means++, seeded restarts, lowest inertia
  * kept) on the columns of the prediction covariance matrix, each class being the point given by
@@ -100,17 +134,7 @@ export function clusterClasses(covariance: Matrix, configInput: ClusteringConfig
     for (const c of g) assignment[c] = k;
   });
 
-  if (config.overlap > 1) {
-    const centres = groups.map((g) =>
-      points[0].map((_, d) => g.reduce((s, c) => s + points[c][d], 0) / Math.max(1, g.length))
-    );
-    for (let c = 0; c < classes; c++) {
-      const nearest = centres.map((centre, k) => ({ k, d: squared(points[c], centre) })).sort((a, b) => a.d - b.d);
-      for (const { k } of nearest.slice(0, config.overlap)) {
-        if (!groups[k].includes(c) && (config.maxSize === 0 || groups[k].length < config.maxSize)) groups[k].push(c);
-      }
-    }
-  }
+  if (config.overlap > 1) joinConfusedClusters(groups, assignment, covariance, config);
   const kept = groups.filter((g) => g.length >= config.minSize).map((g) => [...g].sort((a, b) => a - b));
   return {
     clusters: kept.map((classesOf, i) => ({ id: `s${i}`, classes: classesOf })),

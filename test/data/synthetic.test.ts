@@ -71,6 +71,42 @@ describe('generateSynthetic', () => {
     expect(modes.train.x).not.toEqual(data.train.x);
   });
 
+  it('spreads a bridging class over the superclasses it spans and leaves every other example as it was', () => {
+    const plain = generateSynthetic({ ...SMALL, modesPerClass: 3, seed: 3 });
+    const bridged = generateSynthetic({ ...SMALL, modesPerClass: 3, bridgeSpans: [2, 3], seed: 3 });
+    const bridging = (c: number) => c % 5 < 2;
+    const f = plain.train.features;
+    // Superclass centres from the classes that stay home, measured on the plain data.
+    const centres = Array.from({ length: 6 }, (_, s) => {
+      const rows = [...plain.train.y.keys()].filter((i) => Math.floor(plain.train.y[i] / 5) === s);
+      return Array.from({ length: f }, (_, j) => rows.reduce((t, i) => t + plain.train.x[i * f + j], 0) / rows.length);
+    });
+    const nearestSuperclass = (x: Float32Array, i: number) => centres.map((c, s) => ({ s,
+      d: c.reduce((t, v, j) => t + (x[i * f + j] - v) ** 2, 0) })).sort((a, b) => a.d - b.d)[0].s;
+    const reached = new Map<number, Set<number>>();
+    for (let i = 0; i < bridged.train.n; i++) {
+      const c = bridged.train.y[i];
+      const row = (x: Float32Array) => [...x.subarray(i * f, (i + 1) * f)];
+      if (!bridging(c)) expect(row(bridged.train.x)).toEqual(row(plain.train.x));
+      else reached.set(c, (reached.get(c) ?? new Set()).add(nearestSuperclass(bridged.train.x, i)));
+    }
+    // Superclass 4's class f0 spans 4 and 5; its f1 spans 4, 0 (4 + 2) and 2 (4 + 4), modulo 6.
+    expect([...reached.get(20)!].sort()).toEqual([4, 5]);
+    expect([...reached.get(21)!].sort()).toEqual([0, 2, 4]);
+    expect(bridged.superclassOf).toEqual(plain.superclassOf);
+  });
+
+  it('refuses bridges the classes cannot make', () => {
+    expect(() => generateSynthetic({ ...SMALL, modesPerClass: 2, bridgeSpans: [3] })).toThrow(
+      /fine class 0 spans 3 superclasses.*2 modes per class/,
+    );
+    // Class f1 steps 2 superclasses a mode: 0, 2, 0 of 4 reaches two, not three.
+    expect(() => generateSynthetic({ ...SMALL, superclasses: 4, modesPerClass: 3, bridgeSpans: [2, 3] }))
+      .toThrow(/fine class 1 spans 3 superclasses/);
+    expect(() => generateSynthetic({ ...SMALL, bridgeSpans: [2, 2, 2, 2, 2, 2] })).toThrow(/6 classes per superclass/);
+    expect(() => generateSynthetic({ ...SMALL, bridgeSpans: [1] })).toThrow();
+  });
+
   it('refuses more than 10,000 classes and invalid knobs', () => {
     expect(() => generateSynthetic({ superclasses: 101, finePerSuperclass: 100 })).toThrow(
       /10100 classes, at most 10000/,
