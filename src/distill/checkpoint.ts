@@ -11,8 +11,10 @@ import { writeAtomic, writeJson } from '../files/index.js';
  * previous checkpoint readable; older generations are deleted only after the new meta lands.
  */
 
+// Both kinds are 4 bytes a value. Adam's step count is an int32 scalar: read back as float32 bits it
+// became ~1e-44 steps, so a resumed run's bias correction restarted as if at step 1.
 const TensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()),
-  offset: z.number().int().nonnegative() });
+  offset: z.number().int().nonnegative(), dtype: z.enum(['float32', 'int32']).default('float32') });
 
 export const CheckpointMeta = z.object({
   format: z.literal(1),
@@ -24,6 +26,8 @@ export const CheckpointMeta = z.object({
   model: z.array(TensorEntry),
   optimizer: z.array(TensorEntry),
   best: z.array(TensorEntry).nullable(),
+  /** The running weight average (TrainConfig.averageWeights); absent from checkpoints written before it existed. */
+  average: z.array(TensorEntry).nullable().default(null),
 });
 export type CheckpointMeta = z.infer<typeof CheckpointMeta>;
 
@@ -37,8 +41,11 @@ function pack(tensors: Named[]): { entries: z.infer<typeof TensorEntry>[]; bytes
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const { name, tensor } of tensors) {
-    const values = tensor.dataSync() as Float32Array;
-    entries.push({ name, shape: tensor.shape, offset });
+    if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32') {
+      throw new Error(`checkpoint: tensor ${name} is ${tensor.dtype}; only float32 and int32 are saved`);
+    }
+    const values = tensor.dataSync() as Float32Array | Int32Array;
+    entries.push({ name, shape: tensor.shape, offset, dtype: tensor.dtype });
     chunks.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
     offset += values.byteLength;
   }
@@ -46,14 +53,14 @@ function pack(tensors: Named[]): { entries: z.infer<typeof TensorEntry>[]; bytes
 }
 
 function unpack(entries: z.infer<typeof TensorEntry>[], bytes: Buffer, file: string): Named[] {
-  return entries.map(({ name, shape, offset }) => {
+  return entries.map(({ name, shape, offset, dtype }) => {
     const size = shape.reduce((a, b) => a * b, 1);
     if (offset + size * 4 > bytes.length) {
       throw new Error(`${file}: tensor ${name} runs past the end of the file (truncated?)`);
     }
-    const values = new Float32Array(size);
+    const values = dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
     Buffer.from(values.buffer).set(bytes.subarray(offset, offset + size * 4));
-    return { name, tensor: tf.tensor(values, shape) };
+    return { name, tensor: tf.tensor(values, shape, dtype) };
   });
 }
 
@@ -64,19 +71,20 @@ export interface CheckpointContent {
   model: Named[];
   optimizer: Named[];
   best: Named[] | null;
+  average?: Named[] | null;
 }
 
 /** Writes a checkpoint generation into `dir` (created if missing) and prunes older generations. */
 export async function saveCheckpoint(dir: string, content: CheckpointContent, generation: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const files = { model: `model-${generation}.bin`, optimizer: `optimizer-${generation}.bin`,
-    best: `best-${generation}.bin` };
   const model = pack(content.model);
   const optimizer = pack(content.optimizer);
   const best = content.best ? pack(content.best) : null;
-  await writeAtomic(join(dir, files.model), model.bytes);
-  await writeAtomic(join(dir, files.optimizer), optimizer.bytes);
-  if (best) await writeAtomic(join(dir, files.best), best.bytes);
+  const average = content.average ? pack(content.average) : null;
+  await writeAtomic(join(dir, `model-${generation}.bin`), model.bytes);
+  await writeAtomic(join(dir, `optimizer-${generation}.bin`), optimizer.bytes);
+  if (best) await writeAtomic(join(dir, `best-${generation}.bin`), best.bytes);
+  if (average) await writeAtomic(join(dir, `average-${generation}.bin`), average.bytes);
   const meta: CheckpointMeta = {
     format: 1,
     generation,
@@ -86,10 +94,11 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent, ge
     model: model.entries,
     optimizer: optimizer.entries,
     best: best?.entries ?? null,
+    average: average?.entries ?? null,
   };
   await writeJson(join(dir, 'meta.json'), meta);
   for (const file of await readdir(dir)) {
-    const match = /^(model|optimizer|best)-(\d+)\.bin$/.exec(file);
+    const match = /^(model|optimizer|best|average)-(\d+)\.bin$/.exec(file);
     if (match && Number(match[2]) !== generation) await rm(join(dir, file), { force: true });
   }
 }
@@ -110,6 +119,7 @@ export async function loadCheckpoint(dir: string): Promise<(CheckpointContent & 
   const model = await read('model');
   const optimizer = await read('optimizer');
   const best = meta.best ? await read('best') : null;
+  const average = meta.average ? await read('average') : null;
   return {
     generation: meta.generation,
     epoch: meta.epoch,
@@ -118,5 +128,6 @@ export async function loadCheckpoint(dir: string): Promise<(CheckpointContent & 
     model: unpack(meta.model, model.bytes, model.file),
     optimizer: unpack(meta.optimizer, optimizer.bytes, optimizer.file),
     best: best && meta.best ? unpack(meta.best, best.bytes, best.file) : null,
+    average: average && meta.average ? unpack(meta.average, average.bytes, average.file) : null,
   };
 }

@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCheckpoint, saveCheckpoint } from '../../src/distill/checkpoint.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'checkpoint-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const content = (extra: { name: string; tensor: tf.Tensor }[] = []) => ({ epoch: 2, batch: 5, state: { note: 'x' },
+  model: [{ name: 'w', tensor: tf.tensor2d([[0.5, -1.25], [3, 1e-30]]) }],
+  optimizer: [{ name: 'iter', tensor: tf.scalar(1234567, 'int32') }, ...extra], best: null });
+
+describe('checkpoints', () => {
+  it('bring back float32 and int32 tensors with their values and dtypes', async () => {
+    const dir = join(tmp, 'types');
+    await saveCheckpoint(dir, content(), 0);
+    const loaded = (await loadCheckpoint(dir))!;
+    expect(loaded.model[0].tensor.dtype).toBe('float32');
+    expect(Array.from(loaded.model[0].tensor.dataSync())).toEqual([0.5, -1.25, 3, Math.fround(1e-30)]);
+    expect(loaded.optimizer[0].tensor.dtype).toBe('int32');
+    expect(loaded.optimizer[0].tensor.dataSync()[0]).toBe(1234567);
+    expect(loaded.average).toBeNull();
+  });
+
+  it('read a checkpoint written before dtypes were recorded as float32', async () => {
+    const dir = join(tmp, 'old');
+    await saveCheckpoint(dir, { ...content(), optimizer: [] }, 0);
+    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
+    for (const entry of meta.model) delete entry.dtype;
+    delete meta.average;
+    writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
+    const loaded = (await loadCheckpoint(dir))!;
+    expect(loaded.model[0].tensor.dtype).toBe('float32');
+    expect(loaded.model[0].tensor.dataSync()[1]).toBe(-1.25);
+  });
+
+  it('refuses a tensor kind it cannot store instead of writing its bits as something else', async () => {
+    await expect(saveCheckpoint(join(tmp, 'bool'), content([{ name: 'flag', tensor: tf.tensor1d([true], 'bool') }]),
+      0)).rejects.toThrow(/flag is bool/);
+  });
+});
