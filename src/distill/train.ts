@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, type Rng, shuffleInPlace, type Split } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
+import { addToAverage, type NamedTensor, type WeightAverage, withWeights } from './averaging.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { learningRateAt, momentumAt, TrainConfig, type TrainConfigInput } from './config.js';
 import { predictLogits, top1Error } from './evaluate.js';
@@ -122,7 +123,9 @@ function validationError(model: tf.LayersModel, validation: TrainingSet,
     validation.labels);
 }
 
-const snapshot = (model: tf.LayersModel) => model.weights.map((w) => ({ name: w.name, tensor: tf.clone(w.read()) }));
+/** The model's weights as they are (not copies). */
+const current = (model: tf.LayersModel): NamedTensor[] =>
+  model.weights.map((w) => ({ name: w.name, tensor: w.read() }));
 
 /**
  * The soft targets at T (or the teacher's logits for logit matching) and the soft term's constant floor, once per run.
@@ -158,7 +161,8 @@ function prepareTargets(name: string, train: TrainingSet, config: TrainConfig, c
 /** Where training stands: what a checkpoint saves and a resumed run restores. */
 interface Progress {
   history: EpochRecord[];
-  best: { epoch: number; error: number; weights: { name: string; tensor: tf.Tensor }[] | null };
+  best: { epoch: number; error: number; weights: NamedTensor[] | null };
+  average: WeightAverage;
   startEpoch: number;
   startBatch: number;
   generation: number;
@@ -166,19 +170,21 @@ interface Progress {
 
 async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: TrainOptions,
   log: (line: string) => void, name: string): Promise<Progress> {
-  const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null }, startEpoch: 0,
-    startBatch: 0, generation: 0 };
+  const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null },
+    average: { count: 0, weights: null }, startEpoch: 0, startBatch: 0, generation: 0 };
   if (!options.resume || !options.checkpointDir) return fresh;
   const checkpoint = await loadCheckpoint(options.checkpointDir);
   if (!checkpoint) return fresh;
   model.setWeights(checkpoint.model.map((t) => t.tensor));
   tf.dispose(checkpoint.model.map((t) => t.tensor));
   await optimizer.setWeights(checkpoint.optimizer);
-  const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number };
+  const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number;
+    averageCount?: number };
   log(`${name}: resumed from ${options.checkpointDir} at epoch ${checkpoint.epoch + 1}, batch ${checkpoint.batch}`);
   return {
     history: [...state.history],
     best: { epoch: state.bestEpoch, error: state.bestError ?? Infinity, weights: checkpoint.best },
+    average: { count: state.averageCount ?? 0, weights: checkpoint.average ?? null },
     startEpoch: checkpoint.epoch,
     startBatch: checkpoint.batch,
     generation: checkpoint.generation + 1,
@@ -242,12 +248,13 @@ function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasVa
  * Keeps the epoch's weights when they are the best so far (with no validation rows, every epoch is); true when patience
  * ran out.
  */
-function selectEpoch(model: tf.LayersModel, progress: Progress, record: EpochRecord, hasValidation: boolean,
+function selectEpoch(scored: NamedTensor[], progress: Progress, record: EpochRecord, hasValidation: boolean,
   patience: number): boolean {
   const { best } = progress;
   if (!hasValidation || record.validationError < best.error || best.epoch < 0) {
     tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
-    progress.best = { epoch: record.epoch, error: record.validationError, weights: snapshot(model) };
+    progress.best = { epoch: record.epoch, error: record.validationError,
+      weights: scored.map((w) => ({ name: w.name, tensor: tf.clone(w.tensor) })) };
     return false;
   }
   return patience > 0 && record.epoch - best.epoch >= patience;
@@ -356,10 +363,12 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
     await saveCheckpoint(options.checkpointDir, {
       epoch,
       batch,
-      state: { history: progress.history, bestEpoch: progress.best.epoch, bestError: progress.best.error, config },
-      model: model.weights.map((w) => ({ name: w.name, tensor: w.read() })),
+      state: { history: progress.history, bestEpoch: progress.best.epoch, bestError: progress.best.error, config,
+        averageCount: progress.average.count },
+      model: current(model),
       optimizer: await optimizer.getWeights(),
       best: progress.best.weights,
+      average: progress.average.weights,
     }, progress.generation++);
   };
 
@@ -373,20 +382,28 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
     const batches = await runBatches(run, epoch, epoch === progress.startEpoch ? progress.startBatch : 0, lr);
     interrupted = batches.interrupted;
     if (interrupted) break;
-    const valError = validationError(model, validation, options.selectOn);
-    const monitorError = options.monitor ? validationError(model, options.monitor) : undefined;
+    const averaging = config.averageWeights !== undefined && epoch + 1 >= config.averageWeights.fromEpoch;
+    if (averaging) addToAverage(progress.average, model);
+    const score = () => ({
+      valError: validationError(model, validation, options.selectOn),
+      monitorError: options.monitor ? validationError(model, options.monitor) : undefined,
+    });
+    const { valError, monitorError } = averaging ? withWeights(model, progress.average.weights!, score) : score();
     // The epoch's seconds include scoring it, as they always have: the ETA and ex/s in reports count them.
     const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000, valError,
       monitorError);
     progress.history.push(record);
-    stoppedEarly = selectEpoch(model, progress, record, validation.n > 0, config.patience);
+    if (averaging || !config.averageWeights) {
+      const scored = averaging ? progress.average.weights! : current(model);
+      stoppedEarly = selectEpoch(scored, progress, record, validation.n > 0, config.patience);
+    }
     log(epochLine(name, config, record, validation.n > 0, stoppedEarly));
     await save(epoch + 1, 0);
   }
 
   const { best } = progress;
   if (best.weights && !interrupted) model.setWeights(best.weights.map((w) => w.tensor));
-  tf.dispose(best.weights?.map((w) => w.tensor) ?? []);
+  tf.dispose([...best.weights ?? [], ...progress.average.weights ?? []].map((w) => w.tensor));
   optimizer.dispose();
   return {
     history: progress.history,
