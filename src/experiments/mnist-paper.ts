@@ -35,12 +35,15 @@ export interface MnistPaperPlan {
   comparison?: TrainConfigInput['optimizer'];
 }
 
-/** `train` run for `epochs` instead, with its momentum ramp shortened in proportion. */
+/** `train` run for `epochs` instead, its momentum ramp and weight averaging shortened or stretched in proportion. */
 export function withEpochs(train: TrainConfigInput, epochs: number): TrainConfigInput {
+  const scaled = (epoch: number) => Math.max(1, Math.round((epoch * epochs) / train.epochs));
   const optimizer = train.optimizer;
-  if (optimizer.kind !== 'momentum' || !optimizer.ramp) return { ...train, epochs };
-  const ramp = { ...optimizer.ramp, epochs: Math.max(1, Math.round((optimizer.ramp.epochs * epochs) / train.epochs)) };
-  return { ...train, epochs, optimizer: { ...optimizer, ramp } };
+  const averageWeights = train.averageWeights && { fromEpoch: scaled(train.averageWeights.fromEpoch) };
+  return { ...train, epochs, ...(averageWeights ? { averageWeights } : {}),
+    ...(optimizer.kind === 'momentum' && optimizer.ramp ?
+      { optimizer: { ...optimizer, ramp: { ...optimizer.ramp, epochs: scaled(optimizer.ramp.epochs) } } } :
+      {}) };
 }
 
 /** The full table from the preset, or the --quick check: a few epochs, a lightly regularised teacher. */

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { TrainConfig } from '../../src/distill/index.js';
+import { withEpochs } from '../../src/experiments/index.js';
+
+describe('withEpochs', () => {
+  const momentum = { epochs: 40, optimizer: { kind: 'momentum' as const, learningRate: 0.05, ramp: { from: 0.5,
+    epochs: 10 } }, averageWeights: { fromEpoch: 21 } };
+
+  it('keeps the ramp and the weight averaging at the same share of the run', () => {
+    expect(withEpochs(momentum, 80)).toEqual({ ...momentum, epochs: 80,
+      optimizer: { ...momentum.optimizer, ramp: { from: 0.5, epochs: 20 } }, averageWeights: { fromEpoch: 42 } });
+    const quarter = withEpochs(momentum, 10);
+    expect(quarter).toMatchObject({ epochs: 10, optimizer: { ramp: { epochs: 3 } }, averageWeights: { fromEpoch: 5 } });
+    expect(() => TrainConfig.parse(quarter)).not.toThrow(); // averaging still starts inside the run
+  });
+
+  it('never scales a start below the first epoch, and leaves what a config lacks absent', () => {
+    expect(withEpochs(momentum, 1)).toMatchObject({ optimizer: { ramp: { epochs: 1 } },
+      averageWeights: { fromEpoch: 1 } });
+    const adam = { epochs: 30, optimizer: { kind: 'adam' as const, learningRate: 0.001 } };
+    expect(withEpochs(adam, 5)).toEqual({ ...adam, epochs: 5 });
+  });
+});
