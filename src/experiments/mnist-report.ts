@@ -1,8 +1,19 @@
 import { join } from 'node:path';
+import type { TrainConfigInput } from '../distill/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { barSpec, lineSpec, markdownTable, renderSvg, type Series } from '../report/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import type { Headline, MnistPaperPlan, MnistPaperResult } from './mnist-paper.js';
+
+/** "40 epochs of adam at 0.0005 (constant), weights averaged over epochs 21–40": what a reader needs to rerun it. */
+function studentRecipe(train: TrainConfigInput): string {
+  const schedule = train.schedule?.kind ?? 'constant';
+  const averaged = train.averageWeights ?
+    `, weights averaged over epochs ${train.averageWeights.fromEpoch}–${train.epochs}` :
+    '';
+  const { kind, learningRate } = train.optimizer;
+  return `${train.epochs} epochs of ${kind} at ${learningRate} (${schedule})${averaged}`;
+}
 
 /** summary.json, summary.md and the SVG plots beside them. */
 /** `invocations`: the wall seconds of each invocation that built this table (one unless it was resumed). */
@@ -58,7 +69,7 @@ export async function writeMnistReport(outDir: string, result: MnistPaperResult,
     ' ' +
     `(training times below include only runs trained in this invocation; reloaded runs keep their original time).`,
     `Recipes from configs/mnist-paper.json: teacher ${plan.teacher.train.epochs} epochs; ` +
-    `students ${plan.student.train.epochs} epochs, seeds ${plan.seeds.join(', ')}; ` +
+    `students (the baseline included) ${studentRecipe(plan.student.train)}, seeds ${plan.seeds.join(', ')}; ` +
     (plan.teacher.allTraining ?
       "the teacher trained on all 60,000 training images as the paper's did, its last epoch kept; the students' " :
       '') +
