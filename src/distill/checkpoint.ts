@@ -12,9 +12,11 @@ import { writeAtomic, writeJson } from '../files/index.js';
  */
 
 // Both kinds are 4 bytes a value. Adam's step count is an int32 scalar: read back as float32 bits it
-// became ~1e-44 steps, so a resumed run's bias correction restarted as if at step 1.
+// became ~1e-44 steps, so a resumed run's bias correction restarted as if at step 1. Entries written
+// before dtypes were recorded have none; their one int32 tensor is the optimizer's step count, `iter`.
 const TensorEntry = z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()),
-  offset: z.number().int().nonnegative(), dtype: z.enum(['float32', 'int32']).default('float32') });
+  offset: z.number().int().nonnegative(), dtype: z.enum(['float32', 'int32']).optional() })
+  .transform((entry) => ({ ...entry, dtype: entry.dtype ?? (entry.name === 'iter' ? 'int32' : 'float32') }));
 
 export const CheckpointMeta = z.object({
   format: z.literal(1),
@@ -31,7 +33,8 @@ export const CheckpointMeta = z.object({
 });
 export type CheckpointMeta = z.infer<typeof CheckpointMeta>;
 
-interface Named {
+/** A weight or optimizer slot by name: what checkpoints, selection and weight averaging hold. */
+export interface Named {
   name: string;
   tensor: tf.Tensor;
 }

@@ -23,16 +23,18 @@ describe('checkpoints', () => {
     expect(loaded.average).toBeNull();
   });
 
-  it('read a checkpoint written before dtypes were recorded as float32', async () => {
+  it('read a checkpoint written before dtypes were recorded: float32, but the int32 step count `iter`', async () => {
     const dir = join(tmp, 'old');
-    await saveCheckpoint(dir, { ...content(), optimizer: [] }, 0);
+    await saveCheckpoint(dir, content(), 0); // the old writer stored the same bytes, without dtypes
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
-    for (const entry of meta.model) delete entry.dtype;
+    for (const entry of [...meta.model, ...meta.optimizer]) delete entry.dtype;
     delete meta.average;
     writeFileSync(join(dir, 'meta.json'), JSON.stringify(meta));
     const loaded = (await loadCheckpoint(dir))!;
     expect(loaded.model[0].tensor.dtype).toBe('float32');
     expect(loaded.model[0].tensor.dataSync()[1]).toBe(-1.25);
+    expect(loaded.optimizer[0].tensor.dtype).toBe('int32');
+    expect(loaded.optimizer[0].tensor.dataSync()[0]).toBe(1234567);
   });
 
   it('refuses a tensor kind it cannot store instead of writing its bits as something else', async () => {
