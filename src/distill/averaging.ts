@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-
-export interface NamedTensor {
-  name: string;
-  tensor: tf.Tensor;
-}
+import type { Named } from './checkpoint.js';
 
 /** A running mean of end-of-epoch weights and how many epochs it holds. */
 export interface WeightAverage {
   count: number;
-  weights: NamedTensor[] | null;
+  weights: Named[] | null;
 }
 
 /** Folds the model's current weights into the mean: mean += (w − mean) / (count + 1). */
@@ -25,10 +21,10 @@ export function addToAverage(average: WeightAverage, model: tf.LayersModel): voi
 }
 
 /** Runs `score` with the model holding `weights`, then puts its own weights back. */
-export function withWeights<T>(model: tf.LayersModel, weights: NamedTensor[], score: () => T): T {
+export function withWeights<T>(model: tf.LayersModel, weights: Named[], score: () => T): T {
   const own = model.weights.map((w) => w.read().clone());
-  model.setWeights(weights.map((w) => w.tensor));
   try {
+    model.setWeights(weights.map((w) => w.tensor));
     return score();
   } finally {
     model.setWeights(own);

@@ -50,7 +50,8 @@ export const TrainConfig = z.object({
    * Stochastic weight averaging (Izmailov et al., 2018): from epoch `fromEpoch` (1-based) on, the run keeps the mean
    * of the weights each epoch ends with, and that mean is what validation scores, selection keeps and the run
    * returns; earlier epochs are never selected. The mean of a constant learning rate's last epochs sits in a
-   * flatter region than any one of them and generalises better (reports/mnist/tried.md measures it on MNIST).
+   * flatter region than any one of them (Izmailov et al.); on MNIST's distilled student its effect was within
+   * run-to-run noise (reports/mnist/tried.md).
    */
   averageWeights: z.object({ fromEpoch: z.number().int().positive() }).optional(),
   /** Seeds the shuffling and augmentation, so a resumed run sees the batches it would have seen. */

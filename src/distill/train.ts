@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { createRng, type Rng, shuffleInPlace, type Split } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
-import { addToAverage, type NamedTensor, type WeightAverage, withWeights } from './averaging.js';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { addToAverage, type WeightAverage, withWeights } from './averaging.js';
+import { loadCheckpoint, type Named, saveCheckpoint } from './checkpoint.js';
 import { learningRateAt, momentumAt, TrainConfig, type TrainConfigInput } from './config.js';
 import { predictLogits, top1Error } from './evaluate.js';
 import { hardLabelLoss, logitMatchingLoss, type LossTerms, softTargetLoss, weightedSum } from './losses.js';
@@ -37,6 +37,8 @@ export interface EpochRecord {
   validationError: number;
   /** Error on TrainOptions.monitor, when one was given. */
   monitorError?: number;
+  /** With averageWeights: how many epochs' weights the scored mean holds (absent while the raw weights are scored). */
+  averagedEpochs?: number;
   seconds: number;
   examplesPerSecond: number;
 }
@@ -124,7 +126,7 @@ function validationError(model: tf.LayersModel, validation: TrainingSet,
 }
 
 /** The model's weights as they are (not copies). */
-const current = (model: tf.LayersModel): NamedTensor[] =>
+const current = (model: tf.LayersModel): Named[] =>
   model.weights.map((w) => ({ name: w.name, tensor: w.read() }));
 
 /**
@@ -161,7 +163,7 @@ function prepareTargets(name: string, train: TrainingSet, config: TrainConfig, c
 /** Where training stands: what a checkpoint saves and a resumed run restores. */
 interface Progress {
   history: EpochRecord[];
-  best: { epoch: number; error: number; weights: NamedTensor[] | null };
+  best: { epoch: number; error: number; weights: Named[] | null };
   average: WeightAverage;
   startEpoch: number;
   startBatch: number;
@@ -178,6 +180,8 @@ async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: 
   model.setWeights(checkpoint.model.map((t) => t.tensor));
   tf.dispose(checkpoint.model.map((t) => t.tensor));
   await optimizer.setWeights(checkpoint.optimizer);
+  // setWeights copies the slots into new variables and reads the step count: the loaded tensors are spent.
+  tf.dispose(checkpoint.optimizer.map((t) => t.tensor));
   const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number;
     averageCount?: number };
   log(`${name}: resumed from ${options.checkpointDir} at epoch ${checkpoint.epoch + 1}, batch ${checkpoint.batch}`);
@@ -189,6 +193,20 @@ async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: 
     startBatch: checkpoint.batch,
     generation: checkpoint.generation + 1,
   };
+}
+
+/**
+ * A resumed run's weight average must hold the epochs its config averages so far (a checkpoint written
+ * under another averageWeights, or before averaging existed, would silently average fewer).
+ */
+function checkResumedAverage(progress: Progress, config: TrainConfig, name: string): void {
+  const from = config.averageWeights?.fromEpoch;
+  const expected = from === undefined ? 0 : Math.max(0, progress.startEpoch - from + 1);
+  if (progress.average.count !== expected) {
+    throw new Error(`${name}: the checkpoint's weight average holds ${progress.average.count} epochs where ` +
+      `averageWeights expects ${expected} after ${progress.startEpoch}: it was written under another config; ` +
+      `remove the checkpoint folder to train afresh`);
+  }
 }
 
 /** One optimizer step on the given rows; returns the batch's loss and each term (and T²·KL when distilling). */
@@ -237,7 +255,9 @@ function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasVa
   return `${name} epoch ${record.epoch}/${config.epochs}  loss ${record.loss.toFixed(4)}${
     termText ? ` (${termText})` : ''
   }  ` +
-    `${hasValidation ? `val err ${(record.validationError * 100).toFixed(2)}%` : 'no validation'}  lr ${
+    `${hasValidation ? `val err ${(record.validationError * 100).toFixed(2)}%` : 'no validation'}${
+      record.averagedEpochs ? ` (mean of ${record.averagedEpochs})` : ''
+    }  lr ${
       record.learningRate.toPrecision(3)
     }` +
     `${record.momentum !== undefined ? ` m ${record.momentum.toFixed(3)}` : ''}  ${record.seconds.toFixed(1)}s  ` +
@@ -245,10 +265,10 @@ function epochLine(name: string, config: TrainConfig, record: EpochRecord, hasVa
 }
 
 /**
- * Keeps the epoch's weights when they are the best so far (with no validation rows, every epoch is); true when patience
- * ran out.
+ * Keeps a copy of the scored weights (the epoch's own, or the running mean when averaging) when they are the best so
+ * far (with no validation rows, every epoch's are); true when patience ran out.
  */
-function selectEpoch(scored: NamedTensor[], progress: Progress, record: EpochRecord, hasValidation: boolean,
+function selectEpoch(scored: Named[], progress: Progress, record: EpochRecord, hasValidation: boolean,
   patience: number): boolean {
   const { best } = progress;
   if (!hasValidation || record.validationError < best.error || best.epoch < 0) {
@@ -322,7 +342,8 @@ async function runBatches(run: EpochContext, epoch: number, startBatch: number, 
 
 /** The epoch as history keeps it: mean loss and terms over the rows seen, errors, schedule and speed. */
 function epochRecord(epoch: number, lr: number, momentum: number | undefined, run: BatchesRun, seconds: number,
-  validationError: number, monitorError: number | undefined): EpochRecord {
+  scores: { valError: number; monitorError?: number; averagedEpochs?: number }): EpochRecord {
+  const { valError: validationError, monitorError, averagedEpochs } = scores;
   const means = Object.entries(run.sums).map(([k, v]) => [k, v / Math.max(1, run.seen)]);
   const { total, ...terms } = Object.fromEntries(means) as Record<string, number>;
   return {
@@ -333,6 +354,7 @@ function epochRecord(epoch: number, lr: number, momentum: number | undefined, ru
     terms,
     validationError,
     ...(monitorError !== undefined ? { monitorError } : {}),
+    ...(averagedEpochs !== undefined ? { averagedEpochs } : {}),
     seconds,
     examplesPerSecond: run.seen / seconds,
   };
@@ -343,7 +365,7 @@ function epochRecord(epoch: number, lr: number, momentum: number | undefined, ru
  * the teacher's logits (soft targets at temperature T scaled by T², plus a low-weight hard term).
  * Every epoch is checkpointed; a resumed run continues at the batch where the last one stopped,
  * with the same shuffles. At the end the model holds the weights of its best validation epoch (with no validation rows,
- * its last).
+ * its last); with averageWeights, the best of the running means.
  *
  * @example
  *   const result = await trainModel(model, trainSet, validationSet, { epochs: 20, optimizer: { kind: 'momentum',
@@ -358,18 +380,22 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
   const targets = prepareTargets(name, train, config, classes);
   const optimizer = createOptimizer(config.optimizer);
   const progress = await restore(model, optimizer, options, log, name);
+  checkResumedAverage(progress, config, name);
   const save = async (epoch: number, batch: number) => {
     if (!options.checkpointDir) return;
+    const optimizerWeights = await optimizer.getWeights();
+    // getWeights makes a new scalar for the step count each call; the slots are the optimizer's own.
+    const stepCount = optimizerWeights.find((w) => w.name === 'iter')?.tensor;
     await saveCheckpoint(options.checkpointDir, {
       epoch,
       batch,
       state: { history: progress.history, bestEpoch: progress.best.epoch, bestError: progress.best.error, config,
         averageCount: progress.average.count },
       model: current(model),
-      optimizer: await optimizer.getWeights(),
+      optimizer: optimizerWeights,
       best: progress.best.weights,
       average: progress.average.weights,
-    }, progress.generation++);
+    }, progress.generation++).finally(() => stepCount?.dispose());
   };
 
   const run: EpochContext = { model, optimizer, train, config, targets, classes, options, name, log, save };
@@ -388,10 +414,11 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
       valError: validationError(model, validation, options.selectOn),
       monitorError: options.monitor ? validationError(model, options.monitor) : undefined,
     });
-    const { valError, monitorError } = averaging ? withWeights(model, progress.average.weights!, score) : score();
+    const scoresAnything = validation.n > 0 || options.monitor !== undefined;
+    const scores = averaging && scoresAnything ? withWeights(model, progress.average.weights!, score) : score();
     // The epoch's seconds include scoring it, as they always have: the ETA and ex/s in reports count them.
-    const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000, valError,
-      monitorError);
+    const record = epochRecord(epoch, lr, momentum, batches, (performance.now() - epochStart) / 1000,
+      { ...scores, ...(averaging ? { averagedEpochs: progress.average.count } : {}) });
     progress.history.push(record);
     if (averaging || !config.averageWeights) {
       const scored = averaging ? progress.average.weights! : current(model);

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('trainModel with averageWeights', () => {
-  it('returns the float64 mean of the weights epochs 3–5 ended with, and leaves no tensor behind', async () => {
+  it('returns the mean of the weights epochs 3–5 ended with (to 1e-5) and leaves no tensor behind', async () => {
     const model = buildMlp(net, 16, data.numClasses);
     const ends: number[][][] = []; // the log runs once per epoch, after scoring, with the epoch's own weights back
     const tensorsBefore = tf.memory().numTensors; // the model's own
@@ -39,33 +39,47 @@ describe('trainModel with averageWeights', () => {
     model.dispose();
   });
 
-  it('scores the running mean on validation and selects among means only', async () => {
+  it('scores the running mean on validation, marks those epochs, and selects among means only', async () => {
     const model = buildMlp(net, 16, data.numClasses);
-    const result = await trainModel(model, asSet(data.train), asSet(data.validation), config, { log: () => {} });
+    const ends: tf.Tensor[][] = [];
+    const result = await trainModel(model, asSet(data.train), asSet(data.validation), config,
+      { log: () => ends.push(model.getWeights().map((w) => w.clone())) });
+    expect(result.history.map((h) => h.averagedEpochs)).toEqual([undefined, undefined, 1, 2, 3]);
+    const probe = buildMlp(net, 16, data.numClasses);
+    for (const k of [3, 4, 5]) {
+      const tail = ends.slice(2, k);
+      probe.setWeights(tail[0].map((_, i) => tf.tidy(() => tf.addN(tail.map((e) => e[i])).div(tail.length))));
+      expect(evaluateModel(probe, data.validation.x, data.validation.y).errorRate)
+        .toBeCloseTo(result.history[k - 1].validationError, 6);
+    }
     expect(result.bestEpoch).toBeGreaterThanOrEqual(3);
     expect(evaluateModel(model, data.validation.x, data.validation.y).errorRate)
       .toBeCloseTo(result.history[result.bestEpoch - 1].validationError, 6);
-    model.dispose();
+    tf.dispose(ends.flat());
+    [model, probe].forEach((m) => m.dispose());
   });
 
-  it('resumes with its running mean: an interrupted run ends with the weights of an uninterrupted one',
-    async () => {
-      const straight = buildMlp(net, 16, data.numClasses);
-      await trainModel(straight, asSet(data.train), asSet(data.validation), config, { log: () => {} });
-      const dir = join(tmp, 'resume');
-      let batches = 0;
-      const first = buildMlp(net, 16, data.numClasses);
-      const stopped = await trainModel(first, asSet(data.train), asSet(data.validation), config,
-        { log: () => {}, checkpointDir: dir, shouldStop: () => ++batches > 55 }); // epoch 4, after averaging began
-      expect(stopped.interrupted).toBe(true);
-      const resumed = buildMlp({ ...net, seed: 9 }, 16, data.numClasses);
-      await trainModel(resumed, asSet(data.train), asSet(data.validation), config,
-        { log: () => {}, checkpointDir: dir, resume: true });
-      // Not bit-equal: Adam's restored bias correction is recomputed as β^t in float32.
-      const got = weightsOf(resumed);
-      weightsOf(straight).forEach((layer, i) => layer.forEach((v, j) => expect(got[i][j]).toBeCloseTo(v, 5)));
-      [straight, first, resumed].forEach((m) => m.dispose());
-    });
+  it('resumes with its running mean: an interrupted run ends with the weights of an uninterrupted one', async () => {
+    // No validation rows, so the result is the full mean and depends on the restored one.
+    const none = asSet(sliceRows(data.validation, 0, 0));
+    const straight = buildMlp(net, 16, data.numClasses);
+    await trainModel(straight, asSet(data.train), none, config, { log: () => {} });
+    const dir = join(tmp, 'resume');
+    let batches = 0;
+    const first = buildMlp(net, 16, data.numClasses);
+    const stopped = await trainModel(first, asSet(data.train), none, config,
+      { log: () => {}, checkpointDir: dir, shouldStop: () => ++batches > 55 }); // epoch 4, after averaging began
+    expect(stopped.interrupted).toBe(true);
+    await expect(trainModel(buildMlp(net, 16, data.numClasses), asSet(data.train), none,
+      { ...config, averageWeights: { fromEpoch: 2 } }, { log: () => {}, checkpointDir: dir, resume: true }))
+      .rejects.toThrow(/weight average holds 1 epochs where averageWeights expects 2/);
+    const resumed = buildMlp({ ...net, seed: 9 }, 16, data.numClasses);
+    await trainModel(resumed, asSet(data.train), none, config, { log: () => {}, checkpointDir: dir, resume: true });
+    // Not bit-equal: Adam's restored bias correction is recomputed as β^t in float32.
+    const got = weightsOf(resumed);
+    weightsOf(straight).forEach((layer, i) => layer.forEach((v, j) => expect(got[i][j]).toBeCloseTo(v, 5)));
+    [straight, first, resumed].forEach((m) => m.dispose());
+  });
 
   it('refuses to start averaging after the last epoch', () => {
     expect(() => TrainConfig.parse({ ...config, averageWeights: { fromEpoch: 6 } })).toThrow(/past the last epoch/);
