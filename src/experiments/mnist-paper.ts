@@ -35,11 +35,13 @@ export interface MnistPaperPlan {
   comparison?: TrainConfigInput['optimizer'];
 }
 
-/** `train` run for `epochs` instead, its momentum ramp and weight averaging shortened or stretched in proportion. */
+/** `train` run for `epochs` instead, its momentum ramp and averaged epochs shortened or stretched in proportion. */
 export function withEpochs(train: TrainConfigInput, epochs: number): TrainConfigInput {
-  const scaled = (epoch: number) => Math.max(1, Math.round((epoch * epochs) / train.epochs));
+  const scaled = (count: number) => Math.max(1, Math.round((count * epochs) / train.epochs));
   const optimizer = train.optimizer;
-  const averageWeights = train.averageWeights && { fromEpoch: scaled(train.averageWeights.fromEpoch) };
+  // Averaged epochs are counted back from the last, so they stay the same share of the run.
+  const averageWeights = train.averageWeights &&
+    { fromEpoch: epochs - scaled(train.epochs - train.averageWeights.fromEpoch + 1) + 1 };
   return { ...train, epochs, ...(averageWeights ? { averageWeights } : {}),
     ...(optimizer.kind === 'momentum' && optimizer.ramp ?
       { optimizer: { ...optimizer, ramp: { ...optimizer.ramp, epochs: scaled(optimizer.ramp.epochs) } } } :

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
-import type { TrainConfigInput } from '../distill/index.js';
+import { TrainConfig, type TrainConfigInput } from '../distill/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { barSpec, lineSpec, markdownTable, renderSvg, type Series } from '../report/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
 import type { Headline, MnistPaperPlan, MnistPaperResult } from './mnist-paper.js';
 
 /** "40 epochs of adam at 0.0005 (constant), weights averaged over epochs 21–40": what a reader needs to rerun it. */
-function studentRecipe(train: TrainConfigInput): string {
-  const schedule = train.schedule?.kind ?? 'constant';
+function studentRecipe(input: TrainConfigInput): string {
+  const train = TrainConfig.parse(input);
+  const schedule = train.schedule.kind;
   const averaged = train.averageWeights ?
     `, weights averaged over epochs ${train.averageWeights.fromEpoch}–${train.epochs}` :
     '';
