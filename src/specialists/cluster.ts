@@ -97,12 +97,12 @@ function joinConfusedClusters(groups: number[][], assignment: number[], covarian
   config: ClusteringConfig): void {
   const shares = confusionShares(covariance, assignment, groups.length);
   shares.forEach((ofClass, c) => {
+    // Groups already full are passed over before counting, so a class reaches the next group that qualifies.
+    const roomy = (k: number) => config.maxSize === 0 || groups[k].length < config.maxSize;
     const further = ofClass.map((share, k) => ({ k, share }))
-      .filter(({ k, share }) => k !== assignment[c] && share > 0 && share >= config.overlapShare)
+      .filter(({ k, share }) => k !== assignment[c] && share > 0 && share >= config.overlapShare && roomy(k))
       .sort((a, b) => b.share - a.share).slice(0, config.overlap - 1);
-    for (const { k } of further) {
-      if (config.maxSize === 0 || groups[k].length < config.maxSize) groups[k].push(c);
-    }
+    for (const { k } of further) groups[k].push(c);
   });
 }
 

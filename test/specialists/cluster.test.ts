@@ -83,7 +83,7 @@ describe('clusterClasses', () => {
       const group = (c: number) => (c === 10 ? 1 : c === 9 ? -1 : Math.floor(c / 3));
       if (i === j) return 1;
       if ([i, j].includes(9)) return [0, 2].includes(group(i === 9 ? j : i)) ? 0.15 : -0.01;
-      if (i + j === 16 && i * j === 60) return 0.06; // the pair 6, 10
+      if ((i === 6 && j === 10) || (i === 10 && j === 6)) return 0.06;
       return group(i) === group(j) ? 0.3 : -0.01;
     };
     const bridged = new Matrix(Array.from({ length: 11 }, (_, i) => Array.from({ length: 11 }, (_, j) =>
@@ -96,6 +96,22 @@ describe('clusterClasses', () => {
     expect(coveringClass(10, 3)).toEqual([[3, 4, 5]]);
     expect(clusterClasses(bridged, { clusters: 3, seed: 3, overlap: 2, overlapShare: 0.05 }).clusters
       .filter((k) => k.classes.includes(10))).toHaveLength(2);
+  });
+
+  it('passes over a full group to the next one a class is confused with', () => {
+    // Groups {0,1,2,3}, {4,5,6}, {7,8,9}; class 9 puts 0.31 of its confusion in the first, 0.23 in the second.
+    const groupOf = (c: number) => (c <= 3 ? 0 : c <= 6 ? 1 : 2);
+    const confused = (i: number, j: number) => {
+      if (i === j) return 1;
+      if (i === 9 || j === 9) return groupOf(i === 9 ? j : i) === 2 ? 0.3 : 0.1;
+      return groupOf(i) === groupOf(j) ? 0.3 : -0.01;
+    };
+    const matrix = new Matrix(Array.from({ length: 10 }, (_, i) => Array.from({ length: 10 }, (_, j) =>
+      confused(i, j))));
+    const groupsOf9 = (maxSize: number) => clusterClasses(matrix, { clusters: 3, seed: 3, overlap: 2, maxSize })
+      .clusters.filter((k) => k.classes.includes(9)).map((k) => k.classes.filter((c) => c !== 9));
+    expect(groupsOf9(0)).toEqual([[0, 1, 2, 3], [7, 8]]);
+    expect(groupsOf9(4)).toEqual([[7, 8], [4, 5, 6]]); // {0,1,2,3} is full at 4
   });
 
   it('is deterministic for a seed', () => {
