@@ -29,9 +29,10 @@ export const SyntheticConfigSchema = z.object({
    * Classes confused across superclasses: fine class f of every superclass spreads its modes over
    * bridgeSpans[f] superclasses (its own and others), so it has confusers in several groups and more
    * than one specialist can usefully cover it, as classes are covered on JFT (the paper's Table 4).
-   * Empty keeps every class inside its superclass.
+   * Absent or empty keeps every class inside its superclass. Optional rather than defaulted, so
+   * configs that leave it out keep the pipeline stage hashes they had before it existed.
    */
-  bridgeSpans: z.array(z.int().min(2)).default([]),
+  bridgeSpans: z.array(z.int().min(2)).optional(),
   seed: z.int().min(0),
 });
 export type SyntheticConfig = z.infer<typeof SyntheticConfigSchema>;
@@ -46,7 +47,6 @@ export const DEFAULT_SYNTHETIC: SyntheticConfig = {
   superSeparation: 12, // a pair of superclasses is confused at Φ(-6) ≈ 1e-9: clusters are clean
   fineSeparation: 4, // a pair of fine classes is confused at Φ(-2) ≈ 2%: a generalist hedges
   modesPerClass: 1, // plain Gaussian classes; raise it to make fine boundaries need capacity
-  bridgeSpans: [],
   seed: 1,
 };
 
@@ -89,7 +89,7 @@ function makeCentres(config: SyntheticConfig): Float32Array {
  * other classes' centres and every split's noise are those of the same config without bridges.
  */
 function moveBridgingModes(centres: Float32Array, superCentres: Float64Array, config: SyntheticConfig): void {
-  const { superclasses: S, finePerSuperclass: F, inputSize: d, modesPerClass: M, bridgeSpans } = config;
+  const { superclasses: S, finePerSuperclass: F, inputSize: d, modesPerClass: M, bridgeSpans = [] } = config;
   for (let s = 0; s < S; s++) {
     bridgeSpans.forEach((span, f) => {
       for (let m = 0; m < M; m++) {
@@ -102,7 +102,8 @@ function moveBridgingModes(centres: Float32Array, superCentres: Float64Array, co
 }
 
 /** Every bridging class must reach distinct superclasses, one mode in each. */
-function checkBridges({ superclasses: S, finePerSuperclass: F, modesPerClass: M, bridgeSpans }: SyntheticConfig): void {
+function checkBridges({ superclasses: S, finePerSuperclass: F, modesPerClass: M, bridgeSpans = [] }: SyntheticConfig):
+  void {
   if (bridgeSpans.length > F) {
     throw new Error(`synthetic: bridgeSpans names ${bridgeSpans.length} classes per superclass, which has ${F}`);
   }

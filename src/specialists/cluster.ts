@@ -23,9 +23,10 @@ export const ClusteringConfig = z.object({
   /**
    * A further cluster must hold at least this share of the class's confusion (its positive covariance with the
    * other classes), so a class joins the groups it is confused with and not one where it meets a stray confuser;
-   * a class confused evenly with three groups has a third in each.
+   * a class confused evenly with three groups has a third in each. Default 0.2, applied where it is read rather
+   * than by the schema, so configs that leave it out keep the pipeline stage hashes they had before it existed.
    */
-  overlapShare: z.number().min(0).max(1).default(0.2),
+  overlapShare: z.number().min(0).max(1).optional(),
   /**
    * Scale each covariance column to unit length before K-means. Raw columns are dominated by
    * magnitude: every class the generalist is sure of has a near-zero column, and they all fall into
@@ -34,6 +35,7 @@ export const ClusteringConfig = z.object({
   normalize: z.boolean().default(true),
 });
 export type ClusteringConfig = z.infer<typeof ClusteringConfig>;
+const DEFAULT_OVERLAP_SHARE = 0.2;
 export type ClusteringConfigInput = z.input<typeof ClusteringConfig>;
 
 export interface Cluster {
@@ -96,11 +98,12 @@ function confusionShares(covariance: Matrix, assignment: number[], groupCount: n
 function joinConfusedClusters(groups: number[][], assignment: number[], covariance: Matrix,
   config: ClusteringConfig): void {
   const shares = confusionShares(covariance, assignment, groups.length);
+  const minShare = config.overlapShare ?? DEFAULT_OVERLAP_SHARE;
   shares.forEach((ofClass, c) => {
     // Groups already full are passed over before counting, so a class reaches the next group that qualifies.
     const roomy = (k: number) => config.maxSize === 0 || groups[k].length < config.maxSize;
     const further = ofClass.map((share, k) => ({ k, share }))
-      .filter(({ k, share }) => k !== assignment[c] && share > 0 && share >= config.overlapShare && roomy(k))
+      .filter(({ k, share }) => k !== assignment[c] && share > 0 && share >= minShare && roomy(k))
       .sort((a, b) => b.share - a.share).slice(0, config.overlap - 1);
     for (const { k } of further) groups[k].push(c);
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classCounts, type Dataset, generateSynthetic, type Split } from '../../src/data/index.js';
+import { classCounts, type Dataset, generateSynthetic, type Split, SyntheticConfigSchema } from
+  '../../src/data/index.js';
 
 const SMALL = { superclasses: 6, finePerSuperclass: 5, inputSize: 16, trainPerClass: 60, validationPerClass: 10,
   testPerClass: 40 };
@@ -94,6 +95,10 @@ describe('generateSynthetic', () => {
     expect([...reached.get(20)!].sort()).toEqual([4, 5]);
     expect([...reached.get(21)!].sort()).toEqual([0, 2, 4]);
     expect(bridged.superclassOf).toEqual(plain.superclassOf);
+  });
+
+  it('leaves bridgeSpans out of a parsed config that leaves it out, so existing runs keep their stage hashes', () => {
+    expect(SyntheticConfigSchema.partial().parse({ superclasses: 4 })).toEqual({ superclasses: 4 });
   });
 
   it('refuses bridges the classes cannot make', () => {

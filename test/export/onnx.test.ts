@@ -13,7 +13,6 @@ import { buildMlp } from '../../src/nets/index.js';
 import { draft, tempDir } from '../bundle/helpers.js';
 
 const SYNTHETIC: SyntheticConfig = {
-  bridgeSpans: [],
   superclasses: 3,
   finePerSuperclass: 2,
   inputSize: 12,

@@ -1,7 +1,8 @@
 import { Matrix } from 'ml-matrix';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
-import { adjustedRandIndex, clusterClasses, predictionCovariance } from '../../src/specialists/index.js';
+import { adjustedRandIndex, clusterClasses, ClusteringConfig, predictionCovariance } from
+  '../../src/specialists/index.js';
 
 beforeAll(async () => {
   await initEngine({ backend: 'auto', log: () => {} });
@@ -112,6 +113,11 @@ describe('clusterClasses', () => {
       .clusters.filter((k) => k.classes.includes(9)).map((k) => k.classes.filter((c) => c !== 9));
     expect(groupsOf9(0)).toEqual([[0, 1, 2, 3], [7, 8]]);
     expect(groupsOf9(4)).toEqual([[7, 8], [4, 5, 6]]); // {0,1,2,3} is full at 4
+  });
+
+  it('adds nothing to a parsed config that leaves overlapShare out, so existing runs keep their stage hashes', () => {
+    expect(Object.keys(ClusteringConfig.parse({ clusters: 3 })).sort()).toEqual(['clusters', 'maxSize', 'minSize',
+      'normalize', 'overlap', 'restarts', 'seed']);
   });
 
   it('is deterministic for a seed', () => {
