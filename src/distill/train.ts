@@ -171,19 +171,26 @@ interface Progress {
 }
 
 async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: TrainOptions,
-  log: (line: string) => void, name: string): Promise<Progress> {
+  log: (line: string) => void, name: string, config: TrainConfig): Promise<Progress> {
   const fresh: Progress = { history: [], best: { epoch: -1, error: Infinity, weights: null },
     average: { count: 0, weights: null }, startEpoch: 0, startBatch: 0, generation: 0 };
   if (!options.resume || !options.checkpointDir) return fresh;
   const checkpoint = await loadCheckpoint(options.checkpointDir);
   if (!checkpoint) return fresh;
+  const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number;
+    averageCount?: number };
+  const problem = resumedAverageProblem(state.averageCount ?? 0, Boolean(checkpoint.average), checkpoint.epoch,
+    config);
+  if (problem) {
+    tf.dispose([...checkpoint.model, ...checkpoint.optimizer, ...checkpoint.best ?? [], ...checkpoint.average ?? []]
+      .map((t) => t.tensor));
+    throw new Error(`${name}: ${problem}`);
+  }
   model.setWeights(checkpoint.model.map((t) => t.tensor));
   tf.dispose(checkpoint.model.map((t) => t.tensor));
   await optimizer.setWeights(checkpoint.optimizer);
   // setWeights copies the slots into new variables and reads the step count: the loaded tensors are spent.
   tf.dispose(checkpoint.optimizer.map((t) => t.tensor));
-  const state = checkpoint.state as { history: EpochRecord[]; bestEpoch: number; bestError: number;
-    averageCount?: number };
   log(`${name}: resumed from ${options.checkpointDir} at epoch ${checkpoint.epoch + 1}, batch ${checkpoint.batch}`);
   return {
     history: [...state.history],
@@ -196,17 +203,17 @@ async function restore(model: tf.LayersModel, optimizer: tf.Optimizer, options: 
 }
 
 /**
- * A resumed run's weight average must hold the epochs its config averages so far (a checkpoint written
- * under another averageWeights, or before averaging existed, would silently average fewer).
+ * A resumed run's weight average must hold the epochs its config averages so far, and be there when it holds any (a
+ * checkpoint written under another averageWeights, or before averaging existed, would silently average fewer).
  */
-function checkResumedAverage(progress: Progress, config: TrainConfig, name: string): void {
+function resumedAverageProblem(count: number, saved: boolean, completedEpochs: number,
+  config: TrainConfig): string | undefined {
   const from = config.averageWeights?.fromEpoch;
-  const expected = from === undefined ? 0 : Math.max(0, progress.startEpoch - from + 1);
-  if (progress.average.count !== expected) {
-    throw new Error(`${name}: the checkpoint's weight average holds ${progress.average.count} epochs where ` +
-      `averageWeights expects ${expected} after ${progress.startEpoch}: it was written under another config; ` +
-      `remove the checkpoint folder to train afresh`);
-  }
+  const expected = from === undefined ? 0 : Math.max(0, completedEpochs - from + 1);
+  if (count === expected && saved === count > 0) return undefined;
+  return `the checkpoint's weight average holds ${count} epochs${saved ? '' : ' (and no weights)'} where ` +
+    `averageWeights expects ${expected} after ${completedEpochs}: it was written under another config; remove the ` +
+    `checkpoint folder to train afresh`;
 }
 
 /** One optimizer step on the given rows; returns the batch's loss and each term (and T²·KL when distilling). */
@@ -379,8 +386,10 @@ export async function trainModel(model: tf.LayersModel, train: TrainingSet, vali
   const classes = model.outputs[0].shape[1] as number;
   const targets = prepareTargets(name, train, config, classes);
   const optimizer = createOptimizer(config.optimizer);
-  const progress = await restore(model, optimizer, options, log, name);
-  checkResumedAverage(progress, config, name);
+  const progress = await restore(model, optimizer, options, log, name, config).catch((error: unknown) => {
+    optimizer.dispose(); // Adam's accumulated β powers are variables of their own
+    throw error;
+  });
   const save = async (epoch: number, batch: number) => {
     if (!options.checkpointDir) return;
     const optimizerWeights = await optimizer.getWeights();

@@ -48,7 +48,9 @@ describe('trainModel with averageWeights', () => {
     const probe = buildMlp(net, 16, data.numClasses);
     for (const k of [3, 4, 5]) {
       const tail = ends.slice(2, k);
-      probe.setWeights(tail[0].map((_, i) => tf.tidy(() => tf.addN(tail.map((e) => e[i])).div(tail.length))));
+      const mean = tail[0].map((_, i) => tf.tidy(() => tf.addN(tail.map((e) => e[i])).div(tail.length)));
+      probe.setWeights(mean);
+      tf.dispose(mean);
       expect(evaluateModel(probe, data.validation.x, data.validation.y).errorRate)
         .toBeCloseTo(result.history[k - 1].validationError, 6);
     }
@@ -70,11 +72,17 @@ describe('trainModel with averageWeights', () => {
     const stopped = await trainModel(first, asSet(data.train), none, config,
       { log: () => {}, checkpointDir: dir, shouldStop: () => ++batches > 55 }); // epoch 4, after averaging began
     expect(stopped.interrupted).toBe(true);
-    await expect(trainModel(buildMlp(net, 16, data.numClasses), asSet(data.train), none,
-      { ...config, averageWeights: { fromEpoch: 2 } }, { log: () => {}, checkpointDir: dir, resume: true }))
+    const tensorsBefore = tf.memory().numTensors;
+    const refused = buildMlp(net, 16, data.numClasses);
+    await expect(trainModel(refused, asSet(data.train), none, { ...config, averageWeights: { fromEpoch: 2 } },
+      { log: () => {}, checkpointDir: dir, resume: true }))
       .rejects.toThrow(/weight average holds 1 epochs where averageWeights expects 2/);
+    refused.dispose();
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // the refused checkpoint's tensors were freed
     const resumed = buildMlp({ ...net, seed: 9 }, 16, data.numClasses);
     await trainModel(resumed, asSet(data.train), none, config, { log: () => {}, checkpointDir: dir, resume: true });
+    // Only the model's own weights outlive a resumed, checkpointing run.
+    expect(tf.memory().numTensors).toBe(tensorsBefore + resumed.weights.length);
     // Not bit-equal: Adam's restored bias correction is recomputed as β^t in float32.
     const got = weightsOf(resumed);
     weightsOf(straight).forEach((layer, i) => layer.forEach((v, j) => expect(got[i][j]).toBeCloseTo(v, 5)));

@@ -25,7 +25,8 @@ describe('checkpoints', () => {
 
   it('read a checkpoint written before dtypes were recorded: float32, but the int32 step count `iter`', async () => {
     const dir = join(tmp, 'old');
-    await saveCheckpoint(dir, content(), 0); // the old writer stored the same bytes, without dtypes
+    // The old writer stored the same bytes, without dtypes; an optimizer slot beside `iter` stays float32.
+    await saveCheckpoint(dir, content([{ name: 'w/m', tensor: tf.tensor1d([0.5]) }]), 0);
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8'));
     for (const entry of [...meta.model, ...meta.optimizer]) delete entry.dtype;
     delete meta.average;
@@ -35,6 +36,8 @@ describe('checkpoints', () => {
     expect(loaded.model[0].tensor.dataSync()[1]).toBe(-1.25);
     expect(loaded.optimizer[0].tensor.dtype).toBe('int32');
     expect(loaded.optimizer[0].tensor.dataSync()[0]).toBe(1234567);
+    expect(loaded.optimizer[1].tensor.dtype).toBe('float32');
+    expect(loaded.optimizer[1].tensor.dataSync()[0]).toBe(0.5);
   });
 
   it('refuses a tensor kind it cannot store instead of writing its bits as something else', async () => {
