@@ -67,7 +67,10 @@ function stageHashes(config: PipelineConfig, dataset: Dataset, out: string): Rec
   const members = membersTeacher(config);
   hashes.generalist = stageHash(config.dataset, config.generalist, ...contents);
   hashes.members = stageHash(hashes.generalist, members ?? null);
-  hashes.clusters = stageHash(hashes.generalist, config.clusters);
+  // Overlap follows confusion shares since 2026-12-06 (before: the nearest centroids), which a config cannot show:
+  // the rule's name in the hash reruns clusters made by the old one, and only configs with overlap change hash.
+  const overlapRule = config.clusters.clustering.overlap > 1 ? ['overlap by confusion share'] : [];
+  hashes.clusters = stageHash(hashes.generalist, config.clusters, ...overlapRule);
   hashes.specialists = stageHash(hashes.clusters, config.specialists.train, config.specialists.softTargets);
   const teacherHash =
     { generalist: null, ensemble: [hashes.specialists, config.combiner],
