@@ -108,10 +108,11 @@ function checkBridges({ superclasses: S, finePerSuperclass: F, modesPerClass: M,
     throw new Error(`synthetic: bridgeSpans names ${bridgeSpans.length} classes per superclass, which has ${F}`);
   }
   bridgeSpans.forEach((span, f) => {
-    const reached = new Set(Array.from({ length: span }, (_, k) => (k * (f + 1)) % S));
-    if (span > M || reached.size < span) {
+    // One mode per superclass, so at most M are reached; a span of 1e9 must not build 1e9 entries.
+    const reached = new Set(Array.from({ length: Math.min(span, M) }, (_, k) => (k * (f + 1)) % S));
+    if (reached.size < span) {
       throw new Error(`synthetic: fine class ${f} spans ${span} superclasses, one mode in each, but reaches ` +
-        `${Math.min(reached.size, M)} with ${S} superclasses and ${M} modes per class: raise superclasses or ` +
+        `${reached.size} with ${S} superclasses and ${M} modes per class: raise superclasses or ` +
         `modesPerClass`);
     }
   });

@@ -109,7 +109,11 @@ describe('generateSynthetic', () => {
     expect(() => generateSynthetic({ ...SMALL, superclasses: 4, modesPerClass: 3, bridgeSpans: [2, 3] }))
       .toThrow(/fine class 1 spans 3 superclasses/);
     expect(() => generateSynthetic({ ...SMALL, bridgeSpans: [2, 2, 2, 2, 2, 2] })).toThrow(/6 classes per superclass/);
-    expect(() => generateSynthetic({ ...SMALL, bridgeSpans: [1] })).toThrow();
+    for (const bridgeSpans of [[1], [Number.NaN], [Number.POSITIVE_INFINITY], [2.5], [1e9], 'x', [null]]) {
+      expect(() => generateSynthetic({ ...SMALL, modesPerClass: 3, bridgeSpans } as never)).toThrow();
+    }
+    // Empty: no bridges.
+    expect(generateSynthetic({ ...SMALL, bridgeSpans: [], seed: 3 }).train.x).toEqual(data.train.x);
   });
 
   it('refuses more than 10,000 classes and invalid knobs', () => {
