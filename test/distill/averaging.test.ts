@@ -89,8 +89,11 @@ describe('trainModel with averageWeights', () => {
     [straight, first, resumed].forEach((m) => m.dispose());
   });
 
-  it('refuses to start averaging after the last epoch', () => {
+  it('refuses to start averaging after the last epoch, and starts that are not whole epochs', () => {
     expect(() => TrainConfig.parse({ ...config, averageWeights: { fromEpoch: 6 } })).toThrow(/past the last epoch/);
-    expect(() => TrainConfig.parse({ ...config, averageWeights: { fromEpoch: 0 } })).toThrow();
+    for (const fromEpoch of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 1e12, '3', null]) {
+      expect(() => TrainConfig.parse({ ...config, averageWeights: { fromEpoch } })).toThrow();
+    }
+    expect(() => TrainConfig.parse({ ...config, averageWeights: {} })).toThrow();
   });
 });

@@ -120,6 +120,12 @@ describe('clusterClasses', () => {
       'normalize', 'overlap', 'restarts', 'seed']);
   });
 
+  it('refuses an overlap share outside [0, 1] or not a number', () => {
+    for (const overlapShare of [-0.1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '0.2']) {
+      expect(() => clusterClasses(cov, { clusters: 4, overlap: 2, overlapShare } as never)).toThrow();
+    }
+  });
+
   it('is deterministic for a seed', () => {
     expect(clusterClasses(cov, { clusters: 3, seed: 9 })).toEqual(clusterClasses(cov, { clusters: 3, seed: 9 }));
   });
