@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { EngineInfo } from '../engine/index.js';
 import { barSpec, markdownTable, renderSvg } from '../report/index.js';
 import { writeAtomic, writeJson } from '../files/index.js';
-import type { SpecialistsResult } from './specialists.js';
+import type { CoverageRow, SpecialistsResult } from './specialists.js';
 
 const pct = (errors: number, n: number) => `${((100 * errors) / Math.max(1, n)).toFixed(2)}%`;
 /** A run's name in the tables: its dataset, and its config's name where several share one dataset. */
@@ -22,6 +22,11 @@ interface Verdict {
 const trainedMinutes = (results: SpecialistsResult[]) => results.reduce((sum, r) => sum + r.trainedSeconds, 0) / 60;
 
 /** The targets of the specialists issue, read from the results; null when the run is missing. */
+function improvementText(c: CoverageRow): string {
+  const se = c.standardError === undefined ? '' : ` ± ${(c.standardError * 100).toFixed(2)}`;
+  return `${(c.relativeImprovement * 100).toFixed(2)}${se}%`;
+}
+
 export function specialistsTargets(results: SpecialistsResult[]): Verdict[] {
   const run = (name: string) => results.find((r) => r.run === name);
   const cut = (name: string, min: number): Verdict => {
@@ -47,7 +52,7 @@ export function specialistsTargets(results: SpecialistsResult[]): Verdict[] {
       `synthetic-overlap: ≥ 3 coverage levels (each ≥ ${MIN_LEVEL_EXAMPLES} test examples), improvement rising with ` +
         `coverage`,
     measured: overlap ?
-      levels.map((c) => `${c.specialists}: ${(c.relativeImprovement * 100).toFixed(2)}%`).join(', ') :
+      levels.map((c) => `${c.specialists}: ${improvementText(c)}`).join(', ') :
       'not run',
     met: overlap ? levels.length >= 3 && rising : null,
   }, ...students, ...manyClassTargets(run('many-classes')), {
@@ -110,11 +115,10 @@ export async function writeSpecialistsReport(outDir: string, results: Specialist
   const coverage = results.map((r) =>
     `### ${label(r)}\n\n${
       markdownTable(['specialists covering the class', 'test examples', 'generalist correct', 'ensemble correct',
-        'relative accuracy improvement'],
+        'relative accuracy improvement (± standard error)'],
         r.byCoverage.map((
           c,
-        ) => [c.specialists, c.examples, c.generalistCorrect, c.ensembleCorrect,
-          `${(c.relativeImprovement * 100).toFixed(2)}%`]
+        ) => [c.specialists, c.examples, c.generalistCorrect, c.ensembleCorrect, improvementText(c)]
         ))
     }`
   ).join('\n\n');

@@ -17,6 +17,12 @@ export interface CoverageRow {
   ensembleCorrect: number;
   /** (ensemble accuracy − generalist accuracy) / generalist accuracy, as the paper's Table 4. */
   relativeImprovement: number;
+  /**
+   * Standard error of `relativeImprovement` over the level's test examples, from their paired
+   * differences (ensemble right − generalist right); absent in reports written before it was kept.
+   * Levels whose improvements differ by less than about twice this are not told apart by the test set.
+   */
+  standardError?: number;
 }
 
 export interface SpecialistsResult {
@@ -68,23 +74,36 @@ export const GENERATED_DATASETS: Record<string, { out: string; synthetic: Parame
     },
   };
 
+/**
+ * Standard error of (E − G) / G for paired per-example outcomes: `fixed` examples only the ensemble
+ * gets right, `broken` only the generalist. Each example contributes d ∈ {−1, 0, 1}; the sum's variance
+ * is n·Var(d) = fixed + broken − (fixed − broken)² / n, and G is taken as fixed.
+ */
+export function pairedRelativeError(fixed: number, broken: number, examples: number,
+  generalistCorrect: number): number {
+  const difference = fixed - broken;
+  return Math.sqrt(Math.max(0, fixed + broken - difference * difference / examples)) / Math.max(1, generalistCorrect);
+}
+
 /** Errors of the generalist and the ensemble, overall and on covered classes, and the paper's Table 4 rows. */
-function scoreByCoverage(specialists: readonly { classes: number[] }[], labels: Int32Array, generalist: Int32Array,
-  ensemble: Int32Array, numClasses: number) {
+export function scoreByCoverage(specialists: readonly { classes: number[] }[], labels: Int32Array,
+  generalist: Int32Array, ensemble: Int32Array, numClasses: number) {
   const coverage = new Int32Array(numClasses);
   for (const s of specialists) for (const c of s.classes) coverage[c]++;
-  const groups = new Map<number, CoverageRow>();
+  const groups = new Map<number, CoverageRow & { fixed: number; broken: number }>();
   const score = { generalistErrors: 0, ensembleErrors: 0, generalistOnCovered: 0, ensembleOnCovered: 0, covered: 0 };
   labels.forEach((label, i) => {
     const k = coverage[label];
-    const row = groups.get(k) ??
-      { specialists: k, examples: 0, generalistCorrect: 0, ensembleCorrect: 0, relativeImprovement: 0 };
+    const row = groups.get(k) ?? { specialists: k, examples: 0, generalistCorrect: 0, ensembleCorrect: 0,
+      relativeImprovement: 0, fixed: 0, broken: 0 };
     groups.set(k, row);
     const g = generalist[i] === label;
     const e = ensemble[i] === label;
     row.examples++;
     row.generalistCorrect += Number(g);
     row.ensembleCorrect += Number(e);
+    row.fixed += Number(e && !g);
+    row.broken += Number(g && !e);
     score.generalistErrors += Number(!g);
     score.ensembleErrors += Number(!e);
     if (k > 0) {
@@ -93,8 +112,11 @@ function scoreByCoverage(specialists: readonly { classes: number[] }[], labels: 
       score.ensembleOnCovered += Number(!e);
     }
   });
-  const byCoverage = [...groups.values()].sort((a, b) => a.specialists - b.specialists).map((r) => ({ ...r,
-    relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect) }));
+  const byCoverage = [...groups.values()].sort((a, b) => a.specialists - b.specialists).map(
+    ({ fixed, broken, ...r }): CoverageRow => ({ ...r,
+      relativeImprovement: (r.ensembleCorrect - r.generalistCorrect) / Math.max(1, r.generalistCorrect),
+      standardError: pairedRelativeError(fixed, broken, r.examples, r.generalistCorrect) }),
+  );
   return { ...score, byCoverage };
 }
 
