@@ -31,6 +31,8 @@ export const OverloadOptionsSchema = z.object({
   probeBudgetMs: z.coerce.number().positive().default(100),
   probeEveryMs: z.coerce.number().int().positive().default(100),
   payloads: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** The server's --accept-first-ms; its own default when absent. */
+  acceptFirstMs: z.coerce.number().int().min(0).max(60_000).optional(),
 });
 export type OverloadOptions = z.infer<typeof OverloadOptionsSchema>;
 export type OverloadInput = z.input<typeof OverloadOptionsSchema>;
@@ -186,7 +188,8 @@ export async function runOverload(input: OverloadInput,
   const bodies = predictBodies(split, options.payloads);
   const server = await startChild({ kind: 'model',
     config: { bundleDir: options.bundleDir, logLevel: 'warn', healthPort: 0,
-      batching: { deadlineMs: options.deadlineMs } } });
+      batching: { deadlineMs: options.deadlineMs },
+      ...(options.acceptFirstMs === undefined ? {} : { limits: { acceptFirstMs: options.acceptFirstMs } }) } });
   const path = `/v1/models/${options.model}/predict`;
   const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
   try {
@@ -243,7 +246,9 @@ export function overloadMarkdown(r: OverloadResult): string {
     `Poison first: ${r.poison.requests} concurrent requests, one of them a row of ±1e38 (finite float32, ` +
       `overflowing the first layer): it got ${r.poison.poisonStatus}; the others: ` +
       `${Object.entries(r.poison.innocentStatuses).map(([c, n]) => `${c} × ${n}`).join(', ')}.`, '',
-    `Server: one process, default limits, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. ` +
+    `Server: one process, default limits${
+      r.options.acceptFirstMs === undefined ? '' : ` but \`--accept-first-ms ${r.options.acceptFirstMs}\``
+    }, \`--deadline-ms ${r.options.deadlineMs}\`, \`--health-port\` on. ` +
       `Probes come from their own processes, each on a fresh connection every ${r.options.probeEveryMs} ms. ` +
       `Status codes: ${Object.entries(r.statusCodes).map(([c, n]) => `${c} × ${n}`).join(', ')}.`, '',
     markdownTable(['answers', 'count', 'p50 ms', 'p99 ms', 'max ms'], [row('2xx', r.ok), row('503', r.refused),
@@ -255,10 +260,10 @@ export function overloadMarkdown(r: OverloadResult): string {
       "A client's clock also counts the time a new connection waits to be accepted: Node accepts one connection per " +
         "turn of its event loop " +
       '(libuv ≥ 1.45, libuv/libuv#3696). The server starts at most `--requests-per-turn` requests a turn (default ' +
-        '64) so turns stay short under load, ' +
-      'but the 512 connections the load generator opens at once still take 512 turns to accept, and a probe opened ' +
-        'during that burst waits behind them. ' +
-      'The probe port exists for that reason; for traffic, keep-alive pools, a proxy in front, or more replicas.' :
+        '64) so turns stay short under load, and while every turn accepts a connection (the burst of ' +
+        `${r.options.connections} the load generator opens at once) it starts none, for at most ` +
+        '`--accept-first-ms` at a stretch, so those turns take microseconds and a probe opened during the burst ' +
+        'is not left behind hundreds of turns of work (`--accept-first-ms 0` turns this off).' :
       "The server's own latency histogram could not be read.", '', '## Targets', '',
     markdownTable(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**'])),
     '', 'Probe latency over the run: [probes.svg](probes.svg).', ''].join('\n');

@@ -1,7 +1,7 @@
 // Overload test: many more connections than the server can answer within its deadline, with a
 // liveness prober on fresh connections in its own process. Run it with nothing else on the machine.
 //   npm run loadtest:overload [-- --bundle models/default] [--model ensemble] [--connections 512]
-//     [--duration 15] [--deadline-ms 5000] [--out reports/overload]
+//     [--duration 15] [--deadline-ms 5000] [--accept-first-ms N] [--out reports/overload]
 // Writes summary.json, summary.md and probes.svg under --out; exits 1 when a target is missed.
 import { parseArgs } from 'node:util';
 import { type OverloadInput, runOverload, writeOverloadReport } from '../loadtest/index.js';
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     connections: { type: 'string' },
     duration: { type: 'string' },
     'deadline-ms': { type: 'string' },
+    'accept-first-ms': { type: 'string' },
     out: { type: 'string', default: 'reports/overload' },
   },
 });
@@ -24,6 +25,7 @@ try {
     connections: values.connections,
     durationS: values.duration,
     deadlineMs: values['deadline-ms'],
+    acceptFirstMs: values['accept-first-ms'],
   })) as OverloadInput;
   const result = await runOverload(input, console.log);
   console.log(

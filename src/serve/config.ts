@@ -64,6 +64,12 @@ export const LimitsSchema = z.object({
   requestsPerTurn: Int(1, 100_000).default(64),
   /** Requests waiting for a turn; past it they get 503 with Retry-After at once. */
   maxWaiting: Int(1, 1_000_000).default(1024),
+  /**
+   * While every turn of the event loop accepts a connection (a burst of them), turns start no
+   * requests for up to this long, so the burst, and a probe's connection behind it, is accepted in
+   * milliseconds rather than one connection per batch of work; 0 turns it off.
+   */
+  acceptFirstMs: Int(0, 60_000).default(100),
 });
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
@@ -169,6 +175,7 @@ const SOURCES = {
   'max-connections': [['limits', 'maxConnections'], 'SERVE_MAX_CONNECTIONS'],
   'requests-per-turn': [['limits', 'requestsPerTurn'], 'SERVE_REQUESTS_PER_TURN'],
   'max-waiting': [['limits', 'maxWaiting'], 'SERVE_MAX_WAITING'],
+  'accept-first-ms': [['limits', 'acceptFirstMs'], 'SERVE_ACCEPT_FIRST_MS'],
   'allowed-hosts': [['allowedHosts'], 'SERVE_ALLOWED_HOSTS'],
   'health-port': [['healthPort'], 'SERVE_HEALTH_PORT'],
   // A token on the command line shows in `ps`; the environment variable is the safer way.

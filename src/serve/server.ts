@@ -32,7 +32,8 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
-  const budget = new TurnBudget({ perTurn: config.limits.requestsPerTurn, maxWaiting: config.limits.maxWaiting });
+  const budget = new TurnBudget({ perTurn: config.limits.requestsPerTurn, maxWaiting: config.limits.maxWaiting,
+    acceptFirstMs: config.limits.acceptFirstMs });
   served.context.metrics.waitingDepth = () => budget.depth;
   const admission = admissionServer({
     maxConnections: config.limits.maxConnections,

@@ -90,4 +90,25 @@ describe('admission with a turn budget', () => {
     expect(refused).toEqual(['waiting']);
     expect(inflight).toBe(2); // the held one and the waiting one; the refused one is not in flight
   });
+
+  it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {
+    const turns: (() => void)[] = [];
+    const budget = new TurnBudget({ perTurn: 4, maxWaiting: 10, acceptFirstMs: 60_000, defer: (run) => turns.push(run),
+      now: () => 0 });
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => false,
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, (_req, res) => res.end('served'));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    // The test owns the turns: until it ends one, the turn that accepted this connection goes on.
+    const answer = get(port, '/burst');
+    while (budget.depth < 1) await new Promise((r) => setTimeout(r, 5));
+    turns.splice(0).forEach((run) => run()); // the accepting turn ends: still held
+    expect(budget.depth).toBe(1);
+    turns.splice(0).forEach((run) => run()); // a turn with no new connection: it starts
+    expect(budget.depth).toBe(0);
+    expect((await answer).body).toBe('served');
+  });
 });

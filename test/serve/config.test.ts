@@ -52,6 +52,12 @@ describe('server config', () => {
       expect(() => configFromArgs(args('requests-per-turn')), bad).toThrow(/limits\.requestsPerTurn/);
       expect(() => configFromArgs(args('max-waiting')), bad).toThrow(/limits\.maxWaiting/);
     }
+    expect(configFromArgs(['--bundle', 'b']).limits.acceptFirstMs).toBe(100);
+    expect(configFromArgs(['--bundle', 'b', '--accept-first-ms', '0']).limits.acceptFirstMs).toBe(0);
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_ACCEPT_FIRST_MS: '250' }).limits.acceptFirstMs).toBe(250);
+    for (const bad of ['-1', '2.5', 'NaN', 'Infinity', '1e9', 'soon']) {
+      expect(() => configFromArgs(['--bundle', 'b', `--accept-first-ms=${bad}`]), bad).toThrow(/limits\.acceptFirstMs/);
+    }
     expect(() => configFromArgs(['--bundle', 'b', '--health-port', '70000'])).toThrow(/healthPort/);
     expect(() => configFromArgs(['--bundle', 'b', '--health-port', '80.5'])).toThrow(/healthPort/);
   });

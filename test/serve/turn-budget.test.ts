@@ -80,4 +80,74 @@ describe('TurnBudget', () => {
     budget.admit(request('b'));
     expect(turns.scheduled).toBe(1);
   });
+
+  it('holds requests back while every turn accepts a connection, then starts them in arrival order', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 2, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
+      now: () => clock.ms });
+    const { started, request } = recorder();
+    budget.admit(request('a')); // no connection accepted yet: starts at once
+    budget.connectionAccepted();
+    budget.admit(request('b'));
+    expect(started).toEqual(['a']);
+    for (const id of ['c', 'd']) {
+      turns.endTurn(); // each of these turns accepted a connection: nothing starts
+      clock.ms += 1;
+      budget.connectionAccepted();
+      budget.admit(request(id));
+      expect(started).toEqual(['a']);
+    }
+    turns.endTurn(); // the last accepting turn ends, holding
+    expect(started).toEqual(['a']);
+    turns.endTurn(); // a turn that accepted nothing: the burst is in, its requests start
+    expect(started).toEqual(['a', 'b', 'c']);
+    turns.endTurn();
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('forces a turn of starts once a streak of accepting turns has lasted acceptFirstMs, then may hold again', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
+      now: () => clock.ms });
+    const { started, request } = recorder();
+    const startedPerTurn: number[] = [];
+    for (let turn = 0; turn < 8; turn++) {
+      budget.connectionAccepted(); // a flood: every turn accepts
+      budget.admit(request(`r${turn}`));
+      const before = started.length;
+      turns.endTurn();
+      startedPerTurn.push(started.length - before);
+      clock.ms += 20;
+    }
+    // Turns at 0, 20 and 40 ms hold; the one at 60 ms is past the streak's 50 ms and starts one
+    // request, which ends the streak; the next streak (80, 100, 120) holds again; 140 starts.
+    expect(startedPerTurn).toEqual([0, 0, 0, 1, 0, 0, 0, 1]);
+    expect(started).toEqual(['r0', 'r1']);
+  });
+
+  it('never holds when acceptFirstMs is 0 or unset', () => {
+    for (const acceptFirstMs of [0, undefined]) {
+      const turns = manualTurns();
+      const budget = new TurnBudget({ perTurn: 4, maxWaiting: 100, acceptFirstMs, defer: turns.defer });
+      const { started, request } = recorder();
+      budget.connectionAccepted();
+      budget.admit(request('a'));
+      expect(started).toEqual(['a']);
+    }
+  });
+
+  it('schedules the end of an accepting turn even with nothing waiting, so the next turn starts fresh', () => {
+    const turns = manualTurns();
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, acceptFirstMs: 1000, defer: turns.defer,
+      now: () => 0 });
+    const { started, request } = recorder();
+    budget.connectionAccepted();
+    expect(turns.scheduled).toBe(1);
+    turns.endTurn();
+    expect(turns.scheduled).toBe(0); // nothing waits: no spinning
+    budget.admit(request('a')); // a turn with no accept: starts at once
+    expect(started).toEqual(['a']);
+  });
 });

@@ -156,6 +156,7 @@ export function admissionServer(
     });
     let open = 0;
     server.on('connection', (socket: Marked) => {
+      options.budget.connectionAccepted();
       open++;
       socket.once('close', () => open--);
       if (open > options.maxConnections) socket[OVER_CAP] = true;

@@ -6,14 +6,28 @@
 // ~140 ms per connection queued ahead of it. Starting at most `perTurn` requests a turn and keeping
 // the rest in arrival order makes turns short, so connections are accepted at tens a second, while
 // the requests themselves are served in the same order and at the same total speed.
+//
+// A bound per turn is not enough for a burst: 512 connections opened at once take 512 turns to
+// accept, and turns that each start a batch's worth of work (~5 ms) kept a probe opened behind them
+// waiting 2.4 s. So while every turn accepts a connection, turns start nothing (for at most
+// `acceptFirstMs`): they then cost tens of microseconds and the burst is accepted in tens of
+// milliseconds, after which the requests it brought start in arrival order.
 
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
   perTurn: number;
   /** Requests kept waiting for a later turn; past it `refuse` answers them at once. */
   maxWaiting: number;
+  /**
+   * How long a streak of turns that each accept a connection may hold back starting requests;
+   * 0 never holds. A turn that accepts nothing ends the streak, and so does one turn of starts
+   * forced when the streak has lasted this long.
+   */
+  acceptFirstMs?: number;
   /** Defers to the end of the current turn (setImmediate); injectable so tests own the turns. */
   defer?: (run: () => void) => void;
+  /** Milliseconds on a monotonic clock; injectable so tests own the time. */
+  now?: () => number;
 }
 
 export interface Waiting {
@@ -28,10 +42,28 @@ export class TurnBudget {
   private readonly waiting: Waiting[] = [];
   private started = 0;
   private endOfTurnScheduled = false;
+  private acceptedThisTurn = false;
+  /** When the current streak of accepting turns began; null when the last turn accepted nothing. */
+  private acceptStreakSince: number | null = null;
   private readonly defer: (run: () => void) => void;
+  private readonly now: () => number;
 
   constructor(private readonly options: TurnBudgetOptions) {
     this.defer = options.defer ?? ((run) => setImmediate(run));
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  /** The server accepted a connection during this turn. */
+  connectionAccepted(): void {
+    this.acceptedThisTurn = true;
+    this.acceptStreakSince ??= this.now();
+    this.scheduleEndOfTurn();
+  }
+
+  /** Whether this turn leaves requests waiting so that the next turns come sooner, to accept. */
+  private holding(): boolean {
+    return this.acceptedThisTurn && this.acceptStreakSince !== null &&
+      this.now() - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0);
   }
 
   get maxWaiting(): number {
@@ -45,7 +77,7 @@ export class TurnBudget {
 
   /** Starts `request` now if this turn's budget allows and nothing arrived before it, else queues it. */
   admit(request: Waiting): void {
-    if (this.waiting.length === 0 && this.started < this.options.perTurn) {
+    if (this.waiting.length === 0 && this.started < this.options.perTurn && !this.holding()) {
       this.started++;
       request.start();
     } else if (this.waiting.length >= this.options.maxWaiting) {
@@ -64,8 +96,13 @@ export class TurnBudget {
     this.defer(() => {
       this.endOfTurnScheduled = false;
       this.started = 0;
+      const holding = this.holding();
+      // A turn that starts requests ends the streak: past `acceptFirstMs` one such turn is forced,
+      // so a flood of connections slows the requests down but never stops them.
+      if (!holding) this.acceptStreakSince = null;
+      this.acceptedThisTurn = false;
       try {
-        while (this.waiting.length > 0 && this.started < this.options.perTurn) {
+        while (!holding && this.waiting.length > 0 && this.started < this.options.perTurn) {
           const request = this.waiting.shift() as Waiting;
           if (request.stale()) {
             request.refuse('stale');
