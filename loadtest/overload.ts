@@ -260,10 +260,12 @@ export function overloadMarkdown(r: OverloadResult): string {
       "A client's clock also counts the time a new connection waits to be accepted: Node accepts one connection per " +
         "turn of its event loop " +
       '(libuv ≥ 1.45, libuv/libuv#3696). The server starts at most `--requests-per-turn` requests a turn (default ' +
-        '64) so turns stay short under load, and while every turn accepts a connection (the burst of ' +
-        `${r.options.connections} the load generator opens at once) it starts none, for at most ` +
-        '`--accept-first-ms` at a stretch, so those turns take microseconds and a probe opened during the burst ' +
-        'is not left behind hundreds of turns of work (`--accept-first-ms 0` turns this off).' :
+        '64) so turns stay short under load' + (r.options.acceptFirstMs === 0 ?
+          ', and this run turned off accepting bursts first (`--accept-first-ms 0`), so a probe opened while ' +
+            `the load generator opens its ${r.options.connections} connections waits behind them.` :
+          `, and while every turn accepts a connection (the burst of ${r.options.connections} the load ` +
+            'generator opens at once) it starts no more, for at most `--accept-first-ms` at a stretch: such ' +
+            'turns take ~0.2 ms, so a probe opened during the burst is not left behind hundreds of turns of work.') :
       "The server's own latency histogram could not be read.", '', '## Targets', '',
     markdownTable(['target', 'measured', 'met'], r.targets.map((t) => [t.target, t.value, t.met ? 'yes' : '**no**'])),
     '', 'Probe latency over the run: [probes.svg](probes.svg).', ''].join('\n');

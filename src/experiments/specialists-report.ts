@@ -21,12 +21,13 @@ interface Verdict {
 /** Minutes the runs took to train, each as its own records say, whether or not this invocation retrained them. */
 const trainedMinutes = (results: SpecialistsResult[]) => results.reduce((sum, r) => sum + r.trainedSeconds, 0) / 60;
 
-/** The targets of the specialists issue, read from the results; null when the run is missing. */
+/** A coverage level's relative improvement, with its standard error when the report kept one. */
 function improvementText(c: CoverageRow): string {
   const se = c.standardError === undefined ? '' : ` ± ${(c.standardError * 100).toFixed(2)}`;
   return `${(c.relativeImprovement * 100).toFixed(2)}${se}%`;
 }
 
+/** The targets of the specialists issue, read from the results; null when the run is missing. */
 export function specialistsTargets(results: SpecialistsResult[]): Verdict[] {
   const run = (name: string) => results.find((r) => r.run === name);
   const cut = (name: string, min: number): Verdict => {

@@ -65,9 +65,9 @@ export const LimitsSchema = z.object({
   /** Requests waiting for a turn; past it they get 503 with Retry-After at once. */
   maxWaiting: Int(1, 1_000_000).default(1024),
   /**
-   * While every turn of the event loop accepts a connection (a burst of them), turns start no
+   * While every turn of the event loop accepts a connection (a burst of them), turns start no more
    * requests for up to this long, so the burst, and a probe's connection behind it, is accepted in
-   * milliseconds rather than one connection per batch of work; 0 turns it off.
+   * ~0.1 s rather than one connection per batch of work; 0 turns it off.
    */
   acceptFirstMs: Int(0, 60_000).default(100),
 });

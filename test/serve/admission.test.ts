@@ -104,7 +104,8 @@ describe('admission with a turn budget', () => {
     const { port } = server.address() as AddressInfo;
     // The test owns the turns: until it ends one, the turn that accepted this connection goes on.
     const answer = get(port, '/burst');
-    while (budget.depth < 1) await new Promise((r) => setTimeout(r, 5));
+    for (let waited = 0; budget.depth < 1 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+    expect(budget.depth).toBe(1); // held: it came in the turn that accepted its connection
     turns.splice(0).forEach((run) => run()); // the accepting turn ends: still held
     expect(budget.depth).toBe(1);
     turns.splice(0).forEach((run) => run()); // a turn with no new connection: it starts

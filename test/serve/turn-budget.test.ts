@@ -106,14 +106,14 @@ describe('TurnBudget', () => {
     expect(started).toEqual(['a', 'b', 'c', 'd']);
   });
 
-  it('forces a turn of starts once a streak of accepting turns has lasted acceptFirstMs, then may hold again', () => {
+  it('forces a turn of starts once a streak has lasted acceptFirstMs, then rests as long before holding again', () => {
     const turns = manualTurns();
     const clock = { ms: 0 };
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
       now: () => clock.ms });
     const { started, request } = recorder();
     const startedPerTurn: number[] = [];
-    for (let turn = 0; turn < 8; turn++) {
+    for (let turn = 0; turn < 10; turn++) {
       budget.connectionAccepted(); // a flood: every turn accepts
       budget.admit(request(`r${turn}`));
       const before = started.length;
@@ -121,10 +121,42 @@ describe('TurnBudget', () => {
       startedPerTurn.push(started.length - before);
       clock.ms += 20;
     }
-    // Turns at 0, 20 and 40 ms hold; the one at 60 ms is past the streak's 50 ms and starts one
-    // request, which ends the streak; the next streak (80, 100, 120) holds again; 140 starts.
-    expect(startedPerTurn).toEqual([0, 0, 0, 1, 0, 0, 0, 1]);
-    expect(started).toEqual(['r0', 'r1']);
+    // 0, 20, 40 ms hold; at 60 the streak is past 50 ms: it starts a request and a 50 ms rest
+    // begins, so 80 and 100 start too; 120, 140, 160 hold again; 180 is past that streak's limit.
+    expect(startedPerTurn).toEqual([0, 0, 0, 1, 1, 1, 0, 0, 0, 1]);
+    expect(started).toEqual(['r0', 'r1', 'r2', 'r3']);
+  });
+
+  it('ends a streak at the first turn that accepts nothing, even with nothing waiting', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 4, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
+      now: () => clock.ms });
+    const { started, request } = recorder();
+    budget.connectionAccepted(); // a lone connection (a probe) at 0 ms
+    turns.endTurn();
+    turns.endTurn(); // the next turn accepts nothing: the streak is over
+    expect(turns.scheduled).toBe(0); // and an idle server stops scheduling
+    clock.ms = 1000; // a burst much later is a new streak, held from its start
+    budget.connectionAccepted();
+    budget.admit(request('a'));
+    expect(started).toEqual([]);
+    turns.endTurn();
+    turns.endTurn();
+    expect(started).toEqual(['a']);
+  });
+
+  it('holds nothing once half the waiting room is taken, so holding never turns into 503s', () => {
+    const turns = manualTurns();
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 4, acceptFirstMs: 1000, defer: turns.defer,
+      now: () => 0 });
+    const { started, refused, request } = recorder();
+    budget.connectionAccepted();
+    for (const id of ['a', 'b', 'c']) budget.admit(request(id));
+    expect(started).toEqual([]);
+    turns.endTurn(); // three wait, more than half of four: this accepting turn starts one anyway
+    expect(started).toEqual(['a']);
+    expect(refused).toEqual([]);
   });
 
   it('never holds when acceptFirstMs is 0 or unset', () => {
@@ -133,21 +165,9 @@ describe('TurnBudget', () => {
       const budget = new TurnBudget({ perTurn: 4, maxWaiting: 100, acceptFirstMs, defer: turns.defer });
       const { started, request } = recorder();
       budget.connectionAccepted();
+      expect(turns.scheduled).toBe(0); // nothing to end: no turn is held
       budget.admit(request('a'));
       expect(started).toEqual(['a']);
     }
-  });
-
-  it('schedules the end of an accepting turn even with nothing waiting, so the next turn starts fresh', () => {
-    const turns = manualTurns();
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, acceptFirstMs: 1000, defer: turns.defer,
-      now: () => 0 });
-    const { started, request } = recorder();
-    budget.connectionAccepted();
-    expect(turns.scheduled).toBe(1);
-    turns.endTurn();
-    expect(turns.scheduled).toBe(0); // nothing waits: no spinning
-    budget.admit(request('a')); // a turn with no accept: starts at once
-    expect(started).toEqual(['a']);
   });
 });

@@ -8,10 +8,12 @@
 // the requests themselves are served in the same order and at the same total speed.
 //
 // A bound per turn is not enough for a burst: 512 connections opened at once take 512 turns to
-// accept, and turns that each start a batch's worth of work (~5 ms) kept a probe opened behind them
-// waiting 2.4 s. So while every turn accepts a connection, turns start nothing (for at most
-// `acceptFirstMs`): they then cost tens of microseconds and the burst is accepted in tens of
-// milliseconds, after which the requests it brought start in arrival order.
+// accept, and turns that each started a batch's worth of work (~25 ms under that load) kept a probe
+// opened behind them waiting 0.5–3 s. So while every turn accepts a connection, turns start no
+// more requests (for at most `acceptFirstMs`): such a turn costs ~0.2 ms (the socket, its parser,
+// the request it brings), the burst is accepted in ~0.1 s, and then its requests start in arrival
+// order. After a streak that ran to its limit, the same time passes before the next may hold, so a
+// flood of new connections costs at most half the time that starts requests.
 
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
@@ -20,8 +22,9 @@ export interface TurnBudgetOptions {
   maxWaiting: number;
   /**
    * How long a streak of turns that each accept a connection may hold back starting requests;
-   * 0 never holds. A turn that accepts nothing ends the streak, and so does one turn of starts
-   * forced when the streak has lasted this long.
+   * 0 never holds. A turn that accepts nothing ends the streak; one that comes when it has lasted
+   * this long starts requests, and no streak holds again for as long. Half-full waiting room
+   * holds nothing either: holding must not turn into 503s.
    */
   acceptFirstMs?: number;
   /** Defers to the end of the current turn (setImmediate); injectable so tests own the turns. */
@@ -45,6 +48,8 @@ export class TurnBudget {
   private acceptedThisTurn = false;
   /** When the current streak of accepting turns began; null when the last turn accepted nothing. */
   private acceptStreakSince: number | null = null;
+  /** No streak holds before this time: the rest after a streak that ran to its limit. */
+  private restUntil = -Infinity;
   private readonly defer: (run: () => void) => void;
   private readonly now: () => number;
 
@@ -55,6 +60,7 @@ export class TurnBudget {
 
   /** The server accepted a connection during this turn. */
   connectionAccepted(): void {
+    if (!this.options.acceptFirstMs) return;
     this.acceptedThisTurn = true;
     this.acceptStreakSince ??= this.now();
     this.scheduleEndOfTurn();
@@ -62,8 +68,20 @@ export class TurnBudget {
 
   /** Whether this turn leaves requests waiting so that the next turns come sooner, to accept. */
   private holding(): boolean {
-    return this.acceptedThisTurn && this.acceptStreakSince !== null &&
-      this.now() - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0);
+    if (!this.acceptedThisTurn || this.acceptStreakSince === null) return false;
+    const now = this.now();
+    return now >= this.restUntil && now - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0) &&
+      this.waiting.length < this.options.maxWaiting / 2;
+  }
+
+  /** At the end of a turn that starts requests: the streak is over, and if it ran to its limit, a rest begins. */
+  private endStreak(): void {
+    const limit = this.options.acceptFirstMs ?? 0;
+    const now = this.now();
+    if (this.acceptedThisTurn && this.acceptStreakSince !== null && now - this.acceptStreakSince >= limit) {
+      this.restUntil = now + limit;
+    }
+    this.acceptStreakSince = null;
   }
 
   get maxWaiting(): number {
@@ -97,9 +115,7 @@ export class TurnBudget {
       this.endOfTurnScheduled = false;
       this.started = 0;
       const holding = this.holding();
-      // A turn that starts requests ends the streak: past `acceptFirstMs` one such turn is forced,
-      // so a flood of connections slows the requests down but never stops them.
-      if (!holding) this.acceptStreakSince = null;
+      if (!holding) this.endStreak();
       this.acceptedThisTurn = false;
       try {
         while (!holding && this.waiting.length > 0 && this.started < this.options.perTurn) {
@@ -112,8 +128,9 @@ export class TurnBudget {
           request.start();
         }
       } finally {
-        // Even if a start threw, what still waits gets the next turn rather than the next arrival.
-        if (this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
+        // Even if a start threw, what still waits gets the next turn rather than the next arrival;
+        // after a held turn the next one must run too, to end the streak if it accepts nothing.
+        if (holding || this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
       }
     });
   }
