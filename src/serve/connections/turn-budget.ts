@@ -12,8 +12,10 @@
 // opened behind them waiting 0.5–3 s. So while every turn accepts a connection, turns start no
 // more requests (for at most `acceptFirstMs`): such a turn costs ~0.2 ms (the socket, its parser,
 // the request it brings), the burst is accepted in ~0.1 s, and then its requests start in arrival
-// order. After a streak that ran to its limit, the same time passes before the next may hold, so a
-// flood of new connections costs at most half the time that starts requests.
+// order. A flood of connections cannot stall requests: a streak that runs to its limit gives way to
+// one turn of starts, and once half the waiting room is taken nothing is held. (A rest as long as
+// the streak after each such turn was tried: it left the tail of a 512-connection burst to long
+// turns again, and probes behind it waited ~200 ms.)
 
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
@@ -22,9 +24,9 @@ export interface TurnBudgetOptions {
   maxWaiting: number;
   /**
    * How long a streak of turns that each accept a connection may hold back starting requests;
-   * 0 never holds. A turn that accepts nothing ends the streak; one that comes when it has lasted
-   * this long starts requests, and no streak holds again for as long. Half-full waiting room
-   * holds nothing either: holding must not turn into 503s.
+   * 0 never holds. A turn that accepts nothing ends the streak, and so does one turn of starts
+   * forced when it has lasted this long. Half-full waiting room holds nothing either: holding
+   * must not turn into 503s.
    */
   acceptFirstMs?: number;
   /** Defers to the end of the current turn (setImmediate); injectable so tests own the turns. */
@@ -48,8 +50,6 @@ export class TurnBudget {
   private acceptedThisTurn = false;
   /** When the current streak of accepting turns began; null when the last turn accepted nothing. */
   private acceptStreakSince: number | null = null;
-  /** No streak holds before this time: the rest after a streak that ran to its limit. */
-  private restUntil = -Infinity;
   private readonly defer: (run: () => void) => void;
   private readonly now: () => number;
 
@@ -69,19 +69,8 @@ export class TurnBudget {
   /** Whether this turn leaves requests waiting so that the next turns come sooner, to accept. */
   private holding(): boolean {
     if (!this.acceptedThisTurn || this.acceptStreakSince === null) return false;
-    const now = this.now();
-    return now >= this.restUntil && now - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0) &&
+    return this.now() - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0) &&
       this.waiting.length < this.options.maxWaiting / 2;
-  }
-
-  /** At the end of a turn that starts requests: the streak is over, and if it ran to its limit, a rest begins. */
-  private endStreak(): void {
-    const limit = this.options.acceptFirstMs ?? 0;
-    const now = this.now();
-    if (this.acceptedThisTurn && this.acceptStreakSince !== null && now - this.acceptStreakSince >= limit) {
-      this.restUntil = now + limit;
-    }
-    this.acceptStreakSince = null;
   }
 
   get maxWaiting(): number {
@@ -115,7 +104,7 @@ export class TurnBudget {
       this.endOfTurnScheduled = false;
       this.started = 0;
       const holding = this.holding();
-      if (!holding) this.endStreak();
+      if (!holding) this.acceptStreakSince = null;
       this.acceptedThisTurn = false;
       try {
         while (!holding && this.waiting.length > 0 && this.started < this.options.perTurn) {
