@@ -146,15 +146,18 @@ describe('TurnBudget', () => {
     expect(started).toEqual(['a']);
   });
 
-  it('holds nothing once half the waiting room is taken, so holding never turns into 503s', () => {
+  it('holds nothing once three quarters of the waiting room are taken, so holding never turns into 503s', () => {
     const turns = manualTurns();
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 4, acceptFirstMs: 1000, defer: turns.defer,
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 8, acceptFirstMs: 1000, defer: turns.defer,
       now: () => 0 });
     const { started, refused, request } = recorder();
     budget.connectionAccepted();
-    for (const id of ['a', 'b', 'c']) budget.admit(request(id));
+    for (const id of ['a', 'b', 'c', 'd', 'e']) budget.admit(request(id));
+    turns.endTurn(); // five of eight wait: still held
     expect(started).toEqual([]);
-    turns.endTurn(); // three wait, more than half of four: this accepting turn starts one anyway
+    budget.connectionAccepted();
+    budget.admit(request('f'));
+    turns.endTurn(); // six of eight: this accepting turn starts one anyway
     expect(started).toEqual(['a']);
     expect(refused).toEqual([]);
   });

@@ -13,9 +13,16 @@
 // more requests (for at most `acceptFirstMs`): such a turn costs ~0.2 ms (the socket, its parser,
 // the request it brings), the burst is accepted in ~0.1 s, and then its requests start in arrival
 // order. A flood of connections cannot stall requests: a streak that runs to its limit gives way to
-// one turn of starts, and once half the waiting room is taken nothing is held. (A rest as long as
+// one turn of starts, and once three quarters of the waiting room are taken nothing is held. (A rest as long as
 // the streak after each such turn was tried: it left the tail of a 512-connection burst to long
 // turns again, and probes behind it waited ~200 ms.)
+
+/**
+ * Past this share of `maxWaiting` taken, nothing is held: holding must not turn into 503s. Half was
+ * tried first, and with the default 1,024 it stopped holding exactly as the 512 requests of a
+ * 512-connection burst came in, leaving the burst's tail to long turns again.
+ */
+const HOLD_WHILE_WAITING_BELOW = 0.75;
 
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
@@ -25,8 +32,8 @@ export interface TurnBudgetOptions {
   /**
    * How long a streak of turns that each accept a connection may hold back starting requests;
    * 0 never holds. A turn that accepts nothing ends the streak, and so does one turn of starts
-   * forced when it has lasted this long. Half-full waiting room holds nothing either: holding
-   * must not turn into 503s.
+   * forced when it has lasted this long, and nothing is held once the waiting room is three
+   * quarters full.
    */
   acceptFirstMs?: number;
   /** Defers to the end of the current turn (setImmediate); injectable so tests own the turns. */
@@ -70,7 +77,7 @@ export class TurnBudget {
   private holding(): boolean {
     if (!this.acceptedThisTurn || this.acceptStreakSince === null) return false;
     return this.now() - this.acceptStreakSince < (this.options.acceptFirstMs ?? 0) &&
-      this.waiting.length < this.options.maxWaiting / 2;
+      this.waiting.length < this.options.maxWaiting * HOLD_WHILE_WAITING_BELOW;
   }
 
   get maxWaiting(): number {
