@@ -12,10 +12,10 @@
 // opened behind them waiting 0.5–3 s. So while every turn accepts a connection, turns start no
 // more requests (for at most `acceptFirstMs`): such a turn costs ~0.2 ms (the socket, its parser,
 // the request it brings), the burst is accepted in ~0.1 s, and then its requests start in arrival
-// order. A flood of connections cannot stall requests: a streak that runs to its limit gives way to
-// one turn of starts, and once three quarters of the waiting room are taken nothing is held. (A rest as long as
-// the streak after each such turn was tried: it left the tail of a 512-connection burst to long
-// turns again, and probes behind it waited ~200 ms.)
+// order. A flood of connections cannot stall requests: a streak that runs to its limit gives way
+// to one turn of starts, and once three quarters of the waiting room are taken nothing is held.
+// (A rest as long as the streak after each forced turn was tried: it left the tail of a
+// 512-connection burst to long turns again, and probes behind it waited ~200 ms.)
 
 /**
  * Past this share of `maxWaiting` taken, nothing is held: holding must not turn into 503s. Half was
