@@ -57,6 +57,14 @@ async function trainLosses(backend: string, config: OptimizerConfig, steps: numb
   return losses;
 }
 
+/** One optimizer step on softmax cross-entropy, its loss disposed. */
+function crossEntropyStep(model: tf.Sequential, optimizer: tf.Optimizer, x: tf.Tensor, y: tf.Tensor): void {
+  optimizer.minimize(
+    () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    true,
+  )?.dispose();
+}
+
 const OPTIMIZERS: OptimizerConfig[] = [{ kind: 'momentum', learningRate: 0.1, momentum: 0.9 }, { kind: 'momentum',
   learningRate: 0.1, momentum: 0.9, nesterov: true }, { kind: 'adam', learningRate: 0.01 }];
 
@@ -76,11 +84,7 @@ describe('training on every available backend', () => {
     const optimizer = createOptimizer({ kind: 'adam', learningRate: 0.001 });
     const x = tf.tensor(X.values, X.shape);
     const y = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 5);
-    const step = () =>
-      optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        true,
-      )?.dispose();
+    const step = () => crossEntropyStep(model, optimizer, x, y);
     step(); // creates the optimizer's slots
     const baseline = tf.memory().numTensors;
     for (let i = 0; i < 100; i++) step();
@@ -96,11 +100,7 @@ describe('training on every available backend', () => {
     const optimizer = createOptimizer(config);
     const x = tf.tensor(X.values, X.shape);
     const y = tf.oneHot(tf.tensor1d(LABELS, 'int32'), 5);
-    const step = () =>
-      optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        true,
-      )?.dispose();
+    const step = () => crossEntropyStep(model, optimizer, x, y);
     step();
     // shares buffers, as early stopping's best-weights copy does
     const snapshot = model.weights.map((w) => tf.clone(w.read()));
