@@ -219,9 +219,10 @@ function tensorBytes({ datatype, data }: Tensor): Uint8Array {
 function inferAnswer(c: Context<AppEnv>, header: { model_name: string; model_version: string; id: string },
   outputs: (Tensor & { name: string })[], request: InferRequestBody): Response {
   const allBinary = request.parameters?.binary_data_output === true;
+  // An output's own binary_data, when given, overrides binary_data_output (the extension's rule).
   const binary = new Set(
     outputs.filter((o) =>
-      allBinary || request.outputs?.find((r) => r.name === o.name)?.parameters?.binary_data === true
+      request.outputs?.find((r) => r.name === o.name)?.parameters?.binary_data ?? allBinary
     ).map((o) => o.name),
   );
   if (binary.size === 0) return c.json({ ...header, outputs });

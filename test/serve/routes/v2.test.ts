@@ -244,6 +244,19 @@ describe('binary tensor data extension', () => {
     expect(some.tensors.class).toEqual(viaJson.body.outputs[1].data);
   });
 
+  it('lets an output\'s own binary_data: false override binary_data_output, as the extension says', async () => {
+    const data = rows(2);
+    const viaJson = await infer('ensemble', input(data));
+    const mixed = await decode(
+      await served.app.request('/v2/models/ensemble/infer',
+        binaryRequest(data, { parameters: { binary_data_output: true },
+          outputs: [{ name: 'probabilities' }, { name: 'class', parameters: { binary_data: false } }] })),
+    );
+    expect(mixed.header.outputs.map((o) => [o.name, o.parameters?.binary_data_size !== undefined])).toEqual([
+      ['probabilities', true], ['class', false]]);
+    expect(mixed.header.outputs[1].data).toEqual(viaJson.body.outputs[1].data);
+  });
+
   it('names what is wrong with a malformed binary request', async () => {
     const data = rows(2);
     const errorOf = async (init: RequestInit) => {
