@@ -52,10 +52,11 @@ function probeThread(): void {
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const { createServer } = process.getBuiltinModule('node:http');
   const { host, port, staleMs, flags, beat } = workerData as ThreadData;
-  const answer = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
+  const answer = (res: import('node:http').ServerResponse, status: number, body: unknown,
+    extra: Record<string, string> = {}) => {
     const text = JSON.stringify(body);
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text),
-      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' });
+      'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', ...extra });
     res.end(text);
   };
   const server = createServer((req, res) => {
@@ -63,7 +64,8 @@ function probeThread(): void {
     const sinceMs = Date.now() - Number(Atomics.load(beat, 0));
     const stalled = sinceMs > staleMs;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      answer(res, 405, { error: 'method not allowed', details: { allowed: ['GET', 'HEAD'] } });
+      // RFC 9110 §15.5.6: a 405 must carry Allow.
+      answer(res, 405, { error: 'method not allowed', details: { allowed: ['GET', 'HEAD'] } }, { Allow: 'GET, HEAD' });
     } else if (path === '/v2/health/live') {
       if (stalled) answer(res, 503, { error: 'not live: the serving event loop has stalled', details: { sinceMs } });
       else answer(res, 200, { live: true });
