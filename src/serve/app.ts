@@ -32,8 +32,9 @@ import { ANSWER_HEADERS, COMMON_RESPONSES, ErrorBody, jsonResponse, PUBLIC } fro
 /** The routes written with plain Hono, in the OpenAPI document beside the schema-first ones. */
 function documentRoutes(registry: OpenAPIHono['openAPIRegistry']): void {
   documentV2(registry);
+  // This document is the one body that is JSON; the rest are text.
   const text = (type: string, description: string) => ({ description, headers: ANSWER_HEADERS,
-    content: { [type]: { schema: { type: 'string' as const } } } });
+    content: { [type]: { schema: { type: type === 'application/json' ? 'object' as const : 'string' as const } } } });
   const page = (path: string, operationId: string, summary: string, type: string, request?: { params: z.ZodObject }) =>
     registry.registerPath({ method: 'get', path, operationId, summary, ...PUBLIC, ...(request ? { request } : {}),
       responses: { 200: text(type, summary), ...COMMON_RESPONSES } });

@@ -312,6 +312,15 @@ describe('GET /openapi.json', () => {
     expect(paths['/v1/admin/reload'].post.responses['401'].headers).toHaveProperty('WWW-Authenticate');
   });
 
+  it('describes its own body as the JSON object it is, and text pages as text', async () => {
+    type Described = { content: Record<string, { schema: { type?: string } }> };
+    const { paths } = await documentOf();
+    const schemaOf = (path: string, type: string) =>
+      (paths[path].get.responses['200'] as Described).content[type].schema.type;
+    expect(schemaOf('/openapi.json', 'application/json')).toBe('object');
+    expect(schemaOf('/metrics', 'text/plain')).toBe('string');
+  });
+
   it("is clean under Redocly's recommended OpenAPI rules", async () => {
     const source = JSON.stringify(await documentOf());
     const problems = await lintFromString({ source, absoluteRef: 'openapi.json',
