@@ -4,10 +4,10 @@
 //   npm run ab [-- --quick] [--bundle models/default] [--url http://127.0.0.1:8080] [--examples 10000]
 //     [--connections 32] [--repeats 3] [--duration 5] [--warmup 2] [--out reports/ab]
 // Exits 1 when the A/B report disagrees with the offline numbers or a request failed.
-import { parseArgs } from 'node:util';
 import { type AbInput, QUICK_AB, runAb, withPreset, writeAbReport } from '../loadtest/index.js';
+import { scriptArgs } from '../src/cli/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     quick: { type: 'boolean', default: false },
     bundle: { type: 'string' },

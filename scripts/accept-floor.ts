@@ -12,8 +12,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { median } from '../src/bench/index.js';
+import { scriptArgs } from '../src/cli/index.js';
 
 /** Sockets and responses of the current run, destroyed when it ends. */
 const held: { destroy(): unknown }[] = [];
@@ -54,7 +54,7 @@ async function burstMs(makeServer: () => Server, connections: number, bodyFile: 
   return stamps[connections - 1] - stamps[0];
 }
 
-const { values } = parseArgs({ options: { connections: { type: 'string', default: '512' },
+const { values } = scriptArgs({ options: { connections: { type: 'string', default: '512' },
   runs: { type: 'string', default: '5' } } });
 const connections = Number(values.connections);
 const runs = Number(values.runs);

@@ -2,10 +2,9 @@
 // N = 10, 100, 1000 classes, 1–5 active specialists per example, beside the forward passes it
 // combines (a 784-1200-1200-N MLP per model).
 //   npm run bench:combine [-- --runs 5 --budget 0.05 --tolerance 1e-6 --out reports/bench/combine]
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { parseFlags } from '../src/cli/index.js';
+import { parseFlags, scriptArgs } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { benchCombine, type CombineBenchRow, timeAdaptive } from '../src/bench/index.js';
 import { SOLVER_NAMES } from '../src/ensemble/index.js';
@@ -18,7 +17,7 @@ const Args = z.object({
   tolerance: z.coerce.number().positive(),
   out: z.string(),
 });
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     runs: { type: 'string', default: '5' },
     budget: { type: 'string', default: '0.05' }, // seconds per timed run

@@ -2,11 +2,10 @@
 // available backend, beside the PyTorch peer run in the same invocation.
 //   npm run bench:engine [-- --backends blas,wasm,cpu --runs 5 --budget 1 --threads 1 --no-peer]
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { benchEngine, benchOnnxServing, type EngineBenchResult, profileTrainingStep,
   runTorchPeer } from '../src/bench/index.js';
-import { parseFlags } from '../src/cli/index.js';
+import { parseFlags, scriptArgs } from '../src/cli/index.js';
 import { BACKENDS, chooseOpenBlasThreads, loadBlas } from '../src/engine/index.js';
 import { type Cell, markdownTable } from '../src/report/index.js';
 import { writeAtomic, writeJson } from '../src/files/index.js';
@@ -20,7 +19,7 @@ const Args = z.object({
   out: z.string(),
 });
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     backends: { type: 'string', default: 'blas,wasm,cpu' },
     runs: { type: 'string', default: '5' },

@@ -3,8 +3,7 @@
 // --out runs/student
 //   npm run distill -- --teacher-bundle models/default --ensemble …   (teacher = generalist + specialists, combined)
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { backendFlag, datasetOption, flagError, numberList, parseFlags, stopOnInterrupt, trainConfigFrom,
+import { backendFlag, datasetOption, flagError, numberList, parseFlags, scriptArgs, stopOnInterrupt, trainConfigFrom,
   TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { evaluateModel, predictLogits, trainModel } from '../src/distill/index.js';
@@ -13,7 +12,7 @@ import { buildMlp, MlpConfig } from '../src/nets/index.js';
 import { loadModel, saveModel } from '../src/bundle/index.js';
 import { bundleTeacherLogits } from '../src/pipeline/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     ...TRAINING_FLAG_DEFAULTS,
     teacher: { type: 'string' },

@@ -1,8 +1,7 @@
 // Evaluate a model or a bundle on a dataset's test split: errors out of N, per-class errors, confusion matrix.
 //   npm run evaluate -- --model runs/student/model --dataset mnist
 //   npm run evaluate -- --bundle models/default --which ensemble
-import { parseArgs } from 'node:util';
-import { backendFlag, datasetOption, flagError } from '../src/cli/index.js';
+import { backendFlag, datasetOption, flagError, scriptArgs } from '../src/cli/index.js';
 import { loadDataset, recordedDataset } from '../src/data/index.js';
 import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -11,7 +10,7 @@ import { bundleTeacherLogits } from '../src/pipeline/index.js';
 import { readManifest } from '../src/bundle/index.js';
 import { markdownTable } from '../src/report/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     model: { type: 'string' },
     bundle: { type: 'string' },

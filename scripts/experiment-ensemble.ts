@@ -5,15 +5,14 @@
 // its finished members; the summary (JSON, Markdown, SVG) goes to reports/ensemble/ (or --out).
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseFlags, stopOnInterrupt } from '../src/cli/index.js';
+import { parseFlags, scriptArgs, stopOnInterrupt } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { BACKENDS, initEngine } from '../src/engine/index.js';
 import { ensembleExperimentDir, ensemblePlan, recordInvocation, runEnsembleExperiment,
   writeEnsembleReport } from '../src/experiments/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     quick: { type: 'boolean', default: false },
     datasets: { type: 'string', default: 'fashion-mnist,mnist' },

@@ -8,16 +8,15 @@
 // (the teacher trains alone on every core first), 1 on tfjs-node, whose one process already uses every core.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseFlags, stopOnInterrupt } from '../src/cli/index.js';
+import { parseFlags, scriptArgs, stopOnInterrupt } from '../src/cli/index.js';
 import { loadMnist } from '../src/data/index.js';
 import { BACKENDS, initEngine } from '../src/engine/index.js';
 import { experimentDir, PAPER_PRESET, paperPlan, recordInvocation, runMnistPaper, withEpochs,
   writeMnistReport } from '../src/experiments/index.js';
 import { readPipelineConfig } from '../src/pipeline/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     quick: { type: 'boolean', default: false },
     preset: { type: 'string', default: PAPER_PRESET },

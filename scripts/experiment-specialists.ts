@@ -3,13 +3,12 @@
 //   npm run experiment:specialists [-- --configs configs/synthetic.json,configs/synthetic-overlap.json,…]
 // Each dataset runs the pipeline in runs/experiments/specialists/<name> (resumable), then scores the
 // ensemble and distils a second student from it. Summary: reports/specialists/.
-import { parseArgs } from 'node:util';
-import { backendFlag } from '../src/cli/index.js';
+import { backendFlag, scriptArgs } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { runSpecialistsExperiment, writeSpecialistsReport } from '../src/experiments/index.js';
 import { readPipelineConfig } from '../src/pipeline/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     configs: {
       type: 'string',

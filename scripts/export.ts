@@ -3,9 +3,8 @@
 //   npm run export -- --bundle models/default --format onnx --out exported [--verify]
 // --verify runs every exported model in ONNX Runtime on the bundle's test split and compares it with
 // the bundle's own forward pass (exit 1 if any model misses max |Δ| ≤ 1e-5 or 100% top-1 agreement).
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { backendFlag, parseFlags } from '../src/cli/index.js';
+import { backendFlag, parseFlags, scriptArgs } from '../src/cli/index.js';
 import { loadBundle } from '../src/bundle/index.js';
 import { type Dataset, featuresOf, loadDataset, recordedDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -14,7 +13,7 @@ import { markdownTable } from '../src/report/index.js';
 
 const TOLERANCE = 1e-5;
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     bundle: { type: 'string', default: 'models/default' },
     format: { type: 'string', default: 'onnx' },

@@ -4,11 +4,11 @@
 //     [--connections 1,8,32,128] [--rounds 3] [--duration 5] [--warmup 2] [--budget p99=20ms,errors=0] [--out
 // reports/loadtest]
 // Exits 1 when a --budget is missed. Writes summary.json, summary.md and sweep.svg under --out.
-import { parseArgs } from 'node:util';
 import { type LoadtestInput, parseBudgets, QUICK_LOADTEST, runLoadtest, withPreset,
   writeLoadtestReport } from '../loadtest/index.js';
+import { scriptArgs } from '../src/cli/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     quick: { type: 'boolean', default: false },
     bundle: { type: 'string' },

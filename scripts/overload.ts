@@ -3,10 +3,10 @@
 //   npm run loadtest:overload [-- --bundle models/default] [--model ensemble] [--connections 512]
 //     [--duration 15] [--deadline-ms 5000] [--accept-first-ms N] [--out reports/overload]
 // Writes summary.json, summary.md and probes.svg under --out; exits 1 when a target is missed.
-import { parseArgs } from 'node:util';
 import { type OverloadInput, runOverload, writeOverloadReport } from '../loadtest/index.js';
+import { scriptArgs } from '../src/cli/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     bundle: { type: 'string' },
     model: { type: 'string' },

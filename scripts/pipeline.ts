@@ -6,14 +6,13 @@
 //   --until clusters                 generalist and clusters, then stop
 //   --index I --count N              specialists at positions ≡ I (mod N); I defaults to $JOB_COMPLETION_INDEX
 //   --assemble                       student and bundle from the trained specialists; fails naming any missing
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { backendFlag, flagError, parseFlags, stopOnInterrupt } from '../src/cli/index.js';
+import { backendFlag, flagError, parseFlags, scriptArgs, stopOnInterrupt } from '../src/cli/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { loadDataset } from '../src/data/index.js';
 import { pipelineEnsemble, printSummary, readPipelineConfig, runPipeline } from '../src/pipeline/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     config: { type: 'string', default: 'configs/quick.json' },
     out: { type: 'string' },

@@ -7,11 +7,13 @@ import { join } from 'node:path';
 import { loadDataset } from '../src/data/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { pipelineEnsemble, printSummary, readPipelineConfig, runPipeline } from '../src/pipeline/index.js';
-import { configFromArgs, exitOnStartFailure, startServer } from '../src/serve/index.js';
+import { exitWithHelpIfAsked } from '../src/cli/index.js';
+import { configFromArgs, exitOnStartFailure, serveFlagsHelp, startServer } from '../src/serve/index.js';
 
 const DEFAULT_BUNDLE = 'models/default';
 const PRESET = 'configs/quick.json';
 
+exitWithHelpIfAsked(process.argv.slice(2), process.argv[1], serveFlagsHelp());
 try {
   const serveConfig = configFromArgs(process.argv.slice(2), { SERVE_BUNDLE: DEFAULT_BUNDLE, ...process.env });
   // With --workers, node:cluster reruns this script in each worker: only the primary may build.

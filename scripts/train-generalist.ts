@@ -3,16 +3,15 @@
 // runs/teacher
 // A checkpoint is written every epoch; --resume continues a killed run; Ctrl-C checkpoints and exits.
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { backendFlag, datasetOption, numberList, parseFlags, stopOnInterrupt, trainConfigFrom, TRAINING_FLAG_DEFAULTS,
-  TrainingFlags } from '../src/cli/index.js';
+import { backendFlag, datasetOption, numberList, parseFlags, scriptArgs, stopOnInterrupt, trainConfigFrom,
+  TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { jitter, loadDataset } from '../src/data/index.js';
 import { evaluateModel, trainModel } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
 import { buildMlp, MlpConfig } from '../src/nets/index.js';
 import { saveModel } from '../src/bundle/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     ...TRAINING_FLAG_DEFAULTS,
     dataset: { type: 'string', default: 'mnist' },

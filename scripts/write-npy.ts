@@ -2,12 +2,11 @@
 // the `files` path (docs/your-data.md) can be run end to end at any number of classes:
 //   npm run data:npy -- --out data/synthetic-1000 --superclasses 100 --fine 10 --input-size 64 --train-per-class 100
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { parseFlags } from '../src/cli/index.js';
+import { parseFlags, scriptArgs } from '../src/cli/index.js';
 import { DEFAULT_SYNTHETIC, writeSyntheticFiles } from '../src/data/index.js';
 
-const { values } = parseArgs({
+const { values } = scriptArgs({
   options: {
     out: { type: 'string', default: 'data/synthetic' },
     superclasses: { type: 'string', default: '10' },

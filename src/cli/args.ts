@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { DatasetConfigSchema, type DatasetConfig } from '../data/index.js';
 import { BACKENDS, type BackendChoice } from '../engine/index.js';
@@ -20,6 +22,43 @@ export function parseFlags<S extends z.ZodType>(schema: S, values: unknown,
   return exit(
     parsed.error.issues.map((issue) => `--${issue.path.join('.') || '(flags)'}: ${issue.message}`).join('\n'),
   );
+}
+
+/**
+ * A script's usage: the `//` comment it opens with (what it does and its command lines), so the
+ * text `--help` prints is the one a reader of the source sees.
+ */
+export function scriptUsage(scriptPath: string): string {
+  const lines = readFileSync(scriptPath, 'utf8').split('\n');
+  const header = lines.slice(0, lines.findIndex((line) => !line.startsWith('//')));
+  return header.map((line) => line.replace(/^\/\/ ?/, '')).join('\n');
+}
+
+/** On `--help` or `-h`: prints the script's usage (and `more`, e.g. a table of flags) and exits 0. */
+export function exitWithHelpIfAsked(args: readonly string[], scriptPath = process.argv[1], more = ''): void {
+  if (!args.includes('--help') && !args.includes('-h')) return;
+  console.log(more ? `${scriptUsage(scriptPath)}\n\n${more}` : scriptUsage(scriptPath));
+  process.exit(0);
+}
+
+/**
+ * parseArgs for a script's command line: `--help` (or `-h`) prints the script's usage and exits 0;
+ * an unknown or malformed flag exits 2 with one line naming it and the usage, not a stack trace.
+ *
+ * @example
+ *   const { values } = scriptArgs({ options: { out: { type: 'string' } } });
+ */
+export function scriptArgs<const T extends ParseArgsConfig>(config: T, scriptPath = process.argv[1]):
+  ReturnType<typeof parseArgs<T>> {
+  const args = config.args ?? process.argv.slice(2);
+  exitWithHelpIfAsked(args, scriptPath);
+  try {
+    // The same config with its args made explicit: parsed exactly as `config` would be.
+    return parseArgs({ ...config, args }) as ReturnType<typeof parseArgs<T>>;
+  } catch (error) {
+    if (!(error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) throw error;
+    return flagError(`${(error as Error).message}\n\n${scriptUsage(scriptPath)}`);
+  }
 }
 
 /** Ends the process as parseFlags does for a bad flag: the message on stderr, exit code 2, no stack. */

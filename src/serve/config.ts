@@ -145,12 +145,15 @@ export function allowedHostsOf(config: Pick<ServeConfig, 'host' | 'allowedHosts'
 }
 export type ServeConfigInput = z.input<typeof ServeConfigSchema>;
 
+/** A flag or config value the server cannot start with: the operator's to fix, so no stack trace. */
+export class ServeConfigError extends Error {}
+
 /** One readable line per bad field, named by flag path: `batching.maxBatchSize: …`. */
 export function parseServeConfig(value: unknown): ServeConfig {
   const parsed = ServeConfigSchema.safeParse(value);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new Error(`invalid server config\n${lines.join('\n')}`);
+    throw new ServeConfigError(`invalid server config\n${lines.join('\n')}`);
   }
   return parsed.data;
 }
@@ -188,6 +191,13 @@ const SOURCES = {
   'student-runtime': [['studentRuntime'], 'SERVE_STUDENT_RUNTIME'],
 } as const satisfies Record<string, readonly [readonly string[], string]>;
 
+/** The server's flags, each with the environment variable that sets it: what `--help` lists. */
+export function serveFlagsHelp(): string {
+  const width = Math.max(...Object.keys(SOURCES).map((flag) => flag.length)) + 2;
+  return ['flags (each also set by the environment variable beside it; a flag wins):',
+    ...Object.entries(SOURCES).map(([flag, [, variable]]) => `  --${flag.padEnd(width)}${variable}`)].join('\n');
+}
+
 /** Every environment variable the server reads: deployment files may set these and no others. */
 export const SERVE_ENV_VARIABLES: readonly string[] = Object.values(SOURCES).map(([, variable]) => variable);
 
@@ -204,10 +214,15 @@ export function configFromArgs(argv: string[], env: NodeJS.ProcessEnv = {}): Ser
       flag,
     ) => [flag, { type: flag === 'shadow' ? ('boolean' as const) : ('string' as const) }]),
   );
-  const { values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true }));
+  } catch (error) {
+    throw new ServeConfigError((error as Error).message);
+  }
   const raw: Record<string, unknown> = {};
   for (const [flag, [path, variable]] of Object.entries(SOURCES)) {
-    const value = (values as Record<string, string | boolean | undefined>)[flag] ?? env[variable];
+    const value = values[flag] ?? env[variable];
     if (value === undefined || value === '') continue;
     let target = raw;
     for (const key of path.slice(0, -1)) target = (target[key] ??= {}) as Record<string, unknown>;

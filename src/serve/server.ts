@@ -9,7 +9,8 @@ import { startHealthPort } from './connections/health.js';
 import { TurnBudget } from './connections/turn-budget.js';
 import { createApp, type ServeApp } from './app.js';
 import { startCluster, WORKER_CONFIG_ENV, workerListening } from './workers.js';
-import { parseServeConfig, type ServeConfig, type ServeConfigInput } from './config.js';
+import { parseServeConfig, type ServeConfig, ServeConfigError, type ServeConfigInput } from './config.js';
+import { flagError } from '../cli/index.js';
 import { onStopSignals } from './lifecycle.js';
 import type { ServerHandle } from './handle.js';
 import { createLogger } from './logger.js';
@@ -104,8 +105,12 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
   return { port, host: config.host, healthPort: health?.port, close };
 }
 
-/** Logs the failure to start and exits 1: the CLI's catch-all, so a bad flag never prints a stack. */
+/**
+ * The CLI's catch-all: a bad flag or config value exits 2 with its message and no stack; any other
+ * failure to start is logged and exits 1.
+ */
 export function exitOnStartFailure(error: unknown): never {
+  if (error instanceof ServeConfigError) flagError(`${error.message}\n(--help lists the flags)`);
   createLogger('info').fatal({ err: error }, (error as Error).message);
   process.exit(1);
 }

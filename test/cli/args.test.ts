@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { backendFlag, parseFlags, TrainingFlags } from '../../src/cli/index.js';
+import { backendFlag, parseFlags, scriptUsage, TrainingFlags } from '../../src/cli/index.js';
 
 const Flags = z.object({ threads: z.coerce.number().int().min(1), out: z.string() });
 const failing = (message: string): never => {
@@ -70,5 +71,39 @@ describe('--backend', () => {
   it('passes a known backend through and leaves an absent one to the environment', () => {
     expect(backendFlag('blas')).toBe('blas');
     expect(backendFlag(undefined)).toBeUndefined();
+  });
+});
+
+describe('--help and unknown flags', () => {
+  const run = (script: string, ...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], { encoding: 'utf8',
+      timeout: 60_000 });
+
+  it("prints a script's opening comment as its usage", () => {
+    const usage = scriptUsage('scripts/evaluate.ts');
+    expect(usage.split('\n')[0]).toMatch(/^Evaluate a model or a bundle/);
+    expect(usage).toContain('npm run evaluate -- --bundle models/default --which ensemble');
+    expect(usage).not.toMatch(/^\/\/|import /m);
+  });
+
+  it('answers --help with the usage and exit 0, and an unknown flag with one line and exit 2, no stack', () => {
+    for (const script of ['evaluate', 'serve']) {
+      const help = run(script, '--help');
+      expect(help.status, script).toBe(0);
+      expect(help.stdout, script).toContain(`npm run ${script} --`);
+      const bogus = run(script, '--no-such-flag');
+      expect(bogus.status, script).toBe(2);
+      expect(bogus.stderr, script).toMatch(/^Unknown option '--no-such-flag'/);
+      expect(bogus.stderr, script).not.toMatch(/\n\s+at /);
+    }
+    expect(run('serve', '--help').stdout).toMatch(/--max-connections\s+SERVE_MAX_CONNECTIONS/);
+  }, 120_000);
+
+  it('is how every script reads its command line', () => {
+    for (const file of readdirSync('scripts').filter((name) => name.endsWith('.ts'))) {
+      const source = readFileSync(`scripts/${file}`, 'utf8');
+      expect(source, file).not.toMatch(/\bparseArgs\b/);
+      expect(source, file).toMatch(/\b(scriptArgs|exitWithHelpIfAsked)\(/);
+    }
   });
 });
