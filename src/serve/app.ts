@@ -148,7 +148,7 @@ function honoApp(context: ServeContext): OpenAPIHono<AppEnv> {
     servers: [{ url: '/', description: 'This server' }],
   });
   app.onError(errorHandler(logger));
-  app.notFound(notFoundHandler);
+  app.notFound(notFoundHandler(app.routes));
   return app;
 }
 

@@ -73,9 +73,37 @@ export const errorHandler = (logger: Logger): ErrorHandler<AppEnv> =>
     return respond(c, 500, 'internal error', { requestId: c.get('requestId') ?? null });
   };
 
-export const notFoundHandler: NotFoundHandler = function notFound(c) {
-  return respond(c, 404, 'not found', { method: c.req.method, path: c.req.path });
-};
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The methods each route pattern answers (HEAD wherever GET), for telling 405 from 404. */
+function methodsByPattern(routes: readonly { method: string; path: string }[]): [RegExp, string[]][] {
+  const byPath = new Map<string, Set<string>>();
+  for (const { method, path } of routes) {
+    if (method === 'ALL') continue; // middleware, not a route
+    const methods = byPath.get(path) ?? byPath.set(path, new Set()).get(path)!;
+    methods.add(method);
+    if (method === 'GET') methods.add('HEAD');
+  }
+  return [...byPath].map(([path, methods]) => [
+    new RegExp(`^${path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : escapeRegExp(part))).join('/')}$`),
+    [...methods],
+  ]);
+}
+
+/**
+ * Unmatched requests: a path some route serves with other methods gets 405 and the `Allow` header
+ * RFC 9110 requires (OPTIONS gets 204 and `Allow`); any other path gets 404.
+ */
+export function notFoundHandler(routes: readonly { method: string; path: string }[]): NotFoundHandler {
+  const patterns = methodsByPattern(routes);
+  return function notFound(c) {
+    const allowed = [...new Set(patterns.filter(([pattern]) => pattern.test(c.req.path)).flatMap(([, m]) => m))];
+    if (allowed.length === 0) return respond(c, 404, 'not found', { method: c.req.method, path: c.req.path });
+    const allow = [...allowed, 'OPTIONS'].join(', ');
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
+    return respond(c, 405, 'method not allowed', { method: c.req.method, path: c.req.path, allowed }, { Allow: allow });
+  };
+}
 
 // ── Validation: zod failures become the right status ──────────────────────────────────────────
 

@@ -266,6 +266,25 @@ describe('Server-Timing', () => {
   });
 });
 
+describe('a known path with another method', () => {
+  it('gets 405 and the Allow header RFC 9110 requires, OPTIONS 204 and Allow, an unknown path 404', async () => {
+    const cases: [string, string, number, string | null][] = [
+      ['DELETE', '/v1/models/student/predict', 405, 'POST, OPTIONS'],
+      ['GET', '/v2/models/student/infer', 405, 'POST, OPTIONS'],
+      ['POST', '/v2/health/live', 405, 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v2/models/student/versions/1', 405, 'GET, HEAD, OPTIONS'],
+      ['OPTIONS', '/v2', 204, 'GET, HEAD, OPTIONS'],
+      ['PUT', '/v1/nothing', 404, null],
+      ['GET', '/v2/models/student/infer/extra', 404, null],
+    ];
+    for (const [method, path, status, allow] of cases) {
+      const res = await served.app.request(path, { method });
+      expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, status, allow]);
+      if (status !== 204) expect(((await res.json()) as { error: string }).error).toMatch(/not allowed|not found/);
+    }
+  });
+});
+
 describe('GET /openapi.json', () => {
   type Operation = { operationId?: string; security?: unknown[]; parameters?: { name: string; in: string }[];
     responses: Record<string, { headers?: Record<string, unknown> }> };
