@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import * as tf from '@tensorflow/tfjs';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type Aggregator, AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram,
+  Registry } from 'prom-client';
 import type { ModelName } from './config.js';
 import type { ModelSetHooks } from './runtime/model-set.js';
 import { askPrimary } from './gather.js';
@@ -12,6 +13,19 @@ const DEFAULT_GAUGES_NAMED_AS_COUNTERS = ['nodejs_active_handles_total', 'nodejs
   'nodejs_active_resources_total'];
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/**
+ * Default metrics the cluster primary must not sum over workers (prom-client's default is a sum,
+ * and it drops the start time): a limit is the same in each worker, the earliest worker's start
+ * stands for the server's, and the slowest worker's event-loop lag is the one to alert on.
+ */
+const CLUSTER_AGGREGATORS: Record<string, Aggregator> = {
+  process_max_fds: 'max',
+  process_start_time_seconds: 'min',
+  nodejs_eventloop_lag_p50_seconds: 'max',
+  nodejs_eventloop_lag_p90_seconds: 'max',
+  nodejs_eventloop_lag_p99_seconds: 'max',
+};
 
 /**
  * The server's Prometheus metrics, in a registry of its own so two apps in one process (tests,
@@ -99,6 +113,10 @@ export class ServeMetrics {
       // Constructing one installs prom-client's worker-side listener for the primary's requests.
       new AggregatorRegistry();
       AggregatorRegistry.setRegistries(this.registry);
+      for (const [name, aggregator] of Object.entries(CLUSTER_AGGREGATORS)) {
+        const metric = this.registry.getSingleMetric(name) as unknown as { aggregator: Aggregator } | undefined;
+        if (metric) metric.aggregator = aggregator;
+      }
     }
   }
 

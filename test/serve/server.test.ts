@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
@@ -368,6 +368,10 @@ describe('process lifecycle', () => {
     expect(metrics).toMatch(
       /serve_requests_total\{endpoint="\/v1\/models\/:model\/predict",model="student",variant="none",code="200"\} 12\n/,
     );
+    // Not summed over the two workers: a limit is each process's, and the start time is kept.
+    const softLimit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+    expect(Number(/^process_max_fds (\d+)$/m.exec(metrics)?.[1])).toBe(softLimit);
+    expect(Number(/^process_start_time_seconds (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(Date.now() / 1000 - 600);
     // A/B feedback lands on either worker (connections go round-robin): the first counts, every
     // replay is refused, on whichever worker it arrives.
     const answer = JSON.parse(
