@@ -19,7 +19,7 @@ const INPUT_NAME = 'input';
 
 const InferInput = z.object({
   name: z.string().min(1),
-  shape: z.array(z.int().nonnegative()).length(2, 'must be [batch, input size]'),
+  shape: z.array(z.int().nonnegative()).min(2, 'must be [batch, input size]').max(2, 'must be [batch, input size]'),
   datatype: z.literal('FP32', 'must be FP32'),
   /** Flat row-major, or nested one array per row, as the protocol allows; absent when the tensor is sent as binary. */
   data: z.union([z.array(z.number()), z.array(z.array(z.number()))], {
@@ -36,7 +36,8 @@ const OutputRequest = z.object({ name: z.string(),
 
 const InferRequest = z.object({
   id: z.string().max(200).optional(),
-  inputs: z.array(InferInput).length(1, 'these models take exactly one input'),
+  inputs: z.array(InferInput).min(1, 'these models take exactly one input')
+    .max(1, 'these models take exactly one input'),
   outputs: z.array(OutputRequest).optional(),
   parameters: z.looseObject({ binary_data_output: z.boolean().optional() }).optional(),
 });

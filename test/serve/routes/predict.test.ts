@@ -340,6 +340,17 @@ describe('GET /openapi.json', () => {
     expect(schemaOf('/metrics', 'text/plain')).toBe('string');
   });
 
+  it('documents the v2 infer request with the counts the server enforces: one input, a 2-D shape', async () => {
+    type Items = { minItems?: number; maxItems?: number };
+    type Body = { properties: { inputs: Items & { items: { properties: { shape: Items } } } } };
+    const { paths } = await documentOf();
+    const infer = paths['/v2/models/{name}/infer'].post as unknown as {
+      requestBody: { content: Record<string, { schema: Body }> } };
+    const { inputs } = infer.requestBody.content['application/json'].schema.properties;
+    expect([inputs.minItems, inputs.maxItems]).toEqual([1, 1]);
+    expect([inputs.items.properties.shape.minItems, inputs.items.properties.shape.maxItems]).toEqual([2, 2]);
+  });
+
   it("is clean under Redocly's recommended OpenAPI rules", async () => {
     const source = JSON.stringify(await documentOf());
     const problems = await lintFromString({ source, absoluteRef: 'openapi.json',
