@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hardLabelLoss, logitMatchingLoss, softmaxAt, softTargetLoss, weightedSum } from '../../src/distill/index.js';
+import { hardLabelLoss, logitMatchingLoss, logSoftmaxAt, softmaxAt, softmaxRowsAt, softTargetLoss,
+  weightedSum } from '../../src/distill/index.js';
 import { initEngine } from '../../src/engine/index.js';
 
 beforeAll(async () => {
@@ -100,5 +101,34 @@ describe('hard-label and logit-matching losses', () => {
 
   it('rejects a non-positive temperature', () => {
     expect(() => softmaxAt(tf.tensor2d(student), 0)).toThrow(/temperature/);
+  });
+});
+
+describe('softmax at a temperature, on tensors and on host arrays', () => {
+  const rows = [[2.0, -1.0, 0.5, 0.0, 3.0], [1e10, 1e10, -5, 0, 1e9], [0, 0, 0, 0, 0]];
+
+  it('matches the float64 closed form at ordinary temperatures', () => {
+    for (const T of [0.5, 1, 2.5, 20]) {
+      const host = softmaxRowsAt(Float32Array.from(rows[0]), 5, T);
+      const tensor = softmaxAt(tf.tensor2d([rows[0]]), T).dataSync();
+      softmax64(rows[0], T).forEach((p, i) => {
+        expect(host[i]).toBeCloseTo(p, 6);
+        expect(tensor[i]).toBeCloseTo(p, 6);
+      });
+    }
+  });
+
+  it('stays finite at tiny temperatures: the argmax gets all the mass, ties share it', () => {
+    const expected = [[0, 0, 0, 0, 1], [0.5, 0.5, 0, 0, 0], [0.2, 0.2, 0.2, 0.2, 0.2]];
+    for (const T of [1e-3, 1e-300, 5e-324]) {
+      const host = softmaxRowsAt(Float32Array.from(rows.flat()), 5, T);
+      const tensor = softmaxAt(tf.tensor2d(rows), T).dataSync();
+      const logTensor = logSoftmaxAt(tf.tensor2d(rows), T).dataSync();
+      expected.flat().forEach((p, i) => {
+        expect(host[i], `host T=${T} [${i}]`).toBeCloseTo(p, 6);
+        expect(tensor[i], `tensor T=${T} [${i}]`).toBeCloseTo(p, 6);
+        expect(Number.isNaN(logTensor[i]), `log T=${T} [${i}]`).toBe(false);
+      });
+    }
   });
 });

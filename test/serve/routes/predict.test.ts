@@ -201,6 +201,17 @@ describe("temperature: the generalist's and the student's soft targets softmax(z
     );
   });
 
+  it('at a temperature far below 1 answers the argmax with all the mass, never null probabilities', async () => {
+    const [plain, cold] = await Promise.all([
+      json<Full>(post(served.app, '/v1/models/student/predict', { instances: rows(1), topK: TINY_CLASSES })),
+      json<Full>(post(served.app, '/v1/models/student/predict',
+        { instances: rows(1), topK: TINY_CLASSES, temperature: 1e-300 })),
+    ]);
+    expect(cold.status).toBe(200);
+    expect(cold.body.predictions[0].class).toBe(plain.body.predictions[0].class);
+    expect(cold.body.predictions[0].topK[0].probability).toBe(1);
+  });
+
   it.each([['ensemble', { temperature: 2 }, /temperature applies to the student and the generalist/, 'temperature'], [
     'generalist',
     { temperature: 0 },
