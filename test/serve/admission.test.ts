@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Agent, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { admissionServer, arrivedWhileDraining, type Refusal } from '../../src/serve/connections/admission.js';
 import { TurnBudget } from '../../src/serve/connections/turn-budget.js';
@@ -111,5 +111,50 @@ describe('admission with a turn budget', () => {
     turns.splice(0).forEach((run) => run()); // a turn with no new connection: it starts
     expect(budget.depth).toBe(0);
     expect((await answer).body).toBe('served');
+  });
+
+  it('answers pipelined requests before a malformed one behind them, then the error; none stays in flight',
+    async () => {
+      let inflight = 0;
+      server = admissionServer({
+        maxConnections: 100, deadlineMs: 60_000, isDraining: () => false,
+        budget: new TurnBudget({ perTurn: 64, maxWaiting: 10, acceptFirstMs: 0 }),
+        inflight: { begin: () => inflight++, end: () => inflight-- },
+      })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 30));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1',
+          () => socket.write(get('/a') + get('/b') + 'GARBAGE / HTTP/1.1\r\n\r\n'));
+        let received = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(received));
+      });
+      expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 400']);
+      expect(text.indexOf('answer to /a')).toBeLessThan(text.indexOf('answer to /b'));
+      expect(text).toMatch(/\{"error":"malformed HTTP request"/);
+      for (let waited = 0; inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      expect(inflight).toBe(0);
+    });
+
+  it('closes the connection after an answer sent once a drain has begun, though its request came before', async () => {
+    let draining = false;
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 60_000, isDraining: () => draining,
+      budget: new TurnBudget({ perTurn: 64, maxWaiting: 10, acceptFirstMs: 0 }),
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, (_req, res) => {
+      draining = true; // the drain begins while this request is in the app
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('done');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    expect(await get(port, '/in-flight')).toMatchObject({ status: 200, connection: 'close', body: 'done' });
   });
 });

@@ -173,7 +173,12 @@ describe('hostile HTTP', () => {
         `2\r\nConnection: close\r\n\r\n{}`);
     expect(expectation.status).toBe(417);
     expect(JSON.parse(expectation.body).error).toMatch(/Expect/);
-    for (const res of [garbage, huge, expectation]) expect(res.headers).toMatch(/content-type: application\/json/);
+    const tunnel = await raw(server.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`);
+    expect(tunnel.status).toBe(501);
+    expect(JSON.parse(tunnel.body).error).toMatch(/CONNECT/);
+    for (const res of [garbage, huge, expectation, tunnel]) {
+      expect(res.headers).toMatch(/content-type: application\/json/);
+    }
   });
 
   it('refuses a Host it does not know (DNS rebinding) and sends nosniff', async () => {

@@ -9,6 +9,7 @@ import type { TurnBudget, Waiting } from './turn-budget.js';
 const ARRIVED = Symbol('arrivedAt');
 const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
+const ERROR_PENDING = Symbol('framingErrorPending');
 type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
@@ -75,14 +76,42 @@ const FRAMING_ERRORS: Record<string, [number, string, string]> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
 };
 
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  const inResponse = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || inResponse?.headersSent) {
+type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean };
+
+function answerFramingError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) {
     socket.destroy();
     return;
   }
   const [status, reason, message] = FRAMING_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
   socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
+}
+
+/** Calls `then` once every response queued on the socket has been sent (Node answers pipelined requests in order). */
+function afterPendingAnswers(socket: WithResponse, then: () => void): void {
+  const pending = socket._httpMessage;
+  if (!pending) return then();
+  // Node hands the socket to the next queued response in its own 'finish' listener, which runs before this one.
+  pending.once('finish', () => setImmediate(() => afterPendingAnswers(socket, then)));
+  pending.once('close', () => pending.writableFinished || socket.destroy());
+}
+
+function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse): void {
+  if (socket[ERROR_PENDING]) return; // the parser stays failed: later bytes add nothing to the answer
+  const inResponse = socket._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  // Bad bytes after complete requests on one connection (pipelining): those are answered first,
+  // then the error, so one bad request never costs the good ones before it their answers.
+  if (inResponse?.req?.complete && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket[ERROR_PENDING] = true;
+    afterPendingAnswers(socket, () => answerFramingError(error, socket));
+    return;
+  }
+  if (inResponse?.headersSent) socket.destroy();
+  else answerFramingError(error, socket);
 }
 
 /**
@@ -91,8 +120,32 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
  */
 function answerClosingIfDraining(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
   options: AdmissionOptions): void {
-  if (options.isDraining()) res.setHeader('Connection', 'close');
+  // Checked when the headers go out, not when the request starts: a drain may begin while the model runs.
+  const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.writeHead = ((...args: unknown[]) => {
+    if (options.isDraining()) res.setHeader('Connection', 'close');
+    return writeHead(...args);
+  }) as ServerResponse['writeHead'];
   listener(req, res);
+}
+
+/**
+ * Ends the request's count in flight once: when its answer closes, or when its connection does,
+ * since a response Node queued behind others on a connection that then closes never emits 'close'
+ * itself, and a drain would wait for it forever.
+ */
+function endInflightOnce(req: IncomingMessage, res: ServerResponse,
+  inflight: AdmissionOptions['inflight']): () => void {
+  let done = false;
+  const end = () => {
+    if (done) return;
+    done = true;
+    req.socket.off('close', end);
+    inflight.end();
+  };
+  res.once('close', end);
+  req.socket.once('close', end);
+  return end;
 }
 
 /**
@@ -102,15 +155,12 @@ function answerClosingIfDraining(req: IncomingMessage, res: ServerResponse, list
 function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
   options: AdmissionOptions): Waiting {
   const waitedMs = () => performance.now() - (arrivedAt(req) ?? performance.now());
+  const ended = endInflightOnce(req, res, options.inflight);
   return {
-    start: () => {
-      // Counted until its answer is sent, not until the app picks it up: a drain must not end in between.
-      res.once('close', () => options.inflight.end());
-      answerClosingIfDraining(req, res, listener, options);
-    },
+    start: () => answerClosingIfDraining(req, res, listener, options),
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
     refuse: (reason) => {
-      options.inflight.end();
+      ended();
       if (req.socket.destroyed) return;
       options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
       if (reason === 'full') {
@@ -162,6 +212,11 @@ export function admissionServer(
       if (open > options.maxConnections) socket[OVER_CAP] = true;
     });
     server.on('clientError', answerClientError);
+    // Node drops a CONNECT without a word when nothing listens for it; this is no proxy.
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.end(rawJson(501, 'Not Implemented', { error: 'CONNECT is not supported: this is no proxy',
+        details: null }));
+    });
     // Node's default for an Expect it cannot meet is an empty 417.
     server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
       refuse(res, 417, { error: 'unsupported Expect header: only 100-continue is understood', details: null });
