@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -72,6 +73,11 @@ export const deadlineOf = (c: Context<AppEnv>, deadlineMs: number): number =>
  */
 export const hostCheck = (allowed: string[] | undefined): MiddlewareHandler =>
   async function hostCheck(c, next) {
+    // Node would answer this with an empty 400 of its own (the server turns its check off for this one).
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    if (incoming?.httpVersion === '1.1' && incoming.headers.host === undefined) {
+      fail(400, 'missing Host header: HTTP/1.1 requests must name the host', null);
+    }
     if (allowed) {
       // Under node the URL is built from the Host header; app.request in tests has only the URL.
       const host = c.req.header('host') ?? new URL(c.req.url).host;

@@ -2,8 +2,7 @@ import cluster from 'node:cluster';
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:http';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { admissionServer } from './connections/admission.js';
 import { startHealthPort } from './connections/health.js';
 import { TurnBudget } from './connections/turn-budget.js';
@@ -44,13 +43,27 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     inflight: served.context.lifecycle,
     onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
   });
-  // The adapter's type wants node:http's overloaded createServer; admissionServer is one of its shapes.
-  const server = serve({ fetch: served.app.fetch, hostname: config.host, port: config.port,
-    createServer: admission as unknown as typeof createServer }) as Server;
+  // The adapter's listener, not its serve(): only the listener takes an error handler.
+  const server = admission({}, getRequestListener(served.app.fetch, { hostname: config.host,
+    errorHandler: (error) => unreadableRequest(error, served) }));
+  server.listen(config.port, config.host);
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => {
     throw error;
   })]);
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * A request the adapter cannot turn into a URL (a Host like `a b` or `[::1]evil`, a backslash in the
+ * path, `OPTIONS *`): a JSON 400, counted and logged as the app's answers are, where the adapter
+ * would send an empty one that nothing records.
+ */
+function unreadableRequest(error: unknown, served: ServeApp): Response {
+  const reason = (error as Error).message;
+  served.context.metrics.observe({ endpoint: '/*', model: 'none', variant: 'none', code: 400 }, 0);
+  served.context.logger.info({ reason }, 'unreadable request target or Host');
+  return new Response(JSON.stringify({ error: 'bad request target or Host header', details: { reason } }),
+    { status: 400, headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' } });
 }
 
 /**

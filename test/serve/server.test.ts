@@ -173,10 +173,24 @@ describe('hostile HTTP', () => {
         `2\r\nConnection: close\r\n\r\n{}`);
     expect(expectation.status).toBe(417);
     expect(JSON.parse(expectation.body).error).toMatch(/Expect/);
+    const count400 = async () => [...(await send(server.port, 'GET', '/metrics')).text
+      .matchAll(/^serve_requests_total\{[^}]*code="400"\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const before = await count400();
+    const unreadable = [];
+    for (const [target, host] of [['/v2', null], ['/v2', 'a b'], ['/v2', '[::1]evil'], ['/v1\\bundle', HOST],
+      ['*', HOST]] as const) {
+      const method = target === '*' ? 'OPTIONS' : 'GET';
+      const res = await raw(server.port,
+        `${method} ${target} HTTP/1.1\r\n${host === null ? '' : `Host: ${host}\r\n`}Connection: close\r\n\r\n`);
+      expect([target, host, res.status]).toEqual([target, host, 400]);
+      expect(JSON.parse(res.body).error, `${target} ${host}`).toMatch(/Host|request target/);
+      unreadable.push(res);
+    }
+    expect(await count400() - before).toBe(5); // counted as the app's own answers are
     const tunnel = await raw(server.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`);
     expect(tunnel.status).toBe(501);
     expect(JSON.parse(tunnel.body).error).toMatch(/CONNECT/);
-    for (const res of [garbage, huge, expectation, tunnel]) {
+    for (const res of [garbage, huge, expectation, tunnel, ...unreadable]) {
       expect(res.headers).toMatch(/content-type: application\/json/);
     }
   });

@@ -172,7 +172,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
 }
 
 /**
- * An HTTP server for hono's node adapter (`serve({ createServer })`) that stamps each request's
+ * An HTTP server for hono's node adapter (its request listener) that stamps each request's
  * arrival, caps open connections with fast 503s instead of a queue in socket buffers, starts a
  * bounded number of requests per turn of the event loop so new connections are accepted, times out
  * headers and bodies at the deadline, and answers framing errors as JSON.
@@ -183,6 +183,8 @@ export function admissionServer(
   return (serverOptions, listener) => {
     const server = createServer({
       ...serverOptions,
+      // The app answers a missing Host with a JSON 400 (hostCheck); Node's own answer has no body.
+      requireHostHeader: false,
       // A request still arriving when its deadline passes could only be answered 504: stop reading it.
       requestTimeout: options.deadlineMs,
       headersTimeout: options.deadlineMs,
