@@ -1,5 +1,11 @@
-/* global fetch, performance */
+/* global AbortSignal, fetch, performance */
 // The server's API as the page uses it: same origin, JSON in and out, errors as { error, details }.
+
+/**
+ * Far longer than a healthy server takes to answer, so past it the server or a proxy in between
+ * has hung, and the page says so instead of showing "classifying…" forever.
+ */
+const TIMEOUT_MS = 10_000;
 
 async function errorOf(res) {
   try {
@@ -10,48 +16,61 @@ async function errorOf(res) {
   }
 }
 
+/** What fetch throws before any answer, in words: the browser's own ("Failed to fetch") say nothing. */
+function plainError(error) {
+  if (error?.name === 'TimeoutError') return new Error(`no answer within ${TIMEOUT_MS / 1000} s`);
+  if (error instanceof TypeError) return new Error('cannot reach the server');
+  return error;
+}
+
+/**
+ * fetch with the timeout, which also covers reading the body (`read`); throws the server's error
+ * message for an error status.
+ */
+async function call(path, init, read) {
+  try {
+    const res = await fetch(path, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    if (!res.ok) throw await errorOf(res);
+    return { res, body: await read(res) };
+  } catch (error) {
+    throw plainError(error);
+  }
+}
+
 /** GET a JSON route; throws with the server's error message. */
 export async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
-  if (!res.ok) throw await errorOf(res);
-  return res.json();
+  return (await call(path, { headers: { accept: 'application/json' } }, (res) => res.json())).body;
 }
 
 /** GET a text route (the Prometheus metrics). */
 export async function getText(path) {
-  const res = await fetch(path);
-  if (!res.ok) throw await errorOf(res);
-  return res.text();
+  return (await call(path, {}, (res) => res.text())).body;
 }
 
 /**
  * One model's answer for one input, with the round trip as the browser saw it and the model's own
  * share (queue + batch), which the server reports in its Server-Timing header.
  *
- * @param {'student' | 'generalist' | 'ensemble'} model
+ * @param {'student' | 'generalist' | 'ensemble' | 'members'} model
  * @param {ArrayLike<number>} x one input of the bundle's size
  * @param {{ topK?: number, temperature?: number, explain?: boolean }} options
  */
 export async function predict(model, x, options = {}) {
   const started = performance.now();
-  const res = await fetch(`/v1/models/${model}/predict`, {
+  const { res, body } = await call(`/v1/models/${model}/predict`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ instances: [Array.from(x)], ...options }),
-  });
-  if (!res.ok) throw await errorOf(res);
-  const body = await res.json();
+  }, (res) => res.json());
   const roundTripMs = performance.now() - started;
   const serverMs = Number(/model;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '')?.[1]);
   return { prediction: body.predictions[0], roundTripMs, serverMs: Number.isFinite(serverMs) ? serverMs : null };
 }
 
-/** POST a JSON body; returns the parsed answer and its headers, throws with the server's error message. */
+/** POST a JSON body; returns the parsed answer, throws with the server's error message. */
 export async function postJson(path, body, headers = {}) {
-  const res = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body) });
-  if (!res.ok) throw await errorOf(res);
-  return res.json();
+  return (await call(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body) }, (res) => res.json())).body;
 }
 
 /**

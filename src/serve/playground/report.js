@@ -2,7 +2,7 @@
 // The bundle's clusters and evaluation, and the live A/B report and server metrics: the parts of
 // the page that show the server and its bundle rather than one input.
 import { getJson, getText, parsePrometheus } from './api.js';
-import { el, formatMetric, humanize, paintHeatmap, percent, renderTable } from './views.js';
+import { count, el, formatMetric, humanize, paintHeatmap, percent, renderTable } from './views.js';
 
 const MODELS = ['student', 'generalist', 'ensemble'];
 const $ = (id) => document.getElementById(id);
@@ -28,15 +28,19 @@ export async function showClusters(bundle) {
       const j = Math.floor(((event.clientX - box.left) * (canvas.width / box.width) - margin) / cell);
       const i = Math.floor(((event.clientY - box.top) * (canvas.height / box.height) - margin) / cell);
       if (i < 0 || j < 0 || i >= order.length || j >= order.length) return;
-      $('heatmap-note').textContent = `cov(${names[order[i]]}, ${names[order[j]]}) = ${
+      $('heatmap-cell').textContent = `cov(${names[order[i]]}, ${names[order[j]]}) = ${
         clusters.covariance[order[i]][order[j]].toExponential(2)
       }`;
     };
     canvas.addEventListener('pointermove', showCell);
     canvas.addEventListener('pointerdown', showCell);
+    // A finger leaves as soon as it lifts, which would wipe the value it tapped for; a mouse leaving is done looking.
+    canvas.addEventListener('pointerleave', (event) => {
+      if (event.pointerType === 'mouse') $('heatmap-cell').textContent = '';
+    });
     $('heatmap-note').textContent =
       `${clusters.clusters.length} cluster${clusters.clusters.length === 1 ? '' : 's'} over ${
-        clusters.transferExamples ?? '?'
+        clusters.transferExamples === undefined ? '?' : count(clusters.transferExamples)
       } transfer examples. ` +
       `Colour: covariance between two classes from ${lo.toExponential(1)} (dark) to ${
         hi.toExponential(1)
@@ -85,6 +89,7 @@ export async function refreshLive() {
     renderTable($('ab-table'), [{ key: 'variant', label: 'variant' }, { key: 'weight', label: 'weight' }, {
       key: 'requests',
       label: 'requests',
+      format: count,
     }, { key: 'latencyMs', label: 'p50 / p90 / p99', format: (l) => `${ms(l.p50)} / ${ms(l.p90)} / ${ms(l.p99)}` }, {
       key: 'shadow',
       label: `shadow ${report.shadow ? '' : '(off)'}`,
@@ -93,7 +98,7 @@ export async function refreshLive() {
           '; ',
         ) || '–',
     }, { key: 'feedback', label: 'accuracy on feedback',
-      format: (f) => (f.accuracy === null ? '–' : `${percent(f.accuracy)} of ${f.labelled}`) }],
+      format: (f) => (f.accuracy === null ? '–' : `${percent(f.accuracy)} of ${count(f.labelled)}`) }],
       Object.entries(report.variants).map(([variant, v]) => ({ variant, weight: weights[variant], ...v })));
     showMetrics(parsePrometheus(text));
     $('live-time').textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -111,19 +116,19 @@ function showMetrics(samples) {
   for (const model of MODELS) {
     const batches = sum('serve_batch_size_count', (l) => l.model === model);
     rows.push({ key: `${model}: requests (errors)`, value: `${
-      sum('serve_requests_total', (l) => l.model === model)
-    } (${sum('serve_errors_total', (l) => l.model === model)})` });
+      count(sum('serve_requests_total', (l) => l.model === model))
+    } (${count(sum('serve_errors_total', (l) => l.model === model))})` });
     rows.push({ key: `${model}: batches, mean size`, value: batches ?
-      `${batches}, ${
+      `${count(batches)}, ${
         (sum('serve_batch_size_sum', (l) => l.model === model) / batches).toFixed(2)
       }` :
       '–' });
   }
   for (const s of samples.filter((s) => s.name === 'serve_specialist_activations_total')) {
-    rows.push({ key: `specialist ${s.labels.specialist}: examples run on`, value: String(s.value) });
+    rows.push({ key: `specialist ${s.labels.specialist}: examples run on`, value: count(s.value) });
   }
-  rows.push({ key: 'live tfjs tensors', value: String(sum('serve_tfjs_tensors')) });
-  rows.push({ key: 'requests in flight', value: String(sum('serve_inflight_requests')) });
+  rows.push({ key: 'live tfjs tensors', value: count(sum('serve_tfjs_tensors')) });
+  rows.push({ key: 'requests in flight', value: count(sum('serve_inflight_requests')) });
   const rss = sum('process_resident_memory_bytes');
   if (rss) rows.push({ key: 'resident memory', value: `${(rss / 2 ** 20).toFixed(0)} MiB` });
   renderTable($('metrics-table'), [{ key: 'key', label: 'metric' }, { key: 'value', label: 'value' }], rows);

@@ -22,13 +22,18 @@ export function percent(p) {
   return p.toExponential(0);
 }
 
+/** A count as people read it, with thousands separators: 12,345. */
+export function count(n) {
+  return n.toLocaleString('en-US');
+}
+
 /** A manifest metric: rates as percentages, counts as integers, times in seconds. */
 export function formatMetric(key, value) {
   if (typeof value !== 'number') return String(value ?? '–');
   if (/rate|accuracy|fraction|agreement/i.test(key)) return `${(100 * value).toFixed(2)}%`;
-  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  if (Number.isInteger(value)) return count(value);
   if (/seconds/i.test(key)) return `${value.toFixed(1)} s`;
-  return Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3);
+  return Math.abs(value) >= 100 ? count(Math.round(value)) : value.toPrecision(3);
 }
 
 /** Shannon entropy in bits: 0 for a certain answer, log2(N) for a uniform one. */

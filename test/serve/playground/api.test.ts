@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
-type Api = { parsePrometheus: (text: string) => { name: string; labels: Record<string, string>; value: number }[] };
-const { parsePrometheus } =
+type Api = {
+  parsePrometheus: (text: string) => { name: string; labels: Record<string, string>; value: number }[];
+  getJson: (path: string) => Promise<unknown>;
+};
+const { getJson, parsePrometheus } =
   (await import(new URL('../../../src/serve/playground/api.js', import.meta.url).href)) as Api;
 
 describe('parsePrometheus', () => {
@@ -17,5 +20,20 @@ describe('parsePrometheus', () => {
       value: 42,
     }, { name: 'serve_batch_size_bucket', labels: { le: '+Inf', model: 'ensemble' }, value: 3 }, { name: 'odd_label',
       labels: { msg: 'a \\"quoted\\" value' }, value: 0.001 }]);
+  });
+});
+
+describe('a request that fails before the server answers', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  // What fetch throws when its AbortSignal.timeout fires, and when the network is down.
+  it.each([
+    [new DOMException('signal timed out', 'TimeoutError'), 'no answer within 10 s'],
+    [new TypeError('Failed to fetch'), 'cannot reach the server'],
+  ])('says so in words: %s', async (thrown, message) => {
+    const fetch = vi.fn(() => Promise.reject(thrown));
+    vi.stubGlobal('fetch', fetch);
+    await expect(getJson('/v1/bundle')).rejects.toThrow(new Error(message));
+    expect((fetch.mock.calls[0] as unknown[])[1]).toMatchObject({ signal: expect.any(AbortSignal) });
   });
 });
