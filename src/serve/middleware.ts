@@ -96,11 +96,12 @@ export const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
  * For routes that take a JSON body (`optional`: or none at all): 415 unless the Content-Type says
- * JSON (checked first, so a large body of the wrong type is refused unread), then 413 past
- * `maxBytes`. hono's bodyLimit counts the bytes as they stream in, so a chunked body without
- * Content-Length cannot slip past it. `anyType` skips the media-type check: the v2 protocol's
- * clients (tritonclient among them) post JSON with no Content-Type or curl's form default, and
- * Triton reads it as JSON; the route then answers 415 only if the body does not parse.
+ * JSON (checked first, so a large body of the wrong type is refused unread) and for any
+ * Content-Encoding but identity, then 413 past `maxBytes`. hono's bodyLimit counts the bytes as
+ * they stream in, so a chunked body without Content-Length cannot slip past it. `anyType` skips
+ * the media-type check: the v2 protocol's clients (tritonclient among them) post JSON with no
+ * Content-Type or curl's form default, and Triton reads it as JSON; the route then answers 415
+ * only if the body does not parse.
  */
 export const jsonBody = (maxBytes: number, { optional = false, anyType = false } = {}): MiddlewareHandler => {
   const limit = bodyLimit({
@@ -114,6 +115,12 @@ export const jsonBody = (maxBytes: number, { optional = false, anyType = false }
     if (optional && !type) return limit(c, next);
     if (!anyType && (!type || !JSON_TYPE.test(type))) {
       fail(415, 'Content-Type must be application/json', { got: type ?? null });
+    }
+    // Bodies are read as they come: a compressed one would be parsed as its compressed bytes.
+    const encoding = c.req.header('content-encoding');
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      fail(415, 'Content-Encoding is not supported: send the body uncompressed', { got: encoding },
+        { 'Accept-Encoding': 'identity' });
     }
     const length = c.req.header('content-length');
     if (length !== undefined && c.req.header('transfer-encoding') === undefined) {

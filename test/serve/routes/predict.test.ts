@@ -121,7 +121,10 @@ describe('bad input gets JSON { error, details } with the right status', () => {
           duplex: 'half' } as RequestInit),
     413,
     /too large/,
-  ], ['unknown model', () => post(served.app, '/v1/models/oracle/predict', { instances: rows(1) }), 404, /not found/], [
+  ], ['a compressed body', () =>
+    served.app.request('/v1/models/student/predict', { method: 'POST', body: '\x1f\x8b\x08',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } }), 415, /Content-Encoding/], [
+    'unknown model', () => post(served.app, '/v1/models/oracle/predict', { instances: rows(1) }), 404, /not found/], [
     'unknown route',
     () => served.app.request('/v1/nothing'),
     404,
