@@ -254,6 +254,10 @@ describe('hostile HTTP', () => {
       expect(JSON.parse(res.body).error).toMatch(/deadline/);
       // At the deadline, not after Node's default 300 s (a bound loose enough for a busy machine).
       expect(res.ms).toBeLessThan(30_000);
+      // Recorded as what it was: a 408, not a client that hung up (499).
+      const metrics = () => send(capped.port, 'GET', '/metrics').then((m) => m.text);
+      await until(async () => /^serve_requests_total\{[^}]*code="408"\} 1$/m.test(await metrics()));
+      expect(await metrics()).not.toMatch(/code="499"/);
     });
 
     it('answers requests past the connection cap 503 at once, unread, while probes still pass', async () => {

@@ -10,6 +10,7 @@ const ARRIVED = Symbol('arrivedAt');
 const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
+const TIMED_OUT = Symbol('timedOut');
 type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
@@ -76,7 +77,16 @@ const FRAMING_ERRORS: Record<string, [number, string, string]> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
 };
 
-type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean };
+type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean; [TIMED_OUT]?: boolean };
+
+/**
+ * Whether the request's connection was answered 408 because its headers or body did not arrive
+ * within the deadline: its handler then fails reading the body, and that is a timeout, not a
+ * client that hung up.
+ */
+export function timedOut(incoming: IncomingMessage | undefined): boolean {
+  return (incoming?.socket as WithResponse | undefined)?.[TIMED_OUT] === true;
+}
 
 function answerFramingError(error: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable) {
@@ -98,6 +108,7 @@ function afterPendingAnswers(socket: WithResponse, then: () => void): void {
 
 function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse): void {
   if (socket[ERROR_PENDING]) return; // the parser stays failed: later bytes add nothing to the answer
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket[TIMED_OUT] = true;
   const inResponse = socket._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
