@@ -1,7 +1,8 @@
 import { realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { BundleError } from '../../bundle/index.js';
+import { listFiles } from '../../files/index.js';
 import type { ServeContext } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { fail, validationHook } from '../errors.js';
@@ -17,9 +18,10 @@ function within(path: string, base: string): boolean {
 
 /**
  * The bundle folder a reload asked for, if it lies inside `root`: first as written (so a path
- * outside learns nothing about what exists there), then with symlinks resolved (so a link cannot
- * lead out). It is loaded through the path as asked: a `current` link that moves is followed again
- * on the next reload, and a folder mid-swap is left to the loader, which waits or recovers.
+ * outside learns nothing about what exists there), then with symlinks resolved, the folder's and
+ * each file's (so a link cannot lead out). It is loaded through the path as asked: a `current`
+ * link that moves is followed again on the next reload, and a folder mid-swap is left to the
+ * loader, which waits or recovers.
  */
 async function bundleInside(requested: string, root: string): Promise<string> {
   const asked = resolve(requested);
@@ -29,6 +31,13 @@ async function bundleInside(requested: string, root: string): Promise<string> {
   if (!within(asked, resolve(root)) && !within(asked, realRoot)) refuse();
   const real = await realpath(asked).catch(() => undefined);
   if (real && !within(real, realRoot)) refuse();
+  // A link inside the folder to a file outside would be read as the bundle's: every file is followed too.
+  for (const path of real ? await listFiles(asked) : []) {
+    const file = await realpath(join(asked, path)).catch(() => undefined);
+    if (file && !within(file, realRoot)) {
+      fail(403, 'reload may only read files inside the configured bundle root', { bundleRoot: root, file: path });
+    }
+  }
   return asked;
 }
 

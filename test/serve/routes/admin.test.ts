@@ -113,6 +113,14 @@ describe('POST /v1/admin/reload', () => {
       const linked = await reload({ bundle: join(bundles.root, 'link-out') });
       expect(linked.status).toBe(403);
       expect((await reload({ bundle: '/etc' })).status).toBe(403);
+      // A folder inside the root whose manifest links to a file outside it.
+      cpSync(bundles.tiny, join(bundles.root, 'file-link'), { recursive: true });
+      rmSync(join(bundles.root, 'file-link', 'manifest.json'));
+      symlinkSync(join(outside, 'copy', 'manifest.json'), join(bundles.root, 'file-link', 'manifest.json'));
+      const fileLink = await reload({ bundle: join(bundles.root, 'file-link') });
+      expect(fileLink.status).toBe(403);
+      expect(fileLink.body.details).toMatchObject({ file: 'manifest.json' });
+      expect(JSON.stringify(fileLink.body)).not.toMatch(/root:x/);
       // Inside the root, a manifest that is not JSON is named, not quoted.
       cpSync(join(outside, 'copy'), join(bundles.root, 'garbled'), { recursive: true });
       const garbled = await reload({ bundle: join(bundles.root, 'garbled') });
