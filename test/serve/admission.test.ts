@@ -157,4 +157,38 @@ describe('admission with a turn budget', () => {
     const { port } = server.address() as AddressInfo;
     expect(await get(port, '/in-flight')).toMatchObject({ status: 200, connection: 'close', body: 'done' });
   });
+
+  it('answers 30 requests pipelined on one connection with one close listener, none left in flight', async () => {
+    let inflight = 0;
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      server = admissionServer({
+        maxConnections: 100, deadlineMs: 60_000, isDraining: () => false,
+        budget: new TurnBudget({ perTurn: 64, maxWaiting: 100, acceptFirstMs: 0 }),
+        inflight: { begin: () => inflight++, end: () => inflight-- },
+      })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 5));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const { port } = server.address() as AddressInfo;
+      const requests = Array.from({ length: 30 }, (_, i) =>
+        `GET /${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n${i === 29 ? 'Connection: close\r\n' : ''}\r\n`).join('');
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(requests));
+        let received = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('error', reject);
+        socket.on('close', () => resolve(received));
+      });
+      expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(30);
+      for (let waited = 0; inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      expect(inflight).toBe(0);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });

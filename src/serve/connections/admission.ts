@@ -11,6 +11,7 @@ const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
 const TIMED_OUT = Symbol('timedOut');
+const ENDS_ON_CLOSE = Symbol('endsOnClose');
 type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
@@ -77,7 +78,8 @@ const FRAMING_ERRORS: Record<string, [number, string, string]> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
 };
 
-type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean; [TIMED_OUT]?: boolean };
+type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean; [TIMED_OUT]?: boolean;
+  [ENDS_ON_CLOSE]?: Set<() => void> };
 
 /**
  * Whether the request's connection was answered 408 because its headers or body did not arrive
@@ -147,16 +149,28 @@ function answerClosingIfDraining(req: IncomingMessage, res: ServerResponse, list
  */
 function endInflightOnce(req: IncomingMessage, res: ServerResponse,
   inflight: AdmissionOptions['inflight']): () => void {
+  const ends = endsOnClose(req.socket as WithResponse);
   let done = false;
   const end = () => {
     if (done) return;
     done = true;
-    req.socket.off('close', end);
+    ends.delete(end);
     inflight.end();
   };
+  ends.add(end);
   res.once('close', end);
-  req.socket.once('close', end);
   return end;
+}
+
+/** The socket's unfinished requests' ends, all run when it closes: one listener per socket, however many pipelined. */
+function endsOnClose(socket: WithResponse): Set<() => void> {
+  let ends = socket[ENDS_ON_CLOSE];
+  if (!ends) {
+    const pending = new Set<() => void>();
+    socket.once('close', () => [...pending].forEach((end) => end()));
+    ends = socket[ENDS_ON_CLOSE] = pending;
+  }
+  return ends;
 }
 
 /**
