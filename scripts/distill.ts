@@ -3,6 +3,7 @@
 // --out runs/student
 //   npm run distill -- --teacher-bundle models/default --ensemble …   (teacher = generalist + specialists, combined)
 import { join } from 'node:path';
+import { z } from 'zod';
 import { backendFlag, datasetOption, flagError, numberList, parseFlags, scriptArgs, stopOnInterrupt, trainConfigFrom,
   TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { loadDataset } from '../src/data/index.js';
@@ -32,8 +33,12 @@ if (!values.teacher === !values['teacher-bundle']) {
   flagError('--teacher, --teacher-bundle: give exactly one of --teacher <model dir> or --teacher-bundle <bundle dir>');
 }
 const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
+const datasetConfig = datasetOption(values.dataset!);
+const net = parseFlags(MlpConfig, { hidden: numberList(values.hidden, 'hidden'), seed: Number(values.seed) });
+const loss = parseFlags(z.object({ temperature: z.coerce.number().positive().max(1000),
+  'hard-weight': z.coerce.number().min(0).max(1000) }), values);
 await initEngine({ backend });
-const data = loadDataset(datasetOption(values.dataset!));
+const data = loadDataset(datasetConfig);
 // Soft targets once per run: the teacher's logits on the whole transfer set.
 let teacherLogits: Float32Array;
 if (values.teacher) {
@@ -44,13 +49,12 @@ if (values.teacher) {
   teacherLogits = await bundleTeacherLogits(values['teacher-bundle']!, values.ensemble ? 'ensemble' : 'generalist',
     data.train.x, data.train.n);
 }
-const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), seed: Number(values.seed) });
 const model = buildMlp(net, data.train.features, data.numClasses);
 const set = (s: typeof data.train, logits?: Float32Array) => ({ x: s.x, n: s.n, features: s.features, labels: s.y,
   teacherLogits: logits });
 const result = await trainModel(model, set(data.train, teacherLogits), set(data.validation), {
   ...trainConfig,
-  loss: { temperature: Number(values.temperature), softWeight: 1, hardWeight: Number(values['hard-weight']),
+  loss: { temperature: loss.temperature, softWeight: 1, hardWeight: loss['hard-weight'],
     softKind: values['logit-matching'] ? 'logits' : 'soft' },
 }, { name: 'student', checkpointDir: join(values.out!, 'checkpoint'), resume: values.resume,
   shouldStop: stopOnInterrupt() });

@@ -1,7 +1,8 @@
 // Evaluate a model or a bundle on a dataset's test split: errors out of N, per-class errors, confusion matrix.
 //   npm run evaluate -- --model runs/student/model --dataset mnist
 //   npm run evaluate -- --bundle models/default --which ensemble
-import { backendFlag, datasetOption, flagError, scriptArgs } from '../src/cli/index.js';
+import { z } from 'zod';
+import { backendFlag, datasetOption, flagError, parseFlags, scriptArgs } from '../src/cli/index.js';
 import { loadDataset, recordedDataset } from '../src/data/index.js';
 import { argmaxRows, predictLogits, scorePredictions } from '../src/distill/index.js';
 import { initEngine } from '../src/engine/index.js';
@@ -24,27 +25,28 @@ const backend = backendFlag(values.backend);
 if (!values.model === !values.bundle) {
   flagError('--model, --bundle: give exactly one of --model <dir> or --bundle <dir>');
 }
+const { which, split: splitName } = parseFlags(z.object({ which: z.enum(['student', 'generalist', 'ensemble']),
+  split: z.enum(['test', 'validation']) }), values);
+const asked = values.dataset === undefined ? undefined : datasetOption(values.dataset);
 await initEngine({ backend });
 const manifest = values.bundle ? await readManifest(values.bundle) : undefined;
-const datasetConfig = values.dataset ?
-  datasetOption(values.dataset) :
-  recordedDataset(manifest?.dataset ?? { name: 'mnist' });
+const datasetConfig = asked ?? recordedDataset(manifest?.dataset ?? { name: 'mnist' });
 const data = loadDataset(datasetConfig);
-const split = values.split === 'validation' ? data.validation : data.test;
+const split = splitName === 'validation' ? data.validation : data.test;
 let logits: Float32Array;
 if (values.model) {
   const model = await loadModel(values.model);
   logits = predictLogits(model, split.x, split.n);
-} else if (values.which === 'ensemble' || values.which === 'generalist') {
-  logits = await bundleTeacherLogits(values.bundle!, values.which, split.x, split.n);
+} else if (which === 'ensemble' || which === 'generalist') {
+  logits = await bundleTeacherLogits(values.bundle!, which, split.x, split.n);
 } else {
   logits = predictLogits(await loadModel(`${values.bundle}/student`), split.x, split.n);
 }
 const evaluation = scorePredictions(argmaxRows(logits, data.numClasses), split.y, data.numClasses);
 console.log(
   `${
-    values.model ?? `${values.bundle} (${values.which})`
-  } on ${data.name} ${values.split}: ${evaluation.errors} / ${evaluation.n} errors (${
+    values.model ?? `${values.bundle} (${which})`
+  } on ${data.name} ${splitName}: ${evaluation.errors} / ${evaluation.n} errors (${
     (evaluation.errorRate * 100).toFixed(2)
   }%)\n`,
 );

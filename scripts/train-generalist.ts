@@ -3,6 +3,7 @@
 // runs/teacher
 // A checkpoint is written every epoch; --resume continues a killed run; Ctrl-C checkpoints and exits.
 import { join } from 'node:path';
+import { z } from 'zod';
 import { backendFlag, datasetOption, numberList, parseFlags, scriptArgs, stopOnInterrupt, trainConfigFrom,
   TRAINING_FLAG_DEFAULTS, TrainingFlags } from '../src/cli/index.js';
 import { jitter, loadDataset } from '../src/data/index.js';
@@ -21,15 +22,17 @@ const { values } = scriptArgs({
     out: { type: 'string', default: 'runs/generalist' },
   },
 });
+// Every flag before any work: a typo must not cost an engine start.
 const backend = backendFlag(values.backend);
 const trainConfig = trainConfigFrom(parseFlags(TrainingFlags, values));
-await initEngine({ backend });
-const data = loadDataset(datasetOption(values.dataset!));
+const datasetConfig = datasetOption(values.dataset!);
 const [inputDropout, hiddenDropout] = numberList(values.dropout, 'dropout') ?? [0, 0];
-const net = MlpConfig.parse({ hidden: numberList(values.hidden, 'hidden'), inputDropout, hiddenDropout,
+const net = parseFlags(MlpConfig, { hidden: numberList(values.hidden, 'hidden'), inputDropout, hiddenDropout,
   seed: Number(values.seed) });
+const { jitter: maxShift } = parseFlags(z.object({ jitter: z.coerce.number().int().min(0).max(8) }), values);
+await initEngine({ backend });
+const data = loadDataset(datasetConfig);
 const model = buildMlp(net, data.train.features, data.numClasses);
-const maxShift = Number(values.jitter);
 const set = (s: typeof data.train) => ({ x: s.x, n: s.n, features: s.features, labels: s.y });
 const result = await trainModel(model, set(data.train), set(data.validation), trainConfig, {
   name: 'generalist',

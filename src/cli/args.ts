@@ -75,18 +75,18 @@ export function backendFlag(value: string | undefined): BackendChoice | undefine
   return parseFlags(z.object({ backend: z.enum(['auto', ...BACKENDS]).optional() }), { backend: value }).backend;
 }
 
-/** "1200,1200" → [1200, 1200]; an empty string → []. */
+/** "1200,1200" → [1200, 1200]; an empty string → []; anything else ends the process as a bad flag does. */
 export function numberList(value: string | undefined, name: string): number[] | undefined {
   if (value === undefined) return undefined;
   if (value.trim() === '') return [];
   const numbers = value.split(',').map((part) => Number(part.trim()));
   if (numbers.some((n) => !Number.isFinite(n))) {
-    throw new Error(`--${name}: "${value}" is not a comma-separated list of numbers`);
+    flagError(`--${name}: "${value}" is not a comma-separated list of numbers`);
   }
   return numbers;
 }
 
-/** --dataset mnist | fashion-mnist | synthetic[:superclasses=20,finePerSuperclass=10,…] */
+/** --dataset mnist | fashion-mnist | synthetic[:superclasses=20,finePerSuperclass=10,…]; a bad one exits 2. */
 export function datasetOption(value: string): DatasetConfig {
   const [name, rest] = value.split(':');
   const options = Object.fromEntries((rest ?? '').split(',').filter(Boolean).map((pair) => {
@@ -95,9 +95,7 @@ export function datasetOption(value: string): DatasetConfig {
   }));
   const parsed = DatasetConfigSchema.safeParse({ name, ...options });
   if (!parsed.success) {
-    throw new Error(
-      `--dataset ${value}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    flagError(`--dataset ${value}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
 }

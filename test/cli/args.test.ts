@@ -91,12 +91,25 @@ describe('--help and unknown flags', () => {
       const help = run(script, '--help');
       expect(help.status, script).toBe(0);
       expect(help.stdout, script).toContain(`npm run ${script} --`);
+      if (script === 'serve') expect(help.stdout).toMatch(/--max-connections\s+SERVE_MAX_CONNECTIONS/);
       const bogus = run(script, '--no-such-flag');
       expect(bogus.status, script).toBe(2);
       expect(bogus.stderr, script).toMatch(/^Unknown option '--no-such-flag'/);
       expect(bogus.stderr, script).not.toMatch(/\n\s+at /);
     }
-    expect(run('serve', '--help').stdout).toMatch(/--max-connections\s+SERVE_MAX_CONNECTIONS/);
+  }, 120_000);
+
+  it('refuses bad values of the flags scripts parse themselves with exit 2 before any work, no stack', () => {
+    for (const [script, args, message] of [
+      ['train-generalist', ['--dataset', 'bogus'], /^--dataset bogus: name: /],
+      ['distill', ['--teacher', 'x', '--temperature', 'abc'], /^--temperature: /],
+      ['evaluate', ['--model', 'x', '--which', 'foo'], /^--which: .*"ensemble"/],
+    ] as const) {
+      const result = run(script, ...args);
+      expect(result.status, `${script} ${args.join(' ')}`).toBe(2);
+      expect(result.stderr, `${script} ${args.join(' ')}`).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
   }, 120_000);
 
   it('is how every script reads its command line', () => {
