@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { BundleError } from '../../bundle/index.js';
@@ -31,6 +31,9 @@ async function bundleInside(requested: string, root: string): Promise<string> {
   if (!within(asked, resolve(root)) && !within(asked, realRoot)) refuse();
   const real = await realpath(asked).catch(() => undefined);
   if (real && !within(real, realRoot)) refuse();
+  if (real && !(await stat(real)).isDirectory()) {
+    fail(422, 'bundle failed to load; the old one keeps serving', { code: 'NOT_A_FOLDER' });
+  }
   // A link inside the folder to a file outside would be read as the bundle's: every file is followed too.
   for (const path of real ? await listFiles(asked) : []) {
     const file = await realpath(join(asked, path)).catch(() => undefined);
