@@ -116,6 +116,13 @@ export const jsonBody = (maxBytes: number, { optional = false, anyType = false }
     if (!anyType && (!type || !JSON_TYPE.test(type))) {
       fail(415, 'Content-Type must be application/json', { got: type ?? null });
     }
+    // Node undoes only chunked framing; any other transfer coding (gzip, deflate) would reach the
+    // parser as it is. RFC 9112 §6.1: a coding the server does not understand is a 501.
+    const transfer = c.req.header('transfer-encoding');
+    const codings = transfer?.split(',').map((coding) => coding.trim().toLowerCase()) ?? [];
+    if (codings.some((coding) => coding !== 'chunked' && coding !== 'identity')) {
+      fail(501, 'Transfer-Encoding other than chunked is not supported', { got: transfer });
+    }
     // Bodies are read as they come: a compressed one would be parsed as its compressed bytes.
     const encoding = c.req.header('content-encoding');
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {

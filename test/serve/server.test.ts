@@ -187,10 +187,15 @@ describe('hostile HTTP', () => {
       unreadable.push(res);
     }
     expect(await count400() - before).toBe(5); // counted as the app's own answers are
+    const gzipped = await raw(server.port, `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\n` +
+      'Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n' +
+      '2\r\n{}\r\n0\r\n\r\n');
+    expect(gzipped.status).toBe(501);
+    expect(JSON.parse(gzipped.body).error).toMatch(/Transfer-Encoding/);
     const tunnel = await raw(server.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`);
     expect(tunnel.status).toBe(501);
     expect(JSON.parse(tunnel.body).error).toMatch(/CONNECT/);
-    for (const res of [garbage, huge, expectation, tunnel, ...unreadable]) {
+    for (const res of [garbage, huge, expectation, tunnel, gzipped, ...unreadable]) {
       expect(res.headers).toMatch(/content-type: application\/json/);
     }
   });

@@ -150,7 +150,8 @@ function addFeedback(app: OpenAPIHono<AppEnv>, ctx: ServeContext, guards: Guards
     if (receipt === 'expired') fail(410, 'this receipt has expired', { ttlMs: ctx.config.abReceiptTtlMs });
     const labels = labelIndices(ctx.registry.current, label);
     if (labels.length !== receipt.classes.length) {
-      fail(400, 'give one label, or one per instance of the answer', { labels: labels.length,
+      fail(400, 'give one label per instance of the answer (a bare label for a one-instance answer)', {
+        labels: labels.length,
         instances: receipt.classes.length });
     }
     if (!(await ctx.scored.claim(receipt.answerId, receipt.expiresAt))) {
