@@ -5,7 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { AppEnv } from './env.js';
-import { timedOut } from './connections/admission.js';
+import { answeredAtConnection } from './connections/admission.js';
 
 /** What `fail` tucks into HTTPException's cause for onError to put in the body and headers. */
 interface ApiErrorCause {
@@ -59,10 +59,11 @@ function respond(c: Context, status: ContentfulStatusCode, error: string, detail
  */
 export const errorHandler = (logger: Logger): ErrorHandler<AppEnv> =>
   function onError(error, c) {
-    if (timedOut(c.env?.incoming)) {
-      // The connection has its JSON 408 already (admission.ts); this records it as one.
-      logger.info({ requestId: c.get('requestId'), path: c.req.path }, 'request not received within the deadline');
-      return respond(c, 408, 'request not received within the deadline', null);
+    const answered = answeredAtConnection(c.env?.incoming);
+    if (answered) {
+      // The connection has its JSON answer already (admission.ts); this records it as what it was.
+      logger.info({ requestId: c.get('requestId'), path: c.req.path, status: answered.status }, answered.message);
+      return respond(c, answered.status as ContentfulStatusCode, answered.message, null);
     }
     if (clientGone(c.env?.incoming)) {
       // nginx's 499: the failure is the client's leaving, not ours, so it is no 5xx and has no stack.

@@ -42,6 +42,10 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     isDraining: () => served.context.lifecycle.isDraining,
     inflight: served.context.lifecycle,
     onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
+    onConnectionAnswer: (status, message) => {
+      served.context.metrics.observe({ endpoint: '/*', model: 'none', variant: 'none', code: status }, 0);
+      served.context.logger.info({ status }, message);
+    },
   });
   // The adapter's listener, not its serve(): only the listener takes an error handler.
   const server = admission({}, getRequestListener(served.app.fetch, { hostname: config.host,

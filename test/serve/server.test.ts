@@ -200,6 +200,28 @@ describe('hostile HTTP', () => {
     }
   });
 
+  it('records every answer given at the connection in /metrics with its status, none as a 499', async () => {
+    const counts = async () => {
+      const text = (await send(server.port, 'GET', '/metrics')).text;
+      const byCode: Record<string, number> = {};
+      for (const m of text.matchAll(/^serve_requests_total\{[^}]*code="(\d+)"\} (\d+)$/gm)) {
+        byCode[m[1]] = (byCode[m[1]] ?? 0) + Number(m[2]);
+      }
+      return byCode;
+    };
+    const before = await counts();
+    const badChunk = await raw(server.port, `${predictHead(0).replace(/Content-Length: \d+\r\n/,
+      'Transfer-Encoding: chunked\r\n')}zz\r\n`);
+    const huge = await raw(server.port, `GET /v2 HTTP/1.1\r\nHost: ${HOST}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    const tunnel = await raw(server.port, `CONNECT ${HOST}:443 HTTP/1.1\r\nHost: ${HOST}:443\r\n\r\n`);
+    expect([badChunk.status, huge.status, tunnel.status]).toEqual([400, 431, 501]);
+    await until(async () => {
+      const after = await counts();
+      const added = (code: string) => (after[code] ?? 0) - (before[code] ?? 0);
+      return added('400') === 1 && added('431') === 1 && added('501') === 1 && added('499') === 0;
+    });
+  });
+
   it('refuses a Host it does not know (DNS rebinding) and sends nosniff', async () => {
     const rebound = await send(server.port, 'GET', '/v2', undefined, { host: 'attacker.example:8080' });
     expect(rebound.status).toBe(403);

@@ -10,7 +10,7 @@ const ARRIVED = Symbol('arrivedAt');
 const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
-const TIMED_OUT = Symbol('timedOut');
+const ANSWERED = Symbol('answeredAtConnection');
 const ENDS_ON_CLOSE = Symbol('endsOnClose');
 type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
@@ -45,6 +45,8 @@ export interface AdmissionOptions {
   /** Requests in flight, for the drain: a request waiting for its turn counts from its arrival. */
   inflight: { begin(): void; end(): void };
   onRefuse?: (reason: Refusal) => void;
+  /** An answer given at the connection to bytes that never became a request for the app (431, 400, 408, 501). */
+  onConnectionAnswer?: (status: number, message: string) => void;
 }
 
 /** A JSON error body and the headers of an answer after which the connection closes. */
@@ -78,24 +80,29 @@ const FRAMING_ERRORS: Record<string, [number, string, string]> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'chunk extensions too large'],
 };
 
-type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean; [TIMED_OUT]?: boolean;
-  [ENDS_ON_CLOSE]?: Set<() => void> };
+type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean;
+  [ANSWERED]?: { status: number; message: string }; [ENDS_ON_CLOSE]?: Set<() => void> };
 
 /**
- * Whether the request's connection was answered 408 because its headers or body did not arrive
- * within the deadline: its handler then fails reading the body, and that is a timeout, not a
- * client that hung up.
+ * What the request's connection was answered when its body could not be read (a 408 at the
+ * deadline, a 400 for broken chunking, …): its handler then fails reading the body, and that is
+ * this answer, not a client that hung up.
  */
-export function timedOut(incoming: IncomingMessage | undefined): boolean {
-  return (incoming?.socket as WithResponse | undefined)?.[TIMED_OUT] === true;
+export function answeredAtConnection(incoming: IncomingMessage | undefined):
+  { status: number; message: string } | undefined {
+  return (incoming?.socket as WithResponse | undefined)?.[ANSWERED];
 }
 
-function answerFramingError(error: NodeJS.ErrnoException, socket: Duplex): void {
+function answerFramingError(error: NodeJS.ErrnoException, socket: WithResponse, options: AdmissionOptions,
+  { requestInApp }: { requestInApp: boolean }): void {
   if (!socket.writable) {
     socket.destroy();
     return;
   }
   const [status, reason, message] = FRAMING_ERRORS[error.code ?? ''] ?? [400, 'Bad Request', 'malformed HTTP request'];
+  socket[ANSWERED] = { status, message };
+  // A request the app is reading is recorded by the app when its read fails; any other is counted here.
+  if (!requestInApp) options.onConnectionAnswer?.(status, message);
   socket.end(rawJson(status, reason, { error: message, details: { code: error.code ?? null } }));
 }
 
@@ -108,9 +115,8 @@ function afterPendingAnswers(socket: WithResponse, then: () => void): void {
   pending.once('close', () => pending.writableFinished || socket.destroy());
 }
 
-function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse): void {
+function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, options: AdmissionOptions): void {
   if (socket[ERROR_PENDING]) return; // the parser stays failed: later bytes add nothing to the answer
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') socket[TIMED_OUT] = true;
   const inResponse = socket._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
@@ -120,11 +126,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse): 
   // then the error, so one bad request never costs the good ones before it their answers.
   if (inResponse?.req?.complete && error.code !== 'ERR_HTTP_REQUEST_TIMEOUT') {
     socket[ERROR_PENDING] = true;
-    afterPendingAnswers(socket, () => answerFramingError(error, socket));
+    afterPendingAnswers(socket, () => answerFramingError(error, socket, options, { requestInApp: false }));
     return;
   }
   if (inResponse?.headersSent) socket.destroy();
-  else answerFramingError(error, socket);
+  else answerFramingError(error, socket, options, { requestInApp: inResponse !== undefined });
 }
 
 /**
@@ -238,14 +244,17 @@ export function admissionServer(
       socket.once('close', () => open--);
       if (open > options.maxConnections) socket[OVER_CAP] = true;
     });
-    server.on('clientError', answerClientError);
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: WithResponse) =>
+      answerClientError(error, socket, options));
     // Node drops a CONNECT without a word when nothing listens for it; this is no proxy.
     server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      options.onConnectionAnswer?.(501, 'CONNECT is not supported: this is no proxy');
       socket.end(rawJson(501, 'Not Implemented', { error: 'CONNECT is not supported: this is no proxy',
         details: null }));
     });
     // Node's default for an Expect it cannot meet is an empty 417.
     server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+      options.onConnectionAnswer?.(417, 'unsupported Expect header');
       refuse(res, 417, { error: 'unsupported Expect header: only 100-continue is understood', details: null });
     });
     return server;
