@@ -242,7 +242,8 @@ describe('hostile HTTP', () => {
     });
     await cut;
     await until(async () => /code="499"\} 1\n/.test((await send(server.port, 'GET', '/metrics')).text));
-    expect((await send(server.port, 'GET', '/metrics')).text).not.toMatch(/code="5\d\d"/);
+    // 501s in this server's metrics are other tests' unsupported requests (CONNECT, gzip transfer coding).
+    expect((await send(server.port, 'GET', '/metrics')).text).not.toMatch(/code="5(?!01)\d\d"/);
   });
 
   it('starting one request per turn, answers every one of 24 concurrent requests, each with its own rows', async () => {

@@ -118,7 +118,9 @@ function afterPendingAnswers(socket: WithResponse, then: () => void): void {
 function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, options: AdmissionOptions): void {
   if (socket[ERROR_PENDING]) return; // the parser stays failed: later bytes add nothing to the answer
   const inResponse = socket._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  // The client hung up mid-request (a reset, or its end of the stream before the body's): nobody
+  // is left to answer, and the request the app was reading is recorded as 499 there.
+  if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
     socket.destroy();
     return;
   }
