@@ -7,6 +7,8 @@ export class Lifecycle {
   private draining = false;
   private count = 0;
   private waiters: (() => void)[] = [];
+  /** performance.now() of the last request that began, for the quiet period before the listener closes. */
+  private lastBegan = -Infinity;
 
   get isReady(): boolean {
     return this.ready && !this.draining;
@@ -26,6 +28,7 @@ export class Lifecycle {
 
   begin(): void {
     this.count++;
+    this.lastBegan = performance.now();
   }
 
   end(): void {
@@ -40,6 +43,20 @@ export class Lifecycle {
    * @example
    *   if (!(await lifecycle.drain(10_000))) logger.warn('closing with requests still running');
    */
+  /**
+   * Resolves once no request has begun for `quietMs` and none is in flight, or at `deadline`
+   * (performance.now()); true when quiet. Closing the listener before then resets connections
+   * whose requests Node has accepted but not yet read; waiting answers them 503 to retry elsewhere.
+   */
+  async quiet(quietMs: number, deadline: number): Promise<boolean> {
+    for (;;) {
+      const now = performance.now();
+      if (this.count === 0 && now - this.lastBegan >= quietMs) return true;
+      if (now >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs / 4, deadline - now)));
+    }
+  }
+
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
     if (this.count === 0) return true;

@@ -21,6 +21,9 @@ export interface StartOptions {
   signals?: boolean;
 }
 
+/** How long no request must have come before a draining server stops listening. */
+const QUIET_BEFORE_CLOSE_MS = 200;
+
 /** Closing a server waits for open connections; idle keep-alive ones are closed at once, busy ones after `graceMs`. */
 async function closeServer(server: Server, graceMs: number): Promise<void> {
   const closed = once(server, 'close');
@@ -105,10 +108,13 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
     closing ??= (async () => {
       logger.info({ inflight: served.context.lifecycle.inflight }, 'draining');
       // The listener stays open while draining, so late arrivals get a 503 to retry elsewhere
-      // rather than a refused connection; it closes once nothing is in flight.
+      // rather than a refused connection; it closes once nothing is in flight and no request has
+      // come for a moment (or the drain's time is up).
+      const deadline = performance.now() + config.drainTimeoutMs;
       const drained = lifecycle.drain(config.drainTimeoutMs);
       health?.refresh();
       const clean = await drained;
+      await lifecycle.quiet(QUIET_BEFORE_CLOSE_MS, deadline);
       await closeServer(server, 1000);
       await health?.close();
       await served.shutdown();

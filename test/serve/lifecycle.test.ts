@@ -30,4 +30,16 @@ describe('Lifecycle', () => {
     lifecycle.begin();
     expect(await lifecycle.drain(20)).toBe(false);
   });
+
+  it('is quiet once nothing is in flight and no request began for quietMs, or says not at the deadline', async () => {
+    const lifecycle = new Lifecycle();
+    lifecycle.begin();
+    lifecycle.end();
+    const started = performance.now();
+    expect(await lifecycle.quiet(60, started + 5000)).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(50); // the last request began just now
+    lifecycle.begin(); // one that never ends
+    expect(await lifecycle.quiet(10, performance.now() + 40)).toBe(false);
+  });
 });
+

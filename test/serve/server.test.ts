@@ -315,6 +315,38 @@ describe('hostile HTTP', () => {
 });
 
 describe('process lifecycle', () => {
+  it('on SIGTERM under a stream of new connections answers each request or refuses it 503, never resets it',
+    async () => {
+      const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn' });
+      const exited = once(child, 'exit');
+      const outcomes: string[] = [];
+      let stopping = false;
+      // Clients as a load balancer's would behave: a 503 sends them elsewhere, so they stop.
+      const client = async () => {
+        for (;;) {
+          try {
+            const res = await send(port, 'POST', '/v1/models/student/predict', predictBody(),
+              { 'content-type': 'application/json' });
+            outcomes.push(String(res.status));
+            if (res.status === 503) return;
+          } catch (error) {
+            outcomes.push((error as NodeJS.ErrnoException).code ?? 'error');
+            return;
+          }
+          if (stopping && outcomes.length > 2000) return;
+        }
+      };
+      const clients = Array.from({ length: 8 }, client);
+      await new Promise((r) => setTimeout(r, 300));
+      stopping = true;
+      child.kill('SIGTERM');
+      await Promise.all(clients);
+      expect((await exited)[0]).toBe(0);
+      expect(outcomes.filter((o) => o !== '200' && o !== '503' && o !== 'ECONNREFUSED')).toEqual([]);
+      expect(outcomes).toContain('503');
+    }, 60_000);
+
+
   it('on SIGTERM turns readiness off, finishes the request in flight and exits 0', async () => {
     // The queue delay holds the request in flight while the server is told to stop.
     const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',
