@@ -10,23 +10,29 @@ const RESULT = 'serve:gather-result';
 /** A worker that has not answered by then is left out rather than holding the answer. */
 const TIMEOUT_MS = 3000;
 
-type GatherMessage = { type: typeof REQUEST; kind: string; id: number } | { type: typeof COLLECT; kind: string;
-  id: string } | { type: typeof PART; id: string; part: unknown } | { type: typeof RESULT; id: number;
-  parts: unknown[] };
+type GatherMessage = { type: typeof REQUEST; kind: string; id: number; payload?: unknown; timeoutMs?: number } |
+  { type: typeof COLLECT; kind: string; id: string; payload?: unknown } | { type: typeof PART; id: string;
+    part: unknown } | { type: typeof RESULT; id: number; parts: unknown[] };
 
-const answerers = new Map<string, () => unknown>();
+const answerers = new Map<string, (payload: unknown) => unknown>();
 let listening = false;
 let nextId = 0;
 
-/** In a cluster worker: answers the primary's collection of `kind` with `collect()`. */
-export function answerGather(kind: string, collect: () => unknown): void {
+/**
+ * In a cluster worker: answers the primary's collection of `kind` with `collect(payload)`, or
+ * what its promise resolves to (a reload takes a while).
+ */
+export function answerGather(kind: string, collect: (payload: unknown) => unknown): void {
   answerers.set(kind, collect);
   if (listening) return;
   listening = true;
   process.on('message', (message: GatherMessage) => {
     if (message?.type !== COLLECT) return;
     const answer = answerers.get(message.kind);
-    process.send?.({ type: PART, id: message.id, part: answer ? answer() : null } satisfies GatherMessage);
+    void Promise.resolve(answer ? answer(message.payload) : null).then(
+      (part) => process.send?.({ type: PART, id: message.id, part } satisfies GatherMessage),
+      (error: Error) => process.send?.({ type: PART, id: message.id, part: { error: error.message } }),
+    );
   });
 }
 
@@ -60,13 +66,16 @@ export function askPrimary<T>(what: string, request: (id: number) => object,
   });
 }
 
-/** In a cluster worker: every worker's answer to `kind`, this one's included. */
-export function gather(kind: string): Promise<unknown[]> {
-  return askPrimary(kind, (id) => ({ type: REQUEST, kind, id } satisfies GatherMessage),
+/**
+ * In a cluster worker: every worker's answer to `kind` (given `payload`), this one's included; a
+ * worker that has not answered within `timeoutMs` is left out.
+ */
+export function gather(kind: string, payload?: unknown, timeoutMs = TIMEOUT_MS): Promise<unknown[]> {
+  return askPrimary(kind, (id) => ({ type: REQUEST, kind, id, payload, timeoutMs } satisfies GatherMessage),
     (message,
       id) => (message.type === RESULT && message.id === id ?
         (message as GatherMessage & { parts: unknown[] }).parts :
-        undefined));
+        undefined), timeoutMs * 2);
 }
 
 /** In the primary: fans each worker's request out to all workers and sends back what they answered. */
@@ -88,9 +97,11 @@ export function serveClusterGather(): void {
       if (reply.part !== null) parts.push(reply.part);
       if (--pending === 0) done();
     };
-    const timer = setTimeout(done, TIMEOUT_MS);
+    const timer = setTimeout(done, message.timeoutMs ?? TIMEOUT_MS);
     cluster.on('message', collect);
-    for (const worker of workers) worker.send({ type: COLLECT, kind: message.kind, id } satisfies GatherMessage);
+    for (const worker of workers) {
+      worker.send({ type: COLLECT, kind: message.kind, id, payload: message.payload } satisfies GatherMessage);
+    }
     if (workers.length === 0) done();
   });
 }

@@ -15,6 +15,13 @@ const LISTENING = 'serve:listening';
 /** More worker deaths than this within a minute means a crash loop: stop instead of forking forever. */
 const MAX_RESTARTS_PER_MINUTE = 5;
 
+const BUNDLE = 'serve:bundle';
+
+/** In a worker: tells the primary every worker now serves `dir`, so the workers it starts later load it too. */
+export function rememberBundle(dir: string): void {
+  process.send?.({ type: BUNDLE, dir });
+}
+
 /** In a worker: tells the primary it is serving, and on which port. */
 export function workerListening(port: number): void {
   process.send?.({ type: LISTENING, port });
@@ -40,6 +47,9 @@ export async function startCluster(config: ServeConfig, { signals }: { signals: 
   // Feedback may reach any worker: they must all check receipts with one key.
   const shared = { ...config, abSecret: config.abSecret ?? randomBytes(32).toString('hex') };
   const fork = () => cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(shared) });
+  cluster.on('message', (_worker, message: { type?: string; dir?: unknown }) => {
+    if (message?.type === BUNDLE && typeof message.dir === 'string') shared.bundleDir = message.dir;
+  });
   let stopping = false;
   let listening = false;
   const restarts: number[] = [];

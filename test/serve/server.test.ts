@@ -2,7 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
@@ -392,6 +393,29 @@ describe('process lifecycle', () => {
     expect(code).toBe(1);
     await inFlight;
   });
+
+  it('with --workers 2, a reload reaches every worker', async () => {
+    const renamed = join(bundles.root, 'renamed');
+    cpSync(bundles.tiny, renamed, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(renamed, 'manifest.json'), 'utf8')) as { name: string };
+    writeFileSync(join(renamed, 'manifest.json'), JSON.stringify({ ...manifest, name: 'renamed' }));
+    const token = 'a-test-admin-token-of-some-length';
+    const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',
+      workers: 2, adminToken: token, bundleRoot: bundles.root });
+    const exited = once(child, 'exit');
+    const names = async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 8; i++) seen.add(JSON.parse((await send(port, 'GET', '/v1/bundle')).text).name);
+      return [...seen];
+    };
+    expect(await names()).toEqual([manifest.name]);
+    const reloaded = await send(port, 'POST', '/v1/admin/reload', JSON.stringify({ bundle: renamed }),
+      { 'content-type': 'application/json', authorization: `Bearer ${token}` });
+    expect([reloaded.status, JSON.parse(reloaded.text).name]).toEqual([200, 'renamed']);
+    expect(await names()).toEqual(['renamed']); // both workers, whichever the connection reached
+    child.kill('SIGTERM');
+    expect((await exited)[0]).toBe(0);
+  }, 120_000);
 
   it('with --workers 2, counts every A/B answer and feedback once, whichever worker each reached', async () => {
     const { child, port } = await spawnServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'warn',

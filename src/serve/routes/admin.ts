@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
@@ -6,9 +7,15 @@ import { listFiles } from '../../files/index.js';
 import type { ServeContext } from '../context.js';
 import type { AppEnv } from '../env.js';
 import { fail, validationHook } from '../errors.js';
+import { answerGather, gather } from '../gather.js';
+import { rememberBundle } from '../workers.js';
 import { adminAuth, jsonBody, refuseWhileDraining } from '../middleware.js';
 import { CanaryError, type ModelSet } from '../runtime/model-set.js';
 import { ERROR_RESPONSES, ErrorBody, header, jsonResponse, ReloadRequest, ReloadResponse } from '../schemas.js';
+
+const BUNDLE_RELOAD = 'bundle-reload';
+/** Loading a bundle and its canary on a busy machine; past it a worker counts as failed. */
+const RELOAD_TIMEOUT_MS = 60_000;
 
 /** Whether `path` lies strictly inside `base` (both absolute). `..data` is a name, not a way up. */
 function within(path: string, base: string): boolean {
@@ -77,6 +84,7 @@ export function adminRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
       422: jsonResponse(ErrorBody, 'The bundle failed to load or check; the old one keeps serving'),
     },
   });
+  if (cluster.isWorker) answerGather(BUNDLE_RELOAD, (payload) => reloadInTurn(ctx, (payload as { dir: string }).dir));
   app.openapi(reload, async function reloadBundle(c) {
     if (reloading) fail(409, 'a reload is already running');
     reloading = true;
@@ -84,21 +92,51 @@ export function adminRoutes(ctx: ServeContext): OpenAPIHono<AppEnv> {
     const requested = c.req.valid('json')?.bundle ?? ctx.registry.current.dir;
     try {
       const dir = await bundleInside(requested, ctx.config.bundleRoot ?? dirname(resolve(ctx.config.bundleDir)));
-      let next: ModelSet;
-      try {
-        next = await ctx.loadModels(dir);
-      } catch (error) {
-        ctx.logger.warn({ bundle: dir, err: error }, 'reload failed; the old bundle keeps serving');
-        fail(422, 'bundle failed to load; the old one keeps serving', loadFailure(error));
-      }
-      ctx.registry.swap(next);
+      const loaded = cluster.isWorker ? await reloadEveryWorker(dir) : await reloadHere(ctx, dir);
+      if ('failure' in loaded) fail(422, 'bundle failed to load; the old one keeps serving', loaded.failure);
       const seconds = (performance.now() - started) / 1000;
-      ctx.logger.info({ bundle: dir, name: next.manifest.name, createdAt: next.manifest.createdAt, seconds },
-        'bundle reloaded');
-      return c.json({ bundle: requested, name: next.manifest.name, createdAt: next.manifest.createdAt, seconds }, 200);
+      return c.json({ bundle: requested, ...loaded, seconds }, 200);
     } finally {
       reloading = false;
     }
   });
   return app;
+}
+
+type Reloaded = { name: string; createdAt: string } | { failure: Record<string, unknown> };
+
+/** Loads the bundle (checks and canary included) and swaps it in, or says why not; the old one keeps serving then. */
+async function reloadHere(ctx: ServeContext, dir: string): Promise<Reloaded> {
+  let next: ModelSet;
+  try {
+    next = await ctx.loadModels(dir);
+  } catch (error) {
+    ctx.logger.warn({ bundle: dir, err: error }, 'reload failed; the old bundle keeps serving');
+    return { failure: loadFailure(error) };
+  }
+  ctx.registry.swap(next);
+  ctx.logger.info({ bundle: dir, name: next.manifest.name, createdAt: next.manifest.createdAt }, 'bundle reloaded');
+  return { name: next.manifest.name, createdAt: next.manifest.createdAt };
+}
+
+/** A worker's reloads one after another, in the order the primary sent them, so every worker ends on the same one. */
+let reloadQueue: Promise<unknown> = Promise.resolve();
+function reloadInTurn(ctx: ServeContext, dir: string): Promise<Reloaded> {
+  const turn = reloadQueue.then(() => reloadHere(ctx, dir));
+  reloadQueue = turn.catch(() => undefined);
+  return turn;
+}
+
+/**
+ * With --workers N: the reload runs in every worker, and the primary remembers the bundle for the
+ * workers it starts later; a worker that failed is named, and the others keep what they loaded.
+ */
+async function reloadEveryWorker(dir: string): Promise<Reloaded> {
+  const parts = (await gather(BUNDLE_RELOAD, { dir }, RELOAD_TIMEOUT_MS)) as Reloaded[];
+  const failed = parts.filter((part) => 'failure' in part);
+  if (failed.length > 0 || parts.length === 0) {
+    return { failure: { code: 'WORKERS_FAILED', workers: parts.length, failed: failed.map((f) => f.failure) } };
+  }
+  rememberBundle(dir);
+  return parts[0];
 }
