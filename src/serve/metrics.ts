@@ -4,7 +4,7 @@ import { type Aggregator, AggregatorRegistry, collectDefaultMetrics, Counter, Ga
   Registry } from 'prom-client';
 import type { ModelName } from './config.js';
 import type { ModelSetHooks } from './runtime/model-set.js';
-import { askPrimary } from './gather.js';
+import { answerGather, gather } from './gather.js';
 
 /** Model and variant labels for requests that name none (health, metrics, 404s). */
 export const NONE = 'none';
@@ -110,9 +110,7 @@ export class ServeMetrics {
     // same counts as nodejs_active_{handles,requests,resources} too, which stay.
     for (const name of DEFAULT_GAUGES_NAMED_AS_COUNTERS) this.registry.removeSingleMetric(name);
     if (cluster.isWorker) {
-      // Constructing one installs prom-client's worker-side listener for the primary's requests.
-      new AggregatorRegistry();
-      AggregatorRegistry.setRegistries(this.registry);
+      answerGather(METRICS, () => this.registry.getMetricsAsJSON());
       for (const [name, aggregator] of Object.entries(CLUSTER_AGGREGATORS)) {
         const metric = this.registry.getSingleMetric(name) as unknown as { aggregator: Aggregator } | undefined;
         if (metric) metric.aggregator = aggregator;
@@ -146,34 +144,16 @@ export class ServeMetrics {
 }
 
 // ── Cluster: each worker's /metrics answers for every worker ──────────────────────────────────
-// A scraper behind the shared port reaches one worker at random; so a worker asks the primary,
-// which gathers every worker's registry through prom-client's AggregatorRegistry.
+// A scraper behind the shared port reaches one worker at random; so a worker gathers every
+// worker's registry through the primary (gather.ts) and aggregates them with prom-client. A worker
+// that does not answer in time (one starting after a crash) is left out, so a scrape never fails
+// for it.
 
-const REQUEST = 'serve:metrics-request';
-const RESPONSE = 'serve:metrics-response';
-type MetricsMessage = { type: typeof REQUEST; id: number } | { type: typeof RESPONSE; id: number; text?: string;
-  error?: string };
+const METRICS = 'metrics';
 
-/** In a worker: every worker's metrics via the primary; elsewhere this process's own. */
+/** In a worker: every worker's metrics, aggregated; elsewhere this process's own. */
 export async function metricsText(metrics: ServeMetrics): Promise<string> {
   if (!cluster.isWorker || !process.send) return metrics.registry.metrics();
-  const answer = await askPrimary('metrics', (id) => ({ type: REQUEST, id } satisfies MetricsMessage),
-    (message,
-      id) => (message.type === RESPONSE && message.id === id ?
-        (message as MetricsMessage & { type: typeof RESPONSE }) :
-        undefined), 5000);
-  if (answer.error) throw new Error(answer.error);
-  return answer.text ?? '';
-}
-
-/** In the primary: answers workers' metric requests with the aggregate of all workers. */
-export function serveClusterMetrics(): void {
-  const aggregator = new AggregatorRegistry();
-  cluster.on('message', (worker, message: MetricsMessage) => {
-    if (message?.type !== REQUEST) return;
-    aggregator.clusterMetrics().then(
-      (text) => worker.send({ type: RESPONSE, id: message.id, text } satisfies MetricsMessage),
-      (error: Error) => worker.send({ type: RESPONSE, id: message.id, error: error.message } satisfies MetricsMessage),
-    );
-  });
+  const parts = await gather(METRICS);
+  return AggregatorRegistry.aggregate(parts as Awaited<ReturnType<Registry['getMetricsAsJSON']>>).metrics();
 }

@@ -6,7 +6,6 @@ import { onStopSignals } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { serveClusterClaims } from './ab/scored.js';
 import { serveClusterGather } from './gather.js';
-import { serveClusterMetrics } from './metrics.js';
 import type { ServerHandle } from './handle.js';
 
 /** The primary's validated config, handed to each worker so all of them serve the same thing. */
@@ -41,7 +40,6 @@ function exited(worker: Worker): Promise<boolean> {
  */
 export async function startCluster(config: ServeConfig, { signals }: { signals: boolean }): Promise<ServerHandle> {
   const logger = createLogger(config.logLevel);
-  serveClusterMetrics();
   serveClusterClaims();
   serveClusterGather();
   // Feedback may reach any worker: they must all check receipts with one key.
