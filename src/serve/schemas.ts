@@ -274,9 +274,11 @@ export const COMMON_RESPONSES = {
 export const ERROR_RESPONSES = {
   ...COMMON_RESPONSES,
   400: jsonResponse(ErrorBody, 'Malformed JSON, or input that fails validation'),
-  408: jsonResponse(ErrorBody, 'The body did not arrive within the deadline'),
+  408: jsonResponse(ErrorBody,
+    'The body did not arrive within the deadline, or so late that its own batch could not finish within it'),
   413: jsonResponse(ErrorBody, 'Body or instance count over the limit'),
-  415: jsonResponse(ErrorBody, 'Content-Type is not application/json'),
+  415: jsonResponse(ErrorBody, 'Content-Type is not application/json, or a Content-Encoding other than identity'),
+  501: jsonResponse(ErrorBody, 'A Transfer-Encoding other than chunked'),
   422: jsonResponse(ErrorBody,
     "An instance makes the model's output non-finite (values far outside the training range); the others of its " +
       "batch are answered"),

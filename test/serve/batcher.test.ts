@@ -77,6 +77,21 @@ describe('Batcher', () => {
     expect(await Promise.all(ahead)).toEqual([[4], [6], [8]]);
   });
 
+  it('answers 408, not 503, when nothing is ahead and the deadline left cannot fit the request\'s own batch',
+    async () => {
+      const { batcher } = doubler({ maxQueueDelayMs: 0, maxBatchSize: 1 }, 60);
+      await batcher.submit([1], far()); // one 60 ms batch teaches the batcher its speed
+      expect(batcher.expectedWaitMs).toBe(0);
+      let error: unknown;
+      try {
+        void batcher.submit([2], performance.now() + 20); // a request that took its deadline to arrive
+      } catch (thrown) {
+        error = thrown;
+      }
+      expect((error as HTTPException).status).toBe(408);
+      expect((error as HTTPException).message).toMatch(/arrived too late/);
+    });
+
   it('answers 504 past the deadline, and drops the request from the queue unrun', async () => {
     const { batcher, batches, depths } = doubler({ maxQueueDelayMs: 100 });
     const late = batcher.submit([1], performance.now() + 10);

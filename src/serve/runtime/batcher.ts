@@ -75,7 +75,8 @@ export class Batcher<I, O> {
 
   /**
    * Queues `item`; rejects at once with 503 when the queue is full or when the rows ahead of it
-   * would, at recent speed, not finish before `deadlineAt` (a performance.now() time), and
+   * would, at recent speed, not finish before `deadlineAt` (a performance.now() time), with 408
+   * when nothing is ahead and it still would not (the request took its deadline to arrive), and
    * with 504 when the deadline passes before its batch finishes anyway.
    */
   submit(item: I, deadlineAt: number): Promise<O> {
@@ -89,6 +90,11 @@ export class Batcher<I, O> {
     const rows = this.rowsOf(item);
     const expectedMs = this.expectedWaitMs + rows * this.msPerRow;
     if (performance.now() + expectedMs > deadlineAt) {
+      // With nothing ahead of it, the time is gone because the request itself came slowly: no overload.
+      if (this.expectedWaitMs === 0) {
+        fail(408, 'request arrived too late to be answered within the deadline', { model: this.name,
+          leftMs: Math.max(0, Math.round(deadlineAt - performance.now())), neededMs: Math.round(expectedMs) });
+      }
       fail(503, 'overloaded: the work queued ahead would not finish before the deadline', { model: this.name,
         queued: this.queue.length, expectedWaitMs: Math.round(expectedMs) }, {
         'Retry-After': String(Math.max(1, Math.ceil(expectedMs / 1000))),
