@@ -42,6 +42,7 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     maxConnections: config.limits.maxConnections,
     budget,
     deadlineMs: config.batching.deadlineMs,
+    maxBodyBytes: config.limits.maxBodyBytes,
     isDraining: () => served.context.lifecycle.isDraining,
     inflight: served.context.lifecycle,
     onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),

@@ -39,7 +39,7 @@ describe('admission with a turn budget', () => {
       let inflight = 0;
       const refused: Refusal[] = [];
       const create = admissionServer({
-        maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => draining,
+        maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, budget, isDraining: () => draining,
         inflight: { begin: () => inflight++, end: () => inflight-- }, onRefuse: (reason) => refused.push(reason),
       });
       server = create({}, (req, res) => res.end(JSON.stringify({ draining: arrivedWhileDraining(req) })));
@@ -75,7 +75,7 @@ describe('admission with a turn budget', () => {
     const refused: Refusal[] = [];
     let inflight = 0;
     server = admissionServer({
-      maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => false,
+      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
       inflight: { begin: () => inflight++, end: () => inflight-- }, onRefuse: (reason) => refused.push(reason),
     })({}, () => {}); // the started request is never answered: it holds the turn's budget
     server.listen(0, '127.0.0.1');
@@ -96,7 +96,7 @@ describe('admission with a turn budget', () => {
     const budget = new TurnBudget({ perTurn: 4, maxWaiting: 10, acceptFirstMs: 60_000, defer: (run) => turns.push(run),
       now: () => 0 });
     server = admissionServer({
-      maxConnections: 100, deadlineMs: 60_000, budget, isDraining: () => false,
+      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
       inflight: { begin: () => {}, end: () => {} },
     })({}, (_req, res) => res.end('served'));
     server.listen(0, '127.0.0.1');
@@ -117,7 +117,7 @@ describe('admission with a turn budget', () => {
     async () => {
       let inflight = 0;
       server = admissionServer({
-        maxConnections: 100, deadlineMs: 60_000, isDraining: () => false,
+        maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => false,
         budget: new TurnBudget({ perTurn: 64, maxWaiting: 10, acceptFirstMs: 0 }),
         inflight: { begin: () => inflight++, end: () => inflight-- },
       })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 30));
@@ -144,7 +144,7 @@ describe('admission with a turn budget', () => {
   it('closes the connection after an answer sent once a drain has begun, though its request came before', async () => {
     let draining = false;
     server = admissionServer({
-      maxConnections: 100, deadlineMs: 60_000, isDraining: () => draining,
+      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => draining,
       budget: new TurnBudget({ perTurn: 64, maxWaiting: 10, acceptFirstMs: 0 }),
       inflight: { begin: () => {}, end: () => {} },
     })({}, (_req, res) => {
@@ -165,7 +165,7 @@ describe('admission with a turn budget', () => {
     process.on('warning', onWarning);
     try {
       server = admissionServer({
-        maxConnections: 100, deadlineMs: 60_000, isDraining: () => false,
+        maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => false,
         budget: new TurnBudget({ perTurn: 64, maxWaiting: 100, acceptFirstMs: 0 }),
         inflight: { begin: () => inflight++, end: () => inflight-- },
       })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 5));

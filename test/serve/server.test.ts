@@ -223,6 +223,29 @@ describe('hostile HTTP', () => {
     });
   });
 
+  it('answers Expect: 100-continue with 413 before the body when Content-Length is over the limit', async () => {
+    const over = await raw(server.port, `POST /v1/models/student/predict HTTP/1.1\r\nHost: ${HOST}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${100 * 2 ** 20}\r\nExpect: 100-continue\r\n\r\n`);
+    expect(over.status).toBe(413);
+    expect(over.headers).not.toContain('100 continue');
+    const body = predictBody();
+    const answer = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = request({ host: HOST, port: server.port, method: 'POST', path: '/v1/models/student/predict',
+        agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+          expect: '100-continue', connection: 'close' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on('error', reject);
+    });
+    expect(answer).toEqual({ status: 200, continued: true });
+  });
+
   it('refuses a Host it does not know (DNS rebinding) and sends nosniff', async () => {
     const rebound = await send(server.port, 'GET', '/v2', undefined, { host: 'attacker.example:8080' });
     expect(rebound.status).toBe(403);

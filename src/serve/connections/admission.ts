@@ -39,6 +39,8 @@ export interface AdmissionOptions {
   maxConnections: number;
   /** The request deadline: headers and body must have arrived within it. */
   deadlineMs: number;
+  /** The largest body any route takes: an Expect: 100-continue past it is refused before the body is sent. */
+  maxBodyBytes: number;
   /** How many API requests a turn of the event loop starts; the rest wait their turn in order. */
   budget: TurnBudget;
   isDraining: () => boolean;
@@ -223,7 +225,7 @@ export function admissionServer(
       headersTimeout: options.deadlineMs,
       // Node checks those timeouts on this interval (30 s by default, six deadlines).
       connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.round(options.deadlineMs / 10))),
-    }, (req, res) => {
+    }, function onRequest(req, res) {
       (req as Stamped)[ARRIVED] = performance.now();
       (req as Stamped)[ARRIVED_DRAINING] = options.isDraining();
       const probe = PROBE_PATH.test(req.url ?? '');
@@ -245,6 +247,17 @@ export function admissionServer(
       open++;
       socket.once('close', () => open--);
       if (open > options.maxConnections) socket[OVER_CAP] = true;
+    });
+    // Node sends 100 Continue to any Expect: 100-continue on its own; a body that will be refused
+    // for its size should not be sent at all.
+    server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (Number(req.headers['content-length']) > options.maxBodyBytes) {
+        options.onConnectionAnswer?.(413, 'request body too large');
+        refuse(res, 413, { error: 'request body too large', details: { maxBytes: options.maxBodyBytes } });
+        return;
+      }
+      res.writeContinue();
+      server.listeners('request').forEach((listener) => (listener as RequestListener)(req, res));
     });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: WithResponse) =>
       answerClientError(error, socket, options));
