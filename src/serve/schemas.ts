@@ -126,7 +126,8 @@ export const AbPredictResponse = PredictResponse.extend({
 const Label = z.union([z.int().nonnegative(), z.string().min(1)]);
 /** A receipt's length grows with the classes it lists: ~10 characters per instance, plus a fixed ~150. */
 export const feedbackRequest = (maxInstances: number) =>
-  z.object({
+  // Strict as the predict bodies are: a misspelt field ("labels") is an error, not silently dropped.
+  z.strictObject({
     receipt: z.string().min(1).max(256 + 12 * maxInstances).openapi({
       description: 'The receipt of the A/B answer being scored, as it was received',
     }),
@@ -150,7 +151,7 @@ export const AbReport = z.object({
   variants: z.record(z.string(), VariantReport),
 }).openapi('AbReport');
 
-export const ReloadRequest = z.object({
+export const ReloadRequest = z.strictObject({
   bundle: z.string().min(1).optional().openapi({
     description: 'Bundle folder to load; default: the one the server started with',
   }),

@@ -108,6 +108,9 @@ describe('A/B', () => {
     expect((await feedback({ receipt: two.body.receipt, label: 0 })).status).toBe(400);
     expect((await feedback({ receipt: two.body.receipt, label: [99, 0] })).status).toBe(400);
     expect((await feedback({ label: 0 })).status).toBe(400);
+    // a misspelt field is named, not dropped (the receipt is still unscored after it)
+    const misspelt = await feedback({ receipt: two.body.receipt, label: [0, 0], labels: [0, 0] });
+    expect([misspelt.status, JSON.stringify(misspelt.body)]).toEqual([400, expect.stringMatching(/labels/)]);
     // the request id scores nothing
     expect((await feedback({ requestId: two.body.requestId, label: [0, 0] })).status).toBe(400);
     const { variants } = await report(served);

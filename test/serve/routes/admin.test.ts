@@ -113,6 +113,7 @@ describe('POST /v1/admin/reload', () => {
       const linked = await reload({ bundle: join(bundles.root, 'link-out') });
       expect(linked.status).toBe(403);
       expect((await reload({ bundle: '/etc' })).status).toBe(403);
+      expect((await reload({ bundel: bundles.tiny })).status).toBe(400); // a misspelt field is not ignored
       const file = await reload({ bundle: join(bundles.tiny, 'manifest.json') });
       expect([file.status, file.body.details]).toEqual([422, { code: 'NOT_A_FOLDER' }]);
       // A folder inside the root whose manifest links to a file outside it.
