@@ -23,6 +23,38 @@ function get(port: number, path: string): Promise<{ status: number; connection?:
   });
 }
 
+/**
+ * An admission server that answers each request after `delayMs`, counting requests in flight
+ * into `counter.inflight`; resolves with its port.
+ */
+async function delayedServer(delayMs: number, counter: { inflight: number }): Promise<number> {
+  server = admissionServer({
+    maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => false,
+    budget: new TurnBudget({ perTurn: 64, maxWaiting: 100, acceptFirstMs: 0 }),
+    inflight: { begin: () => counter.inflight++, end: () => counter.inflight-- },
+  })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), delayMs));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+/** Raw bytes on one connection; resolves with everything the server sent once it closes. */
+function exchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(bytes));
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+/** Polls until nothing is in flight, for at most 2 s. */
+async function settled(counter: { inflight: number }): Promise<void> {
+  for (let waited = 0; counter.inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+}
+
 let server: Server | undefined;
 afterEach(async () => {
   server?.closeAllConnections();
@@ -115,30 +147,15 @@ describe('admission with a turn budget', () => {
 
   it('answers pipelined requests before a malformed one behind them, then the error; none stays in flight',
     async () => {
-      let inflight = 0;
-      server = admissionServer({
-        maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => false,
-        budget: new TurnBudget({ perTurn: 64, maxWaiting: 10, acceptFirstMs: 0 }),
-        inflight: { begin: () => inflight++, end: () => inflight-- },
-      })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 30));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
+      const counter = { inflight: 0 };
+      const port = await delayedServer(30, counter);
       const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
-      const text = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1',
-          () => socket.write(get('/a') + get('/b') + 'GARBAGE / HTTP/1.1\r\n\r\n'));
-        let received = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => (received += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(received));
-      });
+      const text = await exchange(port, get('/a') + get('/b') + 'GARBAGE / HTTP/1.1\r\n\r\n');
       expect(text.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 400']);
       expect(text.indexOf('answer to /a')).toBeLessThan(text.indexOf('answer to /b'));
       expect(text).toMatch(/\{"error":"malformed HTTP request"/);
-      for (let waited = 0; inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-      expect(inflight).toBe(0);
+      await settled(counter);
+      expect(counter.inflight).toBe(0);
     });
 
   it('closes the connection after an answer sent once a drain has begun, though its request came before', async () => {
@@ -159,32 +176,17 @@ describe('admission with a turn budget', () => {
   });
 
   it('answers 30 requests pipelined on one connection with one close listener, none left in flight', async () => {
-    let inflight = 0;
+    const counter = { inflight: 0 };
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.name);
     process.on('warning', onWarning);
     try {
-      server = admissionServer({
-        maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1 << 20, isDraining: () => false,
-        budget: new TurnBudget({ perTurn: 64, maxWaiting: 100, acceptFirstMs: 0 }),
-        inflight: { begin: () => inflight++, end: () => inflight-- },
-      })({}, (req, res) => setTimeout(() => res.end(`answer to ${req.url}`), 5));
-      server.listen(0, '127.0.0.1');
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
+      const port = await delayedServer(5, counter);
       const requests = Array.from({ length: 30 }, (_, i) =>
         `GET /${i} HTTP/1.1\r\nHost: 127.0.0.1\r\n${i === 29 ? 'Connection: close\r\n' : ''}\r\n`).join('');
-      const text = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => socket.write(requests));
-        let received = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => (received += chunk));
-        socket.on('error', reject);
-        socket.on('close', () => resolve(received));
-      });
-      expect(text.match(/HTTP\/1\.1 200/g)).toHaveLength(30);
-      for (let waited = 0; inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-      expect(inflight).toBe(0);
+      expect((await exchange(port, requests)).match(/HTTP\/1\.1 200/g)).toHaveLength(30);
+      await settled(counter);
+      expect(counter.inflight).toBe(0);
       await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
       expect(warnings).not.toContain('MaxListenersExceededWarning');
     } finally {
