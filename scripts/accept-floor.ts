@@ -13,7 +13,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from '../src/bench/index.js';
-import { scriptArgs } from '../src/cli/index.js';
+import { z } from 'zod';
+import { parseFlags, scriptArgs } from '../src/cli/index.js';
 
 /** Sockets and responses of the current run, destroyed when it ends. */
 const held: { destroy(): unknown }[] = [];
@@ -56,12 +57,8 @@ async function burstMs(makeServer: () => Server, connections: number, bodyFile: 
 
 const { values } = scriptArgs({ options: { connections: { type: 'string', default: '512' },
   runs: { type: 'string', default: '5' } } });
-const connections = Number(values.connections);
-const runs = Number(values.runs);
-if (!Number.isInteger(connections) || connections < 2 || !Number.isInteger(runs) || runs < 1) {
-  console.error('accept-floor: --connections must be an integer ≥ 2 and --runs ≥ 1');
-  process.exit(1);
-}
+const { connections, runs } = parseFlags(z.object({ connections: z.coerce.number().int().min(2).max(4096),
+  runs: z.coerce.number().int().min(1).max(100) }), values);
 const dir = await mkdtemp(join(tmpdir(), 'accept-floor-'));
 try {
   const bodyFile = join(dir, 'body.json');
