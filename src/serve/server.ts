@@ -46,10 +46,7 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     isDraining: () => served.context.lifecycle.isDraining,
     inflight: served.context.lifecycle,
     onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
-    onConnectionAnswer: (status, message) => {
-      served.context.metrics.observe({ endpoint: '/*', model: 'none', variant: 'none', code: status }, 0);
-      served.context.logger.info({ status }, message);
-    },
+    onConnectionAnswer: (status, message) => recordOutsideApp(served, status, message),
   });
   // The adapter's listener, not its serve(): only the listener takes an error handler.
   const server = admission({}, getRequestListener(served.app.fetch, { hostname: config.host,
@@ -61,6 +58,12 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
   return { server, port: (server.address() as AddressInfo).port };
 }
 
+/** An answer the app never saw, counted and logged as the app's own answers are. */
+function recordOutsideApp(served: ServeApp, status: number, message: string): void {
+  served.context.metrics.observe({ endpoint: '/*', model: 'none', variant: 'none', code: status }, 0);
+  served.context.logger.info({ status }, message);
+}
+
 /**
  * A request the adapter cannot turn into a URL (a Host like `a b` or `[::1]evil`, a backslash in the
  * path, `OPTIONS *`): a JSON 400, counted and logged as the app's answers are, where the adapter
@@ -68,8 +71,7 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
  */
 function unreadableRequest(error: unknown, served: ServeApp): Response {
   const reason = (error as Error).message;
-  served.context.metrics.observe({ endpoint: '/*', model: 'none', variant: 'none', code: 400 }, 0);
-  served.context.logger.info({ reason }, 'unreadable request target or Host');
+  recordOutsideApp(served, 400, `unreadable request target or Host: ${reason}`);
   return new Response(JSON.stringify({ error: 'bad request target or Host header', details: { reason } }),
     { status: 400, headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' } });
 }
