@@ -25,6 +25,15 @@ function recorder() {
   return { started, refused, request };
 }
 
+/** A budget that holds for bursts (acceptFirstMs 50), on hand-run turns and a hand-set clock. */
+function burstBudget(perTurn: number) {
+  const turns = manualTurns();
+  const clock = { ms: 0 };
+  const budget = new TurnBudget({ perTurn, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
+    now: () => clock.ms });
+  return { turns, clock, budget, ...recorder() };
+}
+
 describe('TurnBudget', () => {
   it('starts perTurn requests a turn and the rest, in arrival order, on the turns after', () => {
     const turns = manualTurns();
@@ -82,11 +91,7 @@ describe('TurnBudget', () => {
   });
 
   it('holds requests back while every turn accepts a connection, then starts them in arrival order', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 2, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, request } = recorder();
+    const { turns, clock, budget, started, request } = burstBudget(2);
     budget.admit(request('a')); // no connection accepted yet: starts at once
     budget.connectionAccepted();
     budget.admit(request('b'));
@@ -107,11 +112,7 @@ describe('TurnBudget', () => {
   });
 
   it('forces a turn of starts each time a streak has lasted acceptFirstMs', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, request } = recorder();
+    const { turns, clock, budget, started, request } = burstBudget(1);
     const startedPerTurn: number[] = [];
     for (let turn = 0; turn < 10; turn++) {
       budget.connectionAccepted(); // a flood: every turn accepts
@@ -128,11 +129,7 @@ describe('TurnBudget', () => {
   });
 
   it('ends a streak at the first turn that accepts nothing, even with nothing waiting', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 4, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, request } = recorder();
+    const { turns, clock, budget, started, request } = burstBudget(4);
     budget.connectionAccepted(); // a lone connection (a probe) at 0 ms
     turns.endTurn();
     turns.endTurn(); // the next turn accepts nothing: the streak is over
