@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BINARY_FORMULAS, type BinaryOp, binaryKernel } from './kernels/binary.js';
+import { gatherKernel } from './kernels/gather.js';
 import { batchMatMulKernel, fusedMatMulKernel } from './kernels/matmul.js';
 import { reduceKernel, softmaxKernel } from './kernels/reduce.js';
 import { UNARY_FORMULAS, type UnaryOp, unaryKernel } from './kernels/unary.js';
@@ -19,6 +20,7 @@ export function fastKernels(blas: Blas): Record<string, FastKernel> {
     Min: reduceKernel('min'),
     Mean: reduceKernel('mean'),
     Softmax: softmaxKernel(),
+    GatherV2: gatherKernel(),
   };
   for (const op of Object.keys(BINARY_FORMULAS) as BinaryOp[]) kernels[op] = binaryKernel(op);
   for (const op of Object.keys(UNARY_FORMULAS) as UnaryOp[]) kernels[op] = unaryKernel(op);
