@@ -1,5 +1,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf } from './kernel-args.js';
+import {
+  type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf,
+} from './kernel-args.js';
 
 /**
  * GatherV2 along the first axis: whole rows copied with `TypedArray.set`. The stock kernel
