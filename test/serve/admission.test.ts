@@ -118,9 +118,50 @@ describe('admission with a turn budget', () => {
     while (budget.depth < 1) await new Promise((r) => setTimeout(r, 5));
     const third = await get(port, '/refused');
     expect(third.status).toBe(503);
+    expect(third.connection).toBe('keep-alive'); // a reconnect would queue behind every accept
     expect(JSON.parse(third.body)).toMatchObject({ error: 'overloaded: too many requests waiting to start' });
     expect(refused).toEqual(['waiting']);
     expect(inflight).toBe(2); // the held one and the waiting one; the refused one is not in flight
+  });
+
+  it('answers a request the queue would keep past its deadline 503 as it arrives, keeps its connection, ' +
+    'and serves the next request on it (its unread body discarded)', async () => {
+    const turns: (() => void)[] = [];
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 50, defer: (run) => turns.push(run) });
+    for (let i = 0; i < 100; i++) budget.served(200); // answers have been taking ~200 ms
+    let block = true;
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 50, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, (req, res) => (block ? undefined : req.resume().on('end', () => res.end('served'))));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/held').catch(() => {}); // starts and spends this turn's budget: the turn never ends
+    while (turns.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string) => new Promise<{ status: number; text: string; reused: boolean;
+      retryAfter?: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/p', method: 'POST', agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, reused: req.reusedSocket,
+          retryAfter: res.headers['retry-after'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    const refused = await post('x'.repeat(10_000));
+    expect(refused.status).toBe(503);
+    expect(refused.retryAfter).toBe('1');
+    expect(JSON.parse(refused.text)).toMatchObject({ details: { deadlineMs: 50 } });
+    block = false;
+    for (let i = 0; i < 100; i++) budget.served(0); // answers are fast again: the next request waits its turn
+    const next = post('y');
+    while (budget.depth === 0) await new Promise((r) => setTimeout(r, 5));
+    turns.splice(0).forEach((run) => run());
+    expect(await next).toMatchObject({ status: 200, text: 'served', reused: true });
+    agent.destroy();
   });
 
   it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {

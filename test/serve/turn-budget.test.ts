@@ -170,4 +170,50 @@ describe('TurnBudget', () => {
       expect(started).toEqual(['a']);
     }
   });
+
+  it('predicts a queued request\'s time to its answer from recent turns and answers, and refuses it as late ' +
+    'at once when that passes the deadline', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 2, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
+      now: () => clock.ms });
+    const { started, refused, request } = recorder();
+    expect(budget.predictedMs()).toBe(0); // nothing measured yet: nothing refused as late
+    for (let i = 0; i < 40; i++) budget.admit(request(`r${i}`));
+    for (let turn = 0; turn < 10; turn++) { // turns of 20 ms while requests wait
+      clock.ms += 20;
+      turns.endTurn();
+    }
+    for (let i = 0; i < 200; i++) budget.served(10);
+    // 18 wait: (floor(18 / 2) + 1) turns of ~20 ms, then ~10 ms to answer.
+    expect(budget.depth).toBe(18);
+    expect(budget.predictedMs()).toBeCloseTo(10 * 20 * (1 - 0.8 ** 9) + 10 * (1 - 0.95 ** 200), 6);
+    budget.admit(request('r40'));
+    expect(refused).toEqual([['r40', 'late']]);
+    expect(started).not.toContain('r40');
+    while (budget.depth > 0) {
+      clock.ms += 20;
+      turns.endTurn();
+    }
+    turns.endTurn(); // a turn with nothing left to start
+    budget.admit(request('in time')); // a request that starts at once is never refused as late
+    expect(started.at(-1)).toBe('in time');
+  });
+
+  it('times only turns that follow each other: an idle gap is not a turn', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
+      now: () => clock.ms });
+    const { request } = recorder();
+    budget.admit(request('a'));
+    turns.endTurn(); // started one: the next end of turn is scheduled
+    turns.endTurn(); // started none: the chain ends
+    clock.ms += 60_000;
+    budget.admit(request('b'));
+    budget.admit(request('c'));
+    clock.ms += 5;
+    turns.endTurn();
+    expect(budget.predictedMs()).toBeLessThan(100); // the minute idle counted for nothing
+  });
 });

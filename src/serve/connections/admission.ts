@@ -192,16 +192,29 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   const waitedMs = () => performance.now() - (arrivedAt(req) ?? performance.now());
   const ended = endInflightOnce(req, res, options.inflight);
   return {
-    start: () => answerClosingIfDraining(req, res, listener, options),
+    start: () => {
+      const startedAt = performance.now();
+      res.once('finish', () => options.budget.served(performance.now() - startedAt));
+      answerClosingIfDraining(req, res, listener, options);
+    },
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
-    refuse: (reason) => {
+    refuse: (reason, predictedMs) => {
       ended();
       if (req.socket.destroyed) return;
       options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
+      // The connection stays open (Node discards the unread body once the answer is sent): closing
+      // it would send the client back through accept, one connection per turn, behind everyone.
+      const keep: Record<string, string> = options.isDraining() ? {} : { Connection: 'keep-alive' };
       if (reason === 'full') {
         refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
-          details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' });
-      } else refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } });
+          details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1', ...keep });
+      } else if (reason === 'late') {
+        refuse(res, 503, { error: 'overloaded: the requests ahead would keep this one past its deadline',
+          details: { predictedMs: Math.round(predictedMs ?? 0), deadlineMs: options.deadlineMs } },
+          { 'Retry-After': '1', ...keep });
+      } else {
+        refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } }, keep);
+      }
     },
   };
 }

@@ -24,6 +24,13 @@
  */
 const HOLD_WHILE_WAITING_BELOW = 0.75;
 
+/**
+ * Weights of the newest turn length and the newest start-to-answer time in their running means:
+ * turns come ~100 a second under load and answers thousands, so each mean spans a few tens of ms.
+ */
+const TURN_WEIGHT = 0.2;
+const SERVICE_WEIGHT = 0.05;
+
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
   perTurn: number;
@@ -40,12 +47,21 @@ export interface TurnBudgetOptions {
   defer?: (run: () => void) => void;
   /** Milliseconds on a monotonic clock; injectable so tests own the time. */
   now?: () => number;
+  /**
+   * Every request's deadline from its arrival. When set, a request that would wait its turn for
+   * longer than the deadline leaves, by the recent turns' length and start-to-answer time, is
+   * refused ('late') as it arrives: a fast 503 rather than a 504 after waiting the deadline out.
+   */
+  deadlineMs?: number;
 }
 
 export interface Waiting {
   start: () => void;
-  /** Called instead of `start` when the request cannot be started: the queue is full, or it is stale. */
-  refuse: (reason: 'full' | 'stale') => void;
+  /**
+   * Called instead of `start` when the request cannot be started: the queue is full, it would wait
+   * past its deadline (late, `predictedMs` from its arrival), or it is stale.
+   */
+  refuse: (reason: 'full' | 'late' | 'stale', predictedMs?: number) => void;
   /** Checked as the request leaves the queue: a client that left, or a deadline already past. */
   stale: () => boolean;
 }
@@ -59,6 +75,11 @@ export class TurnBudget {
   private acceptStreakSince: number | null = null;
   private readonly defer: (run: () => void) => void;
   private readonly now: () => number;
+  /** When the last end of turn ran, if it scheduled the next (so the gap to it is one turn); else null. */
+  private lastEndOfTurnAt: number | null = null;
+  /** Running means: a turn's length while requests wait, and a started request's time to its answer. */
+  private turnMs = 0;
+  private serviceMs = 0;
 
   constructor(private readonly options: TurnBudgetOptions) {
     this.defer = options.defer ?? ((run) => setImmediate(run));
@@ -89,6 +110,19 @@ export class TurnBudget {
     return this.waiting.length;
   }
 
+  /** A started request was answered `ms` after it started. */
+  served(ms: number): void {
+    this.serviceMs += SERVICE_WEIGHT * (ms - this.serviceMs);
+  }
+
+  /**
+   * How long a request queued now would take from its arrival to its answer: the turns until the
+   * `perTurn` ahead of it have started, then the recent start-to-answer time.
+   */
+  predictedMs(): number {
+    return (Math.floor(this.waiting.length / this.options.perTurn) + 1) * this.turnMs + this.serviceMs;
+  }
+
   /** Starts `request` now if this turn's budget allows and nothing arrived before it, else queues it. */
   admit(request: Waiting): void {
     if (this.waiting.length === 0 && this.started < this.options.perTurn && !this.holding()) {
@@ -96,10 +130,18 @@ export class TurnBudget {
       request.start();
     } else if (this.waiting.length >= this.options.maxWaiting) {
       request.refuse('full');
+    } else if (this.options.deadlineMs !== undefined && this.predictedMs() > this.options.deadlineMs) {
+      request.refuse('late', this.predictedMs());
     } else {
       this.waiting.push(request);
     }
     this.scheduleEndOfTurn();
+  }
+
+  private timeTurn(): void {
+    const at = this.now();
+    if (this.lastEndOfTurnAt !== null) this.turnMs += TURN_WEIGHT * (at - this.lastEndOfTurnAt - this.turnMs);
+    this.lastEndOfTurnAt = at;
   }
 
   // At the end of each turn the budget renews and the oldest waiting requests start; what they
@@ -110,6 +152,7 @@ export class TurnBudget {
     this.defer(() => {
       this.endOfTurnScheduled = false;
       this.started = 0;
+      this.timeTurn();
       const holding = this.holding();
       if (!holding) this.acceptStreakSince = null;
       this.acceptedThisTurn = false;
@@ -127,6 +170,7 @@ export class TurnBudget {
         // Even if a start threw, what still waits gets the next turn rather than the next arrival;
         // after a held turn the next one must run too, to end the streak if it accepts nothing.
         if (holding || this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
+        else this.lastEndOfTurnAt = null;
       }
     });
   }
