@@ -164,6 +164,24 @@ describe('admission with a turn budget', () => {
     agent.destroy();
   });
 
+  it('closes the connection of a refused request whose body it would not read: too long, or chunked', async () => {
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} });
+    let started = 0;
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1000, budget, isDraining: () => false,
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, () => void started++); // the first request spends the only turn's budget and is never answered
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/held').catch(() => {});
+    while (started === 0) await new Promise((r) => setTimeout(r, 5));
+    for (const framing of ['Content-Length: 2000', 'Transfer-Encoding: chunked']) {
+      const answer = await exchange(port, `POST /p HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n`);
+      expect(answer, framing).toMatch(/^HTTP\/1\.1 503[^]*\r\nConnection: close\r\n/);
+    }
+  });
+
   it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {
     const turns: (() => void)[] = [];
     const budget = new TurnBudget({ perTurn: 4, maxWaiting: 10, acceptFirstMs: 60_000, defer: (run) => turns.push(run),

@@ -184,6 +184,18 @@ function endsOnClose(socket: WithResponse): Set<() => void> {
 }
 
 /**
+ * Whether a refused request's connection may stay open: closing it would send the client back
+ * through accept, one connection per turn, behind everyone. Node reads and discards the unread
+ * body once the answer is sent, so only a body of known length within the limit is worth reading;
+ * a draining server closes every connection.
+ */
+function keepsConnection(req: IncomingMessage, options: AdmissionOptions): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  return !options.isDraining() && req.headers['transfer-encoding'] === undefined &&
+    Number.isFinite(length) && length <= options.maxBodyBytes;
+}
+
+/**
  * A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it
  * waited.
  */
@@ -202,9 +214,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
       ended();
       if (req.socket.destroyed) return;
       options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
-      // The connection stays open (Node discards the unread body once the answer is sent): closing
-      // it would send the client back through accept, one connection per turn, behind everyone.
-      const keep: Record<string, string> = options.isDraining() ? {} : { Connection: 'keep-alive' };
+      const keep: Record<string, string> = keepsConnection(req, options) ? { Connection: 'keep-alive' } : {};
       if (reason === 'full') {
         refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
           details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1', ...keep });
