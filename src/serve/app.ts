@@ -18,7 +18,7 @@ import { answerGather } from './gather.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { metricsText, ServeMetrics } from './metrics.js';
-import { hostCheck, observe, serverRequestId } from './middleware.js';
+import { headContentLength, hostCheck, observe, serverRequestId } from './middleware.js';
 import { CanaryError, ModelSet } from './runtime/model-set.js';
 import { ModelRegistry } from './runtime/registry.js';
 import { abRoutes } from './routes/ab.js';
@@ -122,7 +122,7 @@ function honoApp(context: ServeContext): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   // HSTS is off: this server speaks plain HTTP, and TLS (where there is any) ends in front of it.
   app.use(serverRequestId(), observe(metrics, lifecycle, logger), hostCheck(allowedHostsOf(config)),
-    secureHeaders({ strictTransportSecurity: false }));
+    secureHeaders({ strictTransportSecurity: false }), headContentLength());
   app.route('/', predictRoutes(context));
   app.route('/', abRoutes(context));
   app.route('/', adminRoutes(context));

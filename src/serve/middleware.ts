@@ -63,6 +63,18 @@ export const serverRequestId = (): MiddlewareHandler<AppEnv> =>
     await next();
   };
 
+/**
+ * RFC 9110 §9.3.2: a HEAD answer carries the header fields a GET's would, Content-Length among
+ * them. Hono answers HEAD by running the GET route and dropping its body, so the node adapter,
+ * which counts a body's bytes as it writes them, never learns the length: count it here.
+ */
+export const headContentLength = (): MiddlewareHandler =>
+  async function headContentLength(c, next) {
+    await next();
+    if (c.req.raw.method !== 'HEAD' || !c.res.body || c.res.headers.has('Content-Length')) return;
+    c.res.headers.set('Content-Length', String((await c.res.clone().arrayBuffer()).byteLength));
+  };
+
 /** The performance.now() time by which a request must be answered: `deadlineMs` after it arrived. */
 export const deadlineOf = (c: Context<AppEnv>, deadlineMs: number): number =>
   (c.get('arrivedAt') ?? performance.now()) + deadlineMs;

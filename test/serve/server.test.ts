@@ -117,6 +117,19 @@ describe('over HTTP', () => {
     expect((await send(server.port, 'GET', '/metrics')).text).toMatch(/serve_requests_total/);
   });
 
+  it('answers HEAD with the headers GET would send, Content-Length included, and no body', async () => {
+    for (const path of ['/v2/health/ready', '/v2/models/student', '/metrics', '/openapi.json']) {
+      const get = await send(server.port, 'GET', path);
+      const head = await send(server.port, 'HEAD', path);
+      expect(head.status, path).toBe(200);
+      expect(head.text, path).toBe('');
+      expect(head.headers['content-type'], path).toBe(get.headers['content-type']);
+      // /metrics moves between the two requests; the others are byte for byte the same.
+      if (path !== '/metrics') expect(head.headers['content-length'], path).toBe(String(Buffer.byteLength(get.text)));
+      else expect(Number(head.headers['content-length']), path).toBeGreaterThan(0);
+    }
+  });
+
   it('answers 413 to a chunked body with no Content-Length once it passes the limit', async () => {
     const res = await send(server.port, 'POST', '/v1/models/student/predict', (write) => {
       write('{"instances":[[');
