@@ -64,14 +64,16 @@ export const serverRequestId = (): MiddlewareHandler<AppEnv> =>
   };
 
 /**
- * RFC 9110 §9.3.2: a HEAD answer carries the header fields a GET's would, Content-Length among
- * them. Hono answers HEAD by running the GET route and dropping its body, so the node adapter,
- * which counts a body's bytes as it writes them, never learns the length: count it here.
+ * RFC 9110 §9.3.2: a HEAD answer should carry the header fields a GET's would, Content-Length
+ * among them (§8.6: and only GET's length). Hono answers HEAD by running the GET route and
+ * dropping its body, so the node adapter, which counts a body's bytes as it writes them, never
+ * learns the length: count it here.
  */
 export const headContentLength = (): MiddlewareHandler =>
   async function headContentLength(c, next) {
     await next();
-    if (c.req.raw.method !== 'HEAD' || !c.res.body || c.res.headers.has('Content-Length')) return;
+    // Only for successes: an error's body names the method (HEAD), so its length is not GET's.
+    if (c.req.raw.method !== 'HEAD' || !c.res.ok || !c.res.body || c.res.headers.has('Content-Length')) return;
     c.res.headers.set('Content-Length', String((await c.res.clone().arrayBuffer()).byteLength));
   };
 

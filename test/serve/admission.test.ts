@@ -139,6 +139,8 @@ describe('admission with a turn budget', () => {
     const { port } = server.address() as AddressInfo;
     void get(port, '/held').catch(() => {}); // starts and spends this turn's budget: the turn never ends
     while (turns.length === 0) await new Promise((r) => setTimeout(r, 5));
+    void get(port, '/waiting').catch(() => {}); // nothing ahead of it: it waits for the next turn
+    while (budget.depth === 0) await new Promise((r) => setTimeout(r, 5));
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const post = (body: string) => new Promise<{ status: number; text: string; reused: boolean;
       retryAfter?: string }>((resolve, reject) => {
@@ -157,14 +159,35 @@ describe('admission with a turn budget', () => {
     expect(JSON.parse(refused.text)).toMatchObject({ details: { deadlineMs: 50 } });
     block = false;
     for (let i = 0; i < 100; i++) budget.served(0); // answers are fast again: the next request waits its turn
-    const next = post('y');
-    while (budget.depth === 0) await new Promise((r) => setTimeout(r, 5));
-    turns.splice(0).forEach((run) => run());
-    expect(await next).toMatchObject({ status: 200, text: 'served', reused: true });
+    let answered = false;
+    const next = post('y').finally(() => (answered = true));
+    while (!answered) { // turns end one by one: /waiting, then this request, start
+      turns.splice(0).forEach((run) => run());
+      await new Promise((r) => setTimeout(r, 5));
+    }
     agent.destroy();
+    expect(await next).toMatchObject({ status: 200, text: 'served', reused: true });
   });
 
-  it('closes the connection of a refused request whose body it would not read: too long, or chunked', async () => {
+  it('gives a refused request whose body stops arriving no second answer: its kept connection closes', async () => {
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} });
+    let started = 0;
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 100, maxBodyBytes: 1000, budget, isDraining: () => false,
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, () => void started++); // the first request spends the only turn's budget and is never answered
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/held').catch(() => {});
+    while (started === 0) await new Promise((r) => setTimeout(r, 5));
+    const answer = await exchange(port, 'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab');
+    expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1); // no 408 after the 503 when the timeout fires
+  });
+
+  it('closes the connection of a refused request whose body it would not read (too long, chunked), or that asked ' +
+    'to close', async () => {
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} });
     let started = 0;
     server = admissionServer({
@@ -176,7 +199,8 @@ describe('admission with a turn budget', () => {
     const { port } = server.address() as AddressInfo;
     void get(port, '/held').catch(() => {});
     while (started === 0) await new Promise((r) => setTimeout(r, 5));
-    for (const framing of ['Content-Length: 2000', 'Transfer-Encoding: chunked']) {
+    const framings = ['Content-Length: 2000', 'Transfer-Encoding: chunked', 'Content-Length: 0\r\nConnection: close'];
+    for (const framing of framings) {
       const answer = await exchange(port, `POST /p HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n`);
       expect(answer, framing).toMatch(/^HTTP\/1\.1 503[^]*\r\nConnection: close\r\n/);
     }

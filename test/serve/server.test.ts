@@ -128,6 +128,10 @@ describe('over HTTP', () => {
       if (path !== '/metrics') expect(head.headers['content-length'], path).toBe(String(Buffer.byteLength(get.text)));
       else expect(Number(head.headers['content-length']), path).toBeGreaterThan(0);
     }
+    // An error names the method in its body, so GET's length is not HEAD's: none is sent.
+    const missing = await send(server.port, 'HEAD', '/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.headers['content-length']).toBeUndefined();
   });
 
   it('answers 413 to a chunked body with no Content-Length once it passes the limit', async () => {

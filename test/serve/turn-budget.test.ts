@@ -200,20 +200,35 @@ describe('TurnBudget', () => {
     expect(started.at(-1)).toBe('in time');
   });
 
-  it('times only turns that follow each other: an idle gap is not a turn', () => {
+  it('times only turns that follow each other and start something: an idle gap is not a turn', () => {
     const turns = manualTurns();
     const clock = { ms: 0 };
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
       now: () => clock.ms });
-    const { request } = recorder();
-    budget.admit(request('a'));
-    turns.endTurn(); // started one: the next end of turn is scheduled
-    turns.endTurn(); // started none: the chain ends
+    const { refused, request } = recorder();
+    budget.admit(request('a')); // starts in admit
+    turns.endTurn(); // starts nothing and nothing waits: the chain of turns ends here
     clock.ms += 60_000;
-    budget.admit(request('b'));
-    budget.admit(request('c'));
+    budget.admit(request('b')); // starts in admit
+    budget.admit(request('c')); // waits
     clock.ms += 5;
+    turns.endTurn(); // starts c, 60,005 ms after the last end of turn, which did not follow a turn
+    clock.ms += 5;
+    turns.endTurn(); // starts nothing: not timed either
+    expect(budget.predictedMs()).toBe(0);
+    expect(refused).toEqual([]);
+  });
+
+  it('never refuses as late a request with nothing waiting ahead of it, whatever old means predict', () => {
+    const turns = manualTurns();
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer });
+    const { started, refused, request } = recorder();
+    for (let i = 0; i < 200; i++) budget.served(500); // an overloaded hour ago
+    budget.admit(request('a')); // spends this turn's budget
+    budget.admit(request('b')); // nothing ahead: waits for the next turn rather than refused
+    budget.admit(request('c')); // behind b, past the deadline by the old means: refused
+    expect(refused).toEqual([['c', 'late']]);
     turns.endTurn();
-    expect(budget.predictedMs()).toBeLessThan(100); // the minute idle counted for nothing
+    expect(started).toEqual(['a', 'b']);
   });
 });

@@ -12,6 +12,8 @@ const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
 const ANSWERED = Symbol('answeredAtConnection');
 const ENDS_ON_CLOSE = Symbol('endsOnClose');
+/** Set while a refused request's unread body is being discarded on a connection kept open. */
+const DISCARDING = Symbol('discardingRefusedBody');
 type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
@@ -51,26 +53,30 @@ export interface AdmissionOptions {
   onConnectionAnswer?: (status: number, message: string) => void;
 }
 
-/** A JSON error body and the headers of an answer after which the connection closes. */
-function closingJson(body: unknown,
-  extra: Record<string, string> = {}): { text: string; headers: Record<string, string> } {
+/**
+ * A JSON error body and its headers: with `close`, Connection: close; without, no Connection
+ * header, so Node keeps the connection exactly when the client asked to.
+ */
+function errorJson(body: unknown, extra: Record<string, string> = {},
+  close = true): { text: string; headers: Record<string, string> } {
   const text = JSON.stringify(body);
   return { text,
     headers: { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)),
-      'X-Content-Type-Options': 'nosniff', Connection: 'close', ...extra } };
+      'X-Content-Type-Options': 'nosniff', ...(close ? { Connection: 'close' } : {}), ...extra } };
 }
 
 /** A complete JSON error response as raw bytes, for sockets Node's response object no longer covers. */
 function rawJson(status: number, reason: string, body: unknown): string {
-  const { text, headers } = closingJson(body);
+  const { text, headers } = errorJson(body);
   return `HTTP/1.1 ${status} ${reason}\r\n${
     Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')
   }\r\n\r\n${text}`;
 }
 
-/** Connection: close, and the body is never read: the cheapest answer a refused request can get. */
-function refuse(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const { text, headers } = closingJson(body, extra);
+/** The cheapest answer a refused request can get: the app never reads its body; `close` unless told otherwise. */
+function refuse(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {},
+  close = true): void {
+  const { text, headers } = errorJson(body, extra, close);
   res.writeHead(status, headers);
   res.end(text);
 }
@@ -83,7 +89,7 @@ const FRAMING_ERRORS: Record<string, [number, string, string]> = {
 };
 
 type WithResponse = Socket & { _httpMessage?: ServerResponse; [ERROR_PENDING]?: boolean;
-  [ANSWERED]?: { status: number; message: string }; [ENDS_ON_CLOSE]?: Set<() => void> };
+  [ANSWERED]?: { status: number; message: string }; [ENDS_ON_CLOSE]?: Set<() => void>; [DISCARDING]?: boolean };
 
 /**
  * What the request's connection was answered when its body could not be read (a 408 at the
@@ -119,6 +125,11 @@ function afterPendingAnswers(socket: WithResponse, then: () => void): void {
 
 function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, options: AdmissionOptions): void {
   if (socket[ERROR_PENDING]) return; // the parser stays failed: later bytes add nothing to the answer
+  // The body of a request already answered (refused) stopped arriving: it gets no second answer.
+  if (socket[DISCARDING] && error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    socket.destroy();
+    return;
+  }
   const inResponse = socket._httpMessage;
   // The client hung up mid-request (a reset, or its end of the stream before the body's): nobody
   // is left to answer, and the request the app was reading is recorded as 499 there.
@@ -187,17 +198,38 @@ function endsOnClose(socket: WithResponse): Set<() => void> {
  * Whether a refused request's connection may stay open: closing it would send the client back
  * through accept, one connection per turn, behind everyone. Node reads and discards the unread
  * body once the answer is sent, so only a body of known length within the limit is worth reading;
- * a draining server closes every connection.
+ * a draining server closes every connection. While the body is discarded the socket is marked, so
+ * that a body which stops arriving ends the connection rather than drawing a second answer.
  */
 function keepsConnection(req: IncomingMessage, options: AdmissionOptions): boolean {
   const length = Number(req.headers['content-length'] ?? 0);
-  return !options.isDraining() && req.headers['transfer-encoding'] === undefined &&
+  const keep = !options.isDraining() && req.headers['transfer-encoding'] === undefined &&
     Number.isFinite(length) && length <= options.maxBodyBytes;
+  if (keep && !req.complete) {
+    const socket = req.socket as WithResponse;
+    socket[DISCARDING] = true;
+    req.once('end', () => (socket[DISCARDING] = false));
+  }
+  return keep;
+}
+
+/** What a request refused before it started is answered: status, body, headers. */
+function refusalOf(reason: 'full' | 'late' | 'stale', predictedMs: number | undefined, waitedMs: number,
+  options: AdmissionOptions): [number, unknown, Record<string, string>] {
+  if (reason === 'full') {
+    return [503, { error: 'overloaded: too many requests waiting to start',
+      details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1' }];
+  }
+  if (reason === 'late') {
+    return [503, { error: 'overloaded: the requests ahead would keep this one past its deadline',
+      details: { predictedMs: Math.round(predictedMs ?? 0), deadlineMs: options.deadlineMs } }, { 'Retry-After': '1' }];
+  }
+  return [504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs) } }, {}];
 }
 
 /**
- * A request held for a later turn: started as it arrived, refused if its queue is full or its deadline passed while it
- * waited.
+ * A request held for a later turn: started as it arrived, or refused: its queue full, the turns
+ * ahead of it predicted to pass its deadline (late), or its deadline passed while it waited (stale).
  */
 function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
   options: AdmissionOptions): Waiting {
@@ -206,7 +238,8 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   return {
     start: () => {
       const startedAt = performance.now();
-      res.once('finish', () => options.budget.served(performance.now() - startedAt));
+      // Only answers: a 5xx refusal at the deadline says nothing of how long answering takes.
+      res.once('finish', () => res.statusCode < 500 && options.budget.served(performance.now() - startedAt));
       answerClosingIfDraining(req, res, listener, options);
     },
     stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
@@ -214,17 +247,8 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
       ended();
       if (req.socket.destroyed) return;
       options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
-      const keep: Record<string, string> = keepsConnection(req, options) ? { Connection: 'keep-alive' } : {};
-      if (reason === 'full') {
-        refuse(res, 503, { error: 'overloaded: too many requests waiting to start',
-          details: { maxWaiting: options.budget.maxWaiting } }, { 'Retry-After': '1', ...keep });
-      } else if (reason === 'late') {
-        refuse(res, 503, { error: 'overloaded: the requests ahead would keep this one past its deadline',
-          details: { predictedMs: Math.round(predictedMs ?? 0), deadlineMs: options.deadlineMs } },
-          { 'Retry-After': '1', ...keep });
-      } else {
-        refuse(res, 504, { error: 'deadline exceeded', details: { waitedMs: Math.round(waitedMs()) } }, keep);
-      }
+      const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
+      refuse(res, status, body, headers, !keepsConnection(req, options));
     },
   };
 }

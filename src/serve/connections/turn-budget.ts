@@ -130,7 +130,9 @@ export class TurnBudget {
       request.start();
     } else if (this.waiting.length >= this.options.maxWaiting) {
       request.refuse('full');
-    } else if (this.options.deadlineMs !== undefined && this.predictedMs() > this.options.deadlineMs) {
+    } else if (this.waiting.length > 0 && this.options.deadlineMs !== undefined &&
+      this.predictedMs() > this.options.deadlineMs) {
+      // Only behind others: with no queue the running means may be an idle hour old.
       request.refuse('late', this.predictedMs());
     } else {
       this.waiting.push(request);
@@ -138,9 +140,15 @@ export class TurnBudget {
     this.scheduleEndOfTurn();
   }
 
-  private timeTurn(): void {
+  /**
+   * Times the turn just ended, from the end of the one before, when it started requests: a turn
+   * held for accepts starts none and takes ~0.2 ms, and counting it would make queues look fast.
+   */
+  private timeTurn(startedAny: boolean): void {
     const at = this.now();
-    if (this.lastEndOfTurnAt !== null) this.turnMs += TURN_WEIGHT * (at - this.lastEndOfTurnAt - this.turnMs);
+    if (startedAny && this.lastEndOfTurnAt !== null) {
+      this.turnMs += TURN_WEIGHT * (at - this.lastEndOfTurnAt - this.turnMs);
+    }
     this.lastEndOfTurnAt = at;
   }
 
@@ -152,7 +160,6 @@ export class TurnBudget {
     this.defer(() => {
       this.endOfTurnScheduled = false;
       this.started = 0;
-      this.timeTurn();
       const holding = this.holding();
       if (!holding) this.acceptStreakSince = null;
       this.acceptedThisTurn = false;
@@ -169,6 +176,7 @@ export class TurnBudget {
       } finally {
         // Even if a start threw, what still waits gets the next turn rather than the next arrival;
         // after a held turn the next one must run too, to end the streak if it accepts nothing.
+        this.timeTurn(this.started > 0);
         if (holding || this.started > 0 || this.waiting.length > 0) this.scheduleEndOfTurn();
         else this.lastEndOfTurnAt = null;
       }
