@@ -1,4 +1,4 @@
-export { classCounts, concatRows, featuresOf, sliceRows, splitChecksum, takeRows } from './dataset.js';
+export { classCounts, concatRows, featuresOf, gatherRows, sliceRows, splitChecksum, takeRows } from './dataset.js';
 export type { Dataset, Split } from './dataset.js';
 export { FASHION_CLASS_NAMES, FASHION_TEST_SIZE, FASHION_VALIDATION_SIZE, fashionSplitRows,
   loadFashionMnist } from './fashion.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { createRng, type Rng, shuffleInPlace, type Split } from '../data/index.js';
+import { createRng, gatherRows, type Rng, shuffleInPlace, type Split } from '../data/index.js';
 import { createOptimizer } from '../engine/index.js';
 import { enforceConstraints } from '../nets/index.js';
 import { addToAverage, type WeightAverage, withWeights } from './averaging.js';
@@ -80,13 +80,6 @@ export interface TrainOptions {
 
 function shuffled(n: number, rng: Rng): Int32Array {
   return shuffleInPlace(Int32Array.from({ length: n }, (_, i) => i), rng);
-}
-
-/** Copies the chosen rows of a row-major matrix into a new [rows.length, width] array. */
-function gather(source: Float32Array, width: number, rows: Int32Array): Float32Array {
-  const out = new Float32Array(rows.length * width);
-  for (let i = 0; i < rows.length; i++) out.set(source.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
-  return out;
 }
 
 /** scale · H(p) per row of row-major probabilities [rows, classes], in nats. */
@@ -221,7 +214,7 @@ function trainStep(model: tf.LayersModel, optimizer: tf.Optimizer, train: Traini
   xBatch: Float32Array, config: TrainConfig, targets: Targets, classes: number): Record<string, number> {
   const { temperature, softWeight, hardWeight, softKind } = config.loss;
   const labels = Int32Array.from(rows, (r) => train.labels[r]);
-  const soft = targets.teacherTargets ? gather(targets.teacherTargets, classes, rows) : undefined;
+  const soft = targets.teacherTargets ? gatherRows(targets.teacherTargets, classes, rows) : undefined;
   const values = tf.tidy(() => {
     const x = tf.tensor2d(xBatch, [rows.length, train.features]); // [batch, features]
     const y = tf.tensor1d(labels, 'int32'); // [batch]
@@ -328,7 +321,7 @@ async function runBatches(run: EpochContext, epoch: number, startBatch: number, 
         return { interrupted: true, sums, seen };
       }
       const rows = order.subarray(b * config.batchSize, Math.min(order.length, (b + 1) * config.batchSize));
-      const gathered = gather(train.x, train.features, rows);
+      const gathered = gatherRows(train.x, train.features, rows);
       const x = options.augment ? options.augment(gathered, rows.length, rng) : gathered;
       const values = trainStep(model, optimizer, train, rows, x, config, targets, classes);
       if (!Number.isFinite(values.total)) {

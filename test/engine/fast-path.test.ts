@@ -45,6 +45,14 @@ describe.skipIf(!load.ok)('fast kernels cover the training step', () => {
     });
   });
 
+  it('takes the fast path for the ensemble\'s row gather (GatherV2 is registered with the blas backend)', () => {
+    tf.setBackend('blas');
+    tf.tidy(() => {
+      const rows = tf.tensor1d([63, 0, 17], 'int32');
+      expect(call('GatherV2', { x: tf.ones([64, 784]), indices: rows }, { axis: 0, batchDims: 0 })).not.toBeNull();
+    });
+  });
+
   it('declines what it does not cover, so the stock kernel runs', () => {
     tf.setBackend('blas');
     tf.tidy(() => {

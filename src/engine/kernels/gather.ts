@@ -1,4 +1,5 @@
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { gatherRows } from '../../data/dataset.js';
 import {
   type CpuKernelArgs, type FastKernel, isFloat32, output, outputValues, sizeOf, valuesOf,
 } from './kernel-args.js';
@@ -21,9 +22,7 @@ export function gatherKernel(): FastKernel {
     const count = x.shape[0];
     for (const row of rows) if (!(row >= 0 && row < count)) return null;
     const width = sizeOf(x.shape.slice(1));
-    const source = valuesOf(backend, x);
-    const out = outputValues(rows.length * width);
-    rows.forEach((row, i) => out.set(source.subarray(row * width, (row + 1) * width), i * width));
+    const out = gatherRows(valuesOf(backend, x), width, rows, outputValues(rows.length * width));
     return output(backend, [...indices.shape, ...x.shape.slice(1)], out);
   };
 }
