@@ -55,6 +55,25 @@ async function settled(counter: { inflight: number }): Promise<void> {
   for (let waited = 0; counter.inflight > 0 && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
 }
 
+/**
+ * An admission server (body limit 1000 bytes) whose first request takes the only turn's budget and
+ * is never answered, and whose waiting room holds none: every later request is refused ('full').
+ */
+async function refusingServer(deadlineMs: number): Promise<number> {
+  let started = 0;
+  server = admissionServer({
+    maxConnections: 100, deadlineMs, maxBodyBytes: 1000, isDraining: () => false,
+    budget: new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} }),
+    inflight: { begin: () => {}, end: () => {} },
+  })({}, () => void started++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  void get(port, '/held').catch(() => {});
+  while (started === 0) await new Promise((r) => setTimeout(r, 5));
+  return port;
+}
+
 let server: Server | undefined;
 afterEach(async () => {
   server?.closeAllConnections();
@@ -170,17 +189,7 @@ describe('admission with a turn budget', () => {
   });
 
   it('gives a refused request whose body stops arriving no second answer: its kept connection closes', async () => {
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} });
-    let started = 0;
-    server = admissionServer({
-      maxConnections: 100, deadlineMs: 100, maxBodyBytes: 1000, budget, isDraining: () => false,
-      inflight: { begin: () => {}, end: () => {} },
-    })({}, () => void started++); // the first request spends the only turn's budget and is never answered
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    void get(port, '/held').catch(() => {});
-    while (started === 0) await new Promise((r) => setTimeout(r, 5));
+    const port = await refusingServer(100);
     const answer = await exchange(port, 'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab');
     expect(answer).toMatch(/^HTTP\/1\.1 503 /);
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toHaveLength(1); // no 408 after the 503 when the timeout fires
@@ -188,17 +197,7 @@ describe('admission with a turn budget', () => {
 
   it('closes the connection of a refused request whose body it would not read (too long, chunked), or that asked ' +
     'to close', async () => {
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 0, defer: () => {} });
-    let started = 0;
-    server = admissionServer({
-      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1000, budget, isDraining: () => false,
-      inflight: { begin: () => {}, end: () => {} },
-    })({}, () => void started++); // the first request spends the only turn's budget and is never answered
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    void get(port, '/held').catch(() => {});
-    while (started === 0) await new Promise((r) => setTimeout(r, 5));
+    const port = await refusingServer(60_000);
     const framings = ['Content-Length: 2000', 'Transfer-Encoding: chunked', 'Content-Length: 0\r\nConnection: close'];
     for (const framing of framings) {
       const answer = await exchange(port, `POST /p HTTP/1.1\r\nHost: x\r\n${framing}\r\n\r\n`);
