@@ -284,7 +284,8 @@ export const ERROR_RESPONSES = {
     "An instance makes the model's output non-finite (values far outside the training range); the others of its " +
       "batch are answered"),
   503: jsonResponse(ErrorBody,
-    'Overloaded (queue full, work ahead past the deadline, too many connections), draining, or model not loaded',
+    'Overloaded (queue full, requests or work ahead past the deadline, too many connections), draining, or model ' +
+      'not loaded',
     RETRY_AFTER),
   504: jsonResponse(ErrorBody, 'Deadline passed before the answer'),
 } as const;
