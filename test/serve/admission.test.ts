@@ -146,11 +146,12 @@ describe('admission with a turn budget', () => {
   it('answers a request the queue would keep past its deadline 503 as it arrives, keeps its connection, ' +
     'and serves the next request on it (its unread body discarded)', async () => {
     const turns: (() => void)[] = [];
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 50, defer: (run) => turns.push(run) });
-    for (let i = 0; i < 100; i++) budget.served(200); // answers have been taking ~200 ms
+    // A deadline long enough that no request goes stale however slowly this machine runs the test.
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 2000, defer: (run) => turns.push(run) });
+    for (let i = 0; i < 100; i++) budget.served(4000); // answers have been taking ~4 s
     let block = true;
     server = admissionServer({
-      maxConnections: 100, deadlineMs: 50, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
+      maxConnections: 100, deadlineMs: 2000, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
       inflight: { begin: () => {}, end: () => {} },
     })({}, (req, res) => (block ? undefined : req.resume().on('end', () => res.end('served'))));
     server.listen(0, '127.0.0.1');
@@ -175,7 +176,7 @@ describe('admission with a turn budget', () => {
     const refused = await post('x'.repeat(10_000));
     expect(refused.status).toBe(503);
     expect(refused.retryAfter).toBe('1');
-    expect(JSON.parse(refused.text)).toMatchObject({ details: { deadlineMs: 50 } });
+    expect(JSON.parse(refused.text)).toMatchObject({ details: { deadlineMs: 2000 } });
     block = false;
     for (let i = 0; i < 100; i++) budget.served(0); // answers are fast again: the next request waits its turn
     let answered = false;
