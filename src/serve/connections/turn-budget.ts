@@ -48,9 +48,10 @@ export interface TurnBudgetOptions {
   /** Milliseconds on a monotonic clock; injectable so tests own the time. */
   now?: () => number;
   /**
-   * Every request's deadline from its arrival. When set, a request that would wait its turn for
-   * longer than the deadline leaves, by the recent turns' length and start-to-answer time, is
-   * refused ('late') as it arrives: a fast 503 rather than a 504 after waiting the deadline out.
+   * Every request's deadline from its arrival. When set, a request queued behind others whose
+   * predicted time to its answer (from the recent turns' length and start-to-answer time) passes
+   * the deadline is refused ('late') as it arrives: a fast 503 rather than a 504 after waiting the
+   * deadline out.
    */
   deadlineMs?: number;
 }
