@@ -7,8 +7,8 @@ export class Lifecycle {
   private draining = false;
   private count = 0;
   private waiters: (() => void)[] = [];
-  /** performance.now() of the last request that began, for the quiet period before the listener closes. */
-  private lastBegan = -Infinity;
+  /** performance.now() of the last request that began or connection accepted, for the quiet period before close. */
+  private lastActivity = -Infinity;
 
   get isReady(): boolean {
     return this.ready && !this.draining;
@@ -28,7 +28,12 @@ export class Lifecycle {
 
   begin(): void {
     this.count++;
-    this.lastBegan = performance.now();
+    this.lastActivity = performance.now();
+  }
+
+  /** A connection was accepted: its request is on the way, so the listener is not yet quiet. */
+  connectionAccepted(): void {
+    this.lastActivity = performance.now();
   }
 
   end(): void {
@@ -44,14 +49,21 @@ export class Lifecycle {
    *   if (!(await lifecycle.drain(10_000))) logger.warn('closing with requests still running');
    */
   /**
-   * Resolves once no request has begun for `quietMs` and none is in flight, or at `deadline`
-   * (performance.now()); true when quiet. Closing the listener before then resets connections
-   * whose requests Node has accepted but not yet read; waiting answers them 503 to retry elsewhere.
+   * Resolves once no request has begun and no connection been accepted for `quietMs` and none is
+   * in flight, or at `deadline` (performance.now()); true when quiet. Closing the listener before
+   * then resets connections the kernel holds for it; waiting answers them 503 to retry elsewhere.
+   * A timer that fires after the process stalled runs before the turn's poll has accepted what
+   * queued meanwhile, so quiet is confirmed once more after a poll (setImmediate runs after it).
    */
   async quiet(quietMs: number, deadline: number): Promise<boolean> {
+    const isQuiet = () => this.count === 0 && performance.now() - this.lastActivity >= quietMs;
     for (;;) {
       const now = performance.now();
-      if (this.count === 0 && now - this.lastBegan >= quietMs) return true;
+      if (isQuiet()) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (isQuiet()) return true;
+        continue;
+      }
       if (now >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, Math.min(quietMs / 4, deadline - now)));
     }

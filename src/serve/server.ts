@@ -45,6 +45,7 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     maxBodyBytes: config.limits.maxBodyBytes,
     isDraining: () => served.context.lifecycle.isDraining,
     inflight: served.context.lifecycle,
+    onConnection: () => served.context.lifecycle.connectionAccepted(),
     onRefuse: (reason) => served.context.metrics.refused.inc({ reason }),
     onConnectionAnswer: (status, message) => recordOutsideApp(served, status, message),
   });

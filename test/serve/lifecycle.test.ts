@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { Lifecycle } from '../../src/serve/lifecycle.js';
 
@@ -41,5 +43,25 @@ describe('Lifecycle', () => {
     lifecycle.begin(); // one that never ends
     expect(await lifecycle.quiet(10, performance.now() + 40)).toBe(false);
   });
-});
 
+  it('is not quiet after a stall until the connections that queued during it have been accepted', async () => {
+    const lifecycle = new Lifecycle();
+    let acceptedAt = Infinity;
+    const listener = createServer((socket) => {
+      acceptedAt = performance.now();
+      lifecycle.connectionAccepted();
+      socket.destroy();
+    });
+    listener.listen(0, '127.0.0.1');
+    await once(listener, 'listening');
+    const client = connect((listener.address() as AddressInfo).port, '127.0.0.1').on('error', () => {});
+    // The process stalls while the kernel queues the connection: nothing has been accepted yet.
+    const until = performance.now() + 50;
+    while (performance.now() < until) { /* busy: the loop cannot poll */ }
+    const quietAt = await lifecycle.quiet(30, performance.now() + 5000).then(() => performance.now());
+    client.destroy();
+    listener.close();
+    expect(acceptedAt).toBeLessThan(Infinity);
+    expect(quietAt - acceptedAt).toBeGreaterThanOrEqual(30); // quiet counted from the accept, not before it
+  });
+});

@@ -49,6 +49,8 @@ export interface AdmissionOptions {
   /** Requests in flight, for the drain: a request waiting for its turn counts from its arrival. */
   inflight: { begin(): void; end(): void };
   onRefuse?: (reason: Refusal) => void;
+  /** Each accepted connection (a draining server waits for quiet before it stops listening). */
+  onConnection?: () => void;
   /** An answer given at the connection to bytes that never became a request for the app (431, 400, 408, 501). */
   onConnectionAnswer?: (status: number, message: string) => void;
 }
@@ -291,6 +293,7 @@ export function admissionServer(
     let open = 0;
     server.on('connection', (socket: Marked) => {
       options.budget.connectionAccepted();
+      options.onConnection?.();
       open++;
       socket.once('close', () => open--);
       if (open > options.maxConnections) socket[OVER_CAP] = true;
