@@ -42,13 +42,6 @@ export class Lifecycle {
   }
 
   /**
-   * Stops taking new work and resolves once nothing is in flight, or after `timeoutMs`;
-   * true when everything finished. Requests already queued or running are not cut short.
-   *
-   * @example
-   *   if (!(await lifecycle.drain(10_000))) logger.warn('closing with requests still running');
-   */
-  /**
    * Resolves once no request has begun and no connection been accepted for `quietMs` and none is
    * in flight, or at `deadline` (performance.now()); true when quiet. Closing the listener before
    * then resets connections the kernel holds for it; waiting answers them 503 to retry elsewhere.
@@ -69,6 +62,13 @@ export class Lifecycle {
     }
   }
 
+  /**
+   * Stops taking new work and resolves once nothing is in flight, or after `timeoutMs`;
+   * true when everything finished. Requests already queued or running are not cut short.
+   *
+   * @example
+   *   if (!(await lifecycle.drain(10_000))) logger.warn('closing with requests still running');
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
     if (this.count === 0) return true;

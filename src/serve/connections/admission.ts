@@ -197,13 +197,14 @@ function endsOnClose(socket: WithResponse): Set<() => void> {
 }
 
 /**
- * Whether a refused request's connection may stay open: closing it would send the client back
- * through accept, one connection per turn, behind everyone. Node reads and discards the unread
- * body once the answer is sent, so only a body of known length within the limit is worth reading;
- * a draining server closes every connection. While the body is discarded the socket is marked, so
- * that a body which stops arriving ends the connection rather than drawing a second answer.
+ * Decides whether a refused request's connection stays open, and prepares it if so: closing it
+ * would send the client back through accept, one connection per turn, behind everyone. Node reads
+ * and discards the unread body once the answer is sent, so only a body of known length within the
+ * limit is worth reading; a draining server closes every connection. While the body is discarded
+ * the socket is marked, so that a body which stops arriving ends the connection rather than
+ * drawing a second answer.
  */
-function keepsConnection(req: IncomingMessage, options: AdmissionOptions): boolean {
+function keepConnectionIfSafe(req: IncomingMessage, options: AdmissionOptions): boolean {
   const length = Number(req.headers['content-length'] ?? 0);
   const keep = !options.isDraining() && req.headers['transfer-encoding'] === undefined &&
     Number.isFinite(length) && length <= options.maxBodyBytes;
@@ -250,7 +251,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
       if (req.socket.destroyed) return;
       options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
       const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
-      refuse(res, status, body, headers, !keepsConnection(req, options));
+      refuse(res, status, body, headers, !keepConnectionIfSafe(req, options));
     },
   };
 }
