@@ -20,8 +20,8 @@ function manualTurns() {
 function recorder() {
   const started: string[] = [];
   const refused: [string, string][] = [];
-  const request = (id: string, stale = () => false): Waiting => ({ start: () => started.push(id),
-    refuse: (reason) => refused.push([id, reason]), stale });
+  const request = (id: string, leftMs = () => Infinity): Waiting => ({ start: () => started.push(id),
+    refuse: (reason) => refused.push([id, reason]), leftMs });
   return { started, refused, request };
 }
 
@@ -69,7 +69,7 @@ describe('TurnBudget', () => {
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 2, defer: turns.defer });
     const { started, refused, request } = recorder();
     budget.admit(request('a'));
-    budget.admit(request('b', () => true));
+    budget.admit(request('b', () => 0));
     budget.admit(request('c'));
     budget.admit(request('d'));
     expect(refused).toEqual([['d', 'full']]);
@@ -230,5 +230,18 @@ describe('TurnBudget', () => {
     expect(refused).toEqual([['c', 'late']]);
     turns.endTurn();
     expect(started).toEqual(['a', 'b']);
+  });
+
+  it('refuses as late, as it leaves the queue, a request with less time left than answers have been taking', () => {
+    const turns = manualTurns();
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 1000, defer: turns.defer });
+    const { started, refused, request } = recorder();
+    for (let i = 0; i < 200; i++) budget.served(100); // answers take ~100 ms
+    budget.admit(request('a')); // starts at once
+    budget.admit(request('short', () => 40)); // nothing ahead: queued, never refused on arrival
+    budget.admit(request('long', () => 900));
+    turns.endTurn();
+    expect(refused).toEqual([['short', 'late']]); // started now, it would be answered ~60 ms late
+    expect(started).toEqual(['a', 'long']);
   });
 });

@@ -245,7 +245,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
       res.once('finish', () => res.statusCode < 500 && options.budget.served(performance.now() - startedAt));
       answerClosingIfDraining(req, res, listener, options);
     },
-    stale: () => req.socket.destroyed || waitedMs() >= options.deadlineMs,
+    leftMs: () => (req.socket.destroyed ? 0 : options.deadlineMs - waitedMs()),
     refuse: (reason, predictedMs) => {
       ended();
       if (req.socket.destroyed) return;

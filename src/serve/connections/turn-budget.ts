@@ -63,8 +63,12 @@ export interface Waiting {
    * past its deadline (late, `predictedMs` from its arrival), or it is stale.
    */
   refuse: (reason: 'full' | 'late' | 'stale', predictedMs?: number) => void;
-  /** Checked as the request leaves the queue: a client that left, or a deadline already past. */
-  stale: () => boolean;
+  /**
+   * Milliseconds left before its deadline, checked as the request leaves the queue: 0 or less is
+   * stale (a client that left counts as 0). With less left than answers have been taking, it is
+   * refused as late rather than started only to be refused or answered past the deadline.
+   */
+  leftMs: () => number;
 }
 
 export class TurnBudget {
@@ -167,8 +171,13 @@ export class TurnBudget {
       try {
         while (!holding && this.waiting.length > 0 && this.started < this.options.perTurn) {
           const request = this.waiting.shift() as Waiting;
-          if (request.stale()) {
+          const leftMs = request.leftMs();
+          if (leftMs <= 0) {
             request.refuse('stale');
+            continue;
+          }
+          if (this.options.deadlineMs !== undefined && leftMs < this.serviceMs) {
+            request.refuse('late', this.options.deadlineMs - leftMs + this.serviceMs);
             continue;
           }
           this.started++;
