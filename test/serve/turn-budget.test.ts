@@ -240,8 +240,10 @@ describe('TurnBudget', () => {
     budget.admit(request('a')); // starts at once
     budget.admit(request('short', () => 40)); // nothing ahead: queued, never refused on arrival
     budget.admit(request('long', () => 900));
-    turns.endTurn();
+    turns.endTurn(); // the refusal spends this turn's one start
     expect(refused).toEqual([['short', 'late']]); // started now, it would be answered ~60 ms late
+    expect(started).toEqual(['a']);
+    turns.endTurn();
     expect(started).toEqual(['a', 'long']);
   });
 });

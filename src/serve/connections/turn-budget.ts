@@ -177,6 +177,9 @@ export class TurnBudget {
             continue;
           }
           if (this.options.deadlineMs !== undefined && leftMs < this.serviceMs) {
+            // A refusal is an answer written: it spends the turn's budget as a start does, so a
+            // turn that refuses hundreds does not keep new connections waiting.
+            this.started++;
             request.refuse('late', this.options.deadlineMs - leftMs + this.serviceMs);
             continue;
           }
