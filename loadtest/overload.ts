@@ -118,11 +118,18 @@ function summarize(values: number[]): LatencySummary {
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
-async function runProbes(url: string, everyMs: number, durationS: number): Promise<Probe[]> {
+/** A prober process, booted and waiting: `run()` starts its probes and resolves with them. */
+async function bootProber(url: string, everyMs: number, durationS: number): Promise<{ run: () => Promise<Probe[]> }> {
   const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
-  return message.probes;
+  await once(child, 'message');
+  return {
+    run: async () => {
+      child.send({ type: 'start' });
+      const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
+      return message.probes;
+    },
+  };
 }
 
 /** Sums the 2xx series of the server's latency histogram for `path`, from its /metrics text. */
@@ -200,12 +207,13 @@ export async function runOverload(input: OverloadInput,
     );
     const settings = LoadSchema.parse({ durationS: options.durationS,
       timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
+    const probers = await Promise.all([server.url, server.healthUrl].map((url) =>
+      bootProber(`${url}/v2/health/live`, options.probeEveryMs, options.durationS)));
     const [result, api, healthPort] = await Promise.all([
       fire({ url: server.url, path, bodies }, options.connections, options.durationS, settings, (status, took) => {
         answers[status >= 200 && status < 300 ? 'ok' : status === 503 ? 'refused' : 'other'].push(took);
       }),
-      runProbes(`${server.url}/v2/health/live`, options.probeEveryMs, options.durationS),
-      runProbes(`${server.healthUrl}/v2/health/live`, options.probeEveryMs, options.durationS),
+      ...probers.map((prober) => prober.run()),
     ]);
     const serverSide = serverLatency(await (await fetch(`${server.url}/metrics`)).text(), '/v1/models/:model/predict',
       options.deadlineMs / 1000);

@@ -1,6 +1,7 @@
 // A liveness prober in its own process, as a kubelet is: every `everyMs` it opens a new connection
 // to `url` and times the answer with a clock no load generator shares. argv: url, everyMs,
-// durationS. Sends `{ type: 'probes', probes }` over IPC when done.
+// durationS. Sends `{ type: 'ready' }` over IPC once booted, starts at the next message, and sends
+// `{ type: 'probes', probes }` when done.
 import { request } from 'node:http';
 
 export interface Probe {
@@ -28,6 +29,10 @@ function probeOnce(url: string): Promise<{ ms: number | null; status: number | n
 
 const [url, everyText, durationText] = process.argv.slice(2);
 const everyMs = Number(everyText);
+// A kubelet is probing before the load arrives: this process boots (a CPU-heavy few hundred ms
+// on a shared 2-core machine) before the load starts, and probes from the moment it does.
+process.send?.({ type: 'ready' });
+await new Promise((resolve) => process.once('message', resolve));
 const until = performance.now() + Number(durationText) * 1000;
 const origin = performance.now();
 const pending: Promise<Probe>[] = [];

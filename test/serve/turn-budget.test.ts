@@ -185,9 +185,10 @@ describe('TurnBudget', () => {
       turns.endTurn();
     }
     for (let i = 0; i < 200; i++) budget.served(10);
-    // 18 wait: (floor(18 / 2) + 1) turns of ~20 ms, then ~10 ms to answer.
+    budget.served(30); // a sample moves the mean by its weight, 0.05
+    // 18 wait: (floor(18 / 2) + 1) turns of 20 ms, then 11 ms to answer.
     expect(budget.depth).toBe(18);
-    expect(budget.predictedMs()).toBeCloseTo(10 * 20 * (1 - 0.8 ** 9) + 10 * (1 - 0.95 ** 200), 6);
+    expect(budget.predictedMs()).toBeCloseTo(10 * 20 + 11, 6);
     budget.admit(request('r40'));
     expect(refused).toEqual([['r40', 'late']]);
     expect(started).not.toContain('r40');
@@ -219,17 +220,48 @@ describe('TurnBudget', () => {
     expect(refused).toEqual([]);
   });
 
-  it('never refuses as late a request with nothing waiting ahead of it, whatever old means predict', () => {
+  it('never refuses as late a request with nothing waiting ahead of it, and forgets means a deadline old', () => {
     const turns = manualTurns();
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer });
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
+      now: () => clock.ms });
     const { started, refused, request } = recorder();
-    for (let i = 0; i < 200; i++) budget.served(500); // an overloaded hour ago
+    for (let i = 0; i < 200; i++) budget.served(500); // answers have been taking 500 ms
     budget.admit(request('a')); // spends this turn's budget
     budget.admit(request('b')); // nothing ahead: waits for the next turn rather than refused
-    budget.admit(request('c')); // behind b, past the deadline by the old means: refused
+    budget.admit(request('c')); // behind b, past the deadline by the means: refused
     expect(refused).toEqual([['c', 'late']]);
     turns.endTurn();
     expect(started).toEqual(['a', 'b']);
+    clock.ms += 60 * 60_000; // an hour without an answer: the means predict nothing
+    expect(budget.predictedMs()).toBe(0);
+    budget.admit(request('d'));
+    budget.admit(request('e')); // behind d, and not refused
+    turns.endTurn();
+    turns.endTurn();
+    expect(started).toEqual(['a', 'b', 'd', 'e']);
+    expect(refused).toEqual([['c', 'late']]);
+  });
+
+  it('starts requests again once refusals at dequeue have left the service mean a deadline without samples', () => {
+    // A mean left high by a slow moment refused every queued request, and refused requests give
+    // no samples: before means were forgotten, a server stayed refusing until its queue emptied.
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 250, defer: turns.defer,
+      now: () => clock.ms });
+    const { started, refused, request } = recorder();
+    for (let i = 0; i < 200; i++) budget.served(160); // a cold start: answers took 160 ms
+    budget.admit(request('a'));
+    for (let turn = 0; turn < 30; turn++) { // each turn, a client refused at once sends another
+      budget.admit(request(`r${turn}`, () => 100));
+      clock.ms += 10;
+      turns.endTurn();
+    }
+    // r0…r24 come while the 160 ms answers are under a deadline old: each is refused as it leaves
+    // the queue with 100 ms left. From 260 ms the mean is forgotten, and the queue starts again.
+    expect(refused).toEqual(Array.from({ length: 25 }, (_, i) => [`r${i}`, 'late']));
+    expect(started).toEqual(['a', 'r25', 'r26', 'r27', 'r28', 'r29']);
   });
 
   it('refuses as late, as it leaves the queue, a request with less time left than answers have been taking', () => {

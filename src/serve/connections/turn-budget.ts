@@ -31,6 +31,34 @@ const HOLD_WHILE_WAITING_BELOW = 0.75;
 const TURN_WEIGHT = 0.2;
 const SERVICE_WEIGHT = 0.05;
 
+/**
+ * A running mean that forgets: after `forgetAfterMs` without a sample it reads 0 and the next
+ * sample replaces it. Why: the means decide refusals, and refusals stop the samples (a request
+ * refused is never answered), so a mean left high by a slow moment (a cold start, a burst of
+ * poison rows) would otherwise refuse every queued request until the queue happened to empty.
+ */
+class RecentMean {
+  private mean = 0;
+  private lastAt = -Infinity;
+
+  constructor(private readonly weight: number, private readonly forgetAfterMs: number,
+    private readonly now: () => number) {}
+
+  add(sample: number): void {
+    const at = this.now();
+    this.mean = this.forgotten(at) ? sample : this.mean + this.weight * (sample - this.mean);
+    this.lastAt = at;
+  }
+
+  get value(): number {
+    return this.forgotten(this.now()) ? 0 : this.mean;
+  }
+
+  private forgotten(at: number): boolean {
+    return at - this.lastAt > this.forgetAfterMs;
+  }
+}
+
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
   perTurn: number;
@@ -82,13 +110,19 @@ export class TurnBudget {
   private readonly now: () => number;
   /** When the last end of turn ran, if it scheduled the next (so the gap to it is one turn); else null. */
   private lastEndOfTurnAt: number | null = null;
-  /** Running means: a turn's length while requests wait, and a started request's time to its answer. */
-  private turnMs = 0;
-  private serviceMs = 0;
+  /**
+   * Running means, each forgotten after a deadline without a sample: a turn's length while
+   * requests wait, and a started request's time to its answer.
+   */
+  private readonly turnMs: RecentMean;
+  private readonly serviceMs: RecentMean;
 
   constructor(private readonly options: TurnBudgetOptions) {
     this.defer = options.defer ?? ((run) => setImmediate(run));
     this.now = options.now ?? (() => performance.now());
+    const forgetAfterMs = options.deadlineMs ?? Infinity;
+    this.turnMs = new RecentMean(TURN_WEIGHT, forgetAfterMs, this.now);
+    this.serviceMs = new RecentMean(SERVICE_WEIGHT, forgetAfterMs, this.now);
   }
 
   /** The server accepted a connection during this turn. */
@@ -117,7 +151,7 @@ export class TurnBudget {
 
   /** A started request was answered `ms` after it started. */
   served(ms: number): void {
-    this.serviceMs += SERVICE_WEIGHT * (ms - this.serviceMs);
+    this.serviceMs.add(ms);
   }
 
   /**
@@ -125,7 +159,7 @@ export class TurnBudget {
    * `perTurn` ahead of it have started, then the recent start-to-answer time.
    */
   predictedMs(): number {
-    return (Math.floor(this.waiting.length / this.options.perTurn) + 1) * this.turnMs + this.serviceMs;
+    return (Math.floor(this.waiting.length / this.options.perTurn) + 1) * this.turnMs.value + this.serviceMs.value;
   }
 
   /** Starts `request` now if this turn's budget allows and nothing arrived before it, else queues it. */
@@ -137,7 +171,7 @@ export class TurnBudget {
       request.refuse('full');
     } else if (this.waiting.length > 0 && this.options.deadlineMs !== undefined &&
       this.predictedMs() > this.options.deadlineMs) {
-      // Only behind others: with no queue the running means may be an idle hour old.
+      // Only behind others: a request with nothing ahead starts on the next turn.
       request.refuse('late', this.predictedMs());
     } else {
       this.waiting.push(request);
@@ -152,7 +186,7 @@ export class TurnBudget {
   private timeTurn(startedAny: boolean): void {
     const at = this.now();
     if (startedAny && this.lastEndOfTurnAt !== null) {
-      this.turnMs += TURN_WEIGHT * (at - this.lastEndOfTurnAt - this.turnMs);
+      this.turnMs.add(at - this.lastEndOfTurnAt);
     }
     this.lastEndOfTurnAt = at;
   }
@@ -176,11 +210,12 @@ export class TurnBudget {
             request.refuse('stale');
             continue;
           }
-          if (this.options.deadlineMs !== undefined && leftMs < this.serviceMs) {
+          const serviceMs = this.serviceMs.value;
+          if (this.options.deadlineMs !== undefined && leftMs < serviceMs) {
             // A refusal is an answer written: it spends the turn's budget as a start does, so a
             // turn that refuses hundreds does not keep new connections waiting.
             this.started++;
-            request.refuse('late', this.options.deadlineMs - leftMs + this.serviceMs);
+            request.refuse('late', this.options.deadlineMs - leftMs + serviceMs);
             continue;
           }
           this.started++;
