@@ -30,7 +30,13 @@ export const OverloadOptionsSchema = z.object({
   /** A liveness probe slower than this risks a kubelet's timeout (1 s) on a busier machine. */
   probeBudgetMs: z.coerce.number().positive().default(100),
   probeEveryMs: z.coerce.number().int().positive().default(100),
+  /** Distinct test rows the requests carry, in bodies of `rowsPerRequest`. */
   payloads: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /**
+   * Instances in each request: more make each request costlier, so the same connections overload
+   * the server past its deadline and it must shed.
+   */
+  rowsPerRequest: z.coerce.number().int().min(1).max(4096).default(1),
   /** The server's --accept-first-ms; its own default when absent. */
   acceptFirstMs: z.coerce.number().int().min(0).max(60_000).optional(),
 });
@@ -192,7 +198,7 @@ export async function runOverload(input: OverloadInput,
   const options = OverloadOptionsSchema.parse(input);
   const loadavgAtStart = loadavg();
   const { split } = await loadTestData(options.bundleDir);
-  const bodies = predictBodies(split, options.payloads);
+  const bodies = predictBodies(split, Math.ceil(options.payloads / options.rowsPerRequest), options.rowsPerRequest);
   const server = await startChild({ kind: 'model',
     config: { bundleDir: options.bundleDir, logLevel: 'warn', healthPort: 0,
       batching: { deadlineMs: options.deadlineMs },
@@ -249,7 +255,8 @@ export async function runOverload(input: OverloadInput,
 
 export function overloadMarkdown(r: OverloadResult): string {
   const row = (name: string, s: LatencySummary) => [name, s.count, s.p50, s.p99, s.max];
-  return [`# Overload: ${r.options.connections} connections on ${r.path} for ${r.options.durationS} s`, '',
+  const perRequest = r.options.rowsPerRequest > 1 ? `, ${r.options.rowsPerRequest} instances a request` : '';
+  return [`# Overload: ${r.options.connections} connections on ${r.path}${perRequest} for ${r.options.durationS} s`, '',
     ...runPreamble(r.date, r.machine), '',
     `Poison first: ${r.poison.requests} concurrent requests, one of them a row of ±1e38 (finite float32, ` +
       `overflowing the first layer): it got ${r.poison.poisonStatus}; the others: ` +

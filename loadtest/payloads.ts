@@ -73,12 +73,13 @@ export function v2Bodies(split: Split, count: number,
 }
 
 /**
- * `count` single-instance predict bodies, rows taken in order and wrapped around the split.
+ * `count` predict bodies of `rows` instances each, rows taken in order and wrapped around the split.
  *
  * @example
  *   const bodies = predictBodies(split, 1000); // bodies[0]: {"instances":[[0,0,…]]}
  */
-export function predictBodies(split: Split, count: number): Buffer[] {
+export function predictBodies(split: Split, count: number, rows = 1): Buffer[] {
   if (split.n === 0) throw new Error('the test split is empty: nothing to send');
-  return Array.from({ length: count }, (_, i) => Buffer.from(JSON.stringify({ instances: [row(split, i % split.n)] })));
+  return Array.from({ length: count }, (_, i) => Buffer.from(JSON.stringify({
+    instances: Array.from({ length: rows }, (_, j) => row(split, (i * rows + j) % split.n)) })));
 }

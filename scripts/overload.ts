@@ -1,7 +1,8 @@
 // Overload test: many more connections than the server can answer within its deadline, with a
 // liveness prober on fresh connections in its own process. Run it with nothing else on the machine.
 //   npm run loadtest:overload [-- --bundle models/default] [--model ensemble] [--connections 512]
-//     [--duration 15] [--deadline-ms 5000] [--accept-first-ms N] [--out reports/overload]
+//     [--duration 15] [--deadline-ms 5000] [--accept-first-ms N] [--rows-per-request 1]
+//     [--out reports/overload]
 // Writes summary.json, summary.md and probes.svg under --out; exits 1 when a target is missed.
 import { type OverloadInput, runOverload, writeOverloadReport } from '../loadtest/index.js';
 import { scriptArgs } from '../src/cli/index.js';
@@ -14,6 +15,7 @@ const { values } = scriptArgs({
     duration: { type: 'string' },
     'deadline-ms': { type: 'string' },
     'accept-first-ms': { type: 'string' },
+    'rows-per-request': { type: 'string' },
     out: { type: 'string', default: 'reports/overload' },
   },
 });
@@ -26,6 +28,7 @@ try {
     durationS: values.duration,
     deadlineMs: values['deadline-ms'],
     acceptFirstMs: values['accept-first-ms'],
+    rowsPerRequest: values['rows-per-request'],
   })) as OverloadInput;
   const result = await runOverload(input, console.log);
   console.log(

@@ -62,6 +62,12 @@ export const LimitsSchema = z.object({
    * (one per turn) under load instead of once per ~140 ms.
    */
   requestsPerTurn: Int(1, 100_000).default(64),
+  /**
+   * Body bytes the API requests started in one turn may carry (a larger request starts alone): a
+   * request's cost is mostly reading and parsing its body, so turns of few large requests stay as
+   * short as turns of many small ones. 64 MNIST rows as JSON by default.
+   */
+  bodyBytesPerTurn: Int(1024, 1 << 30).default(384 * 1024),
   /** Requests waiting for a turn; past it they get 503 with Retry-After at once. */
   maxWaiting: Int(1, 1_000_000).default(1024),
   /**
@@ -177,6 +183,7 @@ const SOURCES = {
   'max-instances': [['limits', 'maxInstances'], 'SERVE_MAX_INSTANCES'],
   'max-connections': [['limits', 'maxConnections'], 'SERVE_MAX_CONNECTIONS'],
   'requests-per-turn': [['limits', 'requestsPerTurn'], 'SERVE_REQUESTS_PER_TURN'],
+  'body-bytes-per-turn': [['limits', 'bodyBytesPerTurn'], 'SERVE_BODY_BYTES_PER_TURN'],
   'max-waiting': [['limits', 'maxWaiting'], 'SERVE_MAX_WAITING'],
   'accept-first-ms': [['limits', 'acceptFirstMs'], 'SERVE_ACCEPT_FIRST_MS'],
   'allowed-hosts': [['allowedHosts'], 'SERVE_ALLOWED_HOSTS'],

@@ -35,8 +35,9 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
 }
 
 async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: Server; port: number }> {
-  const budget = new TurnBudget({ perTurn: config.limits.requestsPerTurn, maxWaiting: config.limits.maxWaiting,
-    acceptFirstMs: config.limits.acceptFirstMs, deadlineMs: config.batching.deadlineMs });
+  const { limits } = config;
+  const budget = new TurnBudget({ perTurn: limits.requestsPerTurn, bytesPerTurn: limits.bodyBytesPerTurn,
+    maxWaiting: limits.maxWaiting, acceptFirstMs: limits.acceptFirstMs, deadlineMs: config.batching.deadlineMs });
   served.context.metrics.waitingDepth = () => budget.depth;
   const admission = admissionServer({
     maxConnections: config.limits.maxConnections,

@@ -20,8 +20,8 @@ function manualTurns() {
 function recorder() {
   const started: string[] = [];
   const refused: [string, string][] = [];
-  const request = (id: string, leftMs = () => Infinity): Waiting => ({ start: () => started.push(id),
-    refuse: (reason) => refused.push([id, reason]), leftMs });
+  const request = (id: string, leftMs = () => Infinity, bytes = 0): Waiting => ({ start: () => started.push(id),
+    refuse: (reason) => refused.push([id, reason]), leftMs, bytes });
   return { started, refused, request };
 }
 
@@ -47,6 +47,38 @@ describe('TurnBudget', () => {
     turns.endTurn();
     expect(started).toEqual(['a', 'b', 'c', 'd', 'e']);
     expect(budget.depth).toBe(0);
+  });
+
+  it('starts requests a turn until their bodies fill bytesPerTurn, and one larger than that alone', () => {
+    const turns = manualTurns();
+    const budget = new TurnBudget({ perTurn: 10, bytesPerTurn: 100, maxWaiting: 100, defer: turns.defer });
+    const { started, request } = recorder();
+    const sizes: [string, number][] = [['a', 60], ['b', 30], ['c', 20], ['big', 250], ['d', 10], ['e', 0]];
+    for (const [id, bytes] of sizes) budget.admit(request(id, undefined, bytes));
+    expect(started).toEqual(['a', 'b']); // c would bring the turn to 110 bytes
+    turns.endTurn();
+    expect(started).toEqual(['a', 'b', 'c']); // big does not fit beside c
+    turns.endTurn();
+    expect(started).toEqual(['a', 'b', 'c', 'big']); // alone: a turn with nothing else has room for it
+    turns.endTurn();
+    expect(started).toEqual(['a', 'b', 'c', 'big', 'd', 'e']);
+  });
+
+  it('predicts turns ahead from the bytes waiting when they, not the requests, fill turns', () => {
+    const turns = manualTurns();
+    const clock = { ms: 0 };
+    const budget = new TurnBudget({ perTurn: 64, bytesPerTurn: 100, maxWaiting: 100, deadlineMs: 1000,
+      defer: turns.defer, now: () => clock.ms });
+    const { request } = recorder();
+    budget.admit(request('first', undefined, 100)); // starts at once, filling this turn
+    for (let i = 0; i < 6; i++) budget.admit(request(`w${i}`, undefined, 100)); // a turn's worth each
+    for (let turn = 0; turn < 2; turn++) { // start w0, then w1 after a turn of 10 ms
+      clock.ms += 10;
+      turns.endTurn();
+    }
+    // w2…w5 wait, one a turn: 4 turns ahead of the next, then its own; no answers timed yet.
+    expect(budget.depth).toBe(4);
+    expect(budget.predictedMs()).toBe((4 + 1) * 10);
   });
 
   it('puts a request behind those already waiting even when this turn has room', () => {

@@ -196,6 +196,13 @@ function endsOnClose(socket: WithResponse): Set<() => void> {
   return ends;
 }
 
+/** The body's length as its headers declare it (0 with neither header); undefined when chunked or unreadable. */
+function declaredBodyBytes(req: IncomingMessage): number | undefined {
+  if (req.headers['transfer-encoding'] !== undefined) return undefined;
+  const length = Number(req.headers['content-length'] ?? 0);
+  return Number.isFinite(length) ? length : undefined;
+}
+
 /**
  * Decides whether a refused request's connection stays open, and prepares it if so: closing it
  * would send the client back through accept, one connection per turn, behind everyone. Node reads
@@ -205,9 +212,8 @@ function endsOnClose(socket: WithResponse): Set<() => void> {
  * drawing a second answer.
  */
 function keepConnectionIfSafe(req: IncomingMessage, options: AdmissionOptions): boolean {
-  const length = Number(req.headers['content-length'] ?? 0);
-  const keep = !options.isDraining() && req.headers['transfer-encoding'] === undefined &&
-    Number.isFinite(length) && length <= options.maxBodyBytes;
+  const length = declaredBodyBytes(req);
+  const keep = !options.isDraining() && length !== undefined && length <= options.maxBodyBytes;
   if (keep && !req.complete) {
     const socket = req.socket as WithResponse;
     socket[DISCARDING] = true;
@@ -239,6 +245,8 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   const waitedMs = () => performance.now() - (arrivedAt(req) ?? performance.now());
   const ended = endInflightOnce(req, res, options.inflight);
   return {
+    // A chunked body's length is unknown until read: it counts as the largest allowed.
+    bytes: declaredBodyBytes(req) ?? options.maxBodyBytes,
     start: () => {
       const startedAt = performance.now();
       // Only answers: a 5xx refusal at the deadline says nothing of how long answering takes.

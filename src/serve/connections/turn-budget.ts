@@ -62,6 +62,11 @@ class RecentMean {
 export interface TurnBudgetOptions {
   /** Requests started per turn of the event loop. */
   perTurn: number;
+  /**
+   * Body bytes the requests started in one turn may carry; a request larger alone starts in a turn
+   * of its own. Unbounded when absent.
+   */
+  bytesPerTurn?: number;
   /** Requests kept waiting for a later turn; past it `refuse` answers them at once. */
   maxWaiting: number;
   /**
@@ -85,6 +90,11 @@ export interface TurnBudgetOptions {
 }
 
 export interface Waiting {
+  /**
+   * The bytes of body it brings (its Content-Length, or the largest a body may be when unknown):
+   * reading and parsing it is most of what starting it costs.
+   */
+  bytes: number;
   start: () => void;
   /**
    * Called instead of `start` when the request cannot be started: the queue is full, it would wait
@@ -102,6 +112,8 @@ export interface Waiting {
 export class TurnBudget {
   private readonly waiting: Waiting[] = [];
   private started = 0;
+  private startedBytes = 0;
+  private waitingBytes = 0;
   private endOfTurnScheduled = false;
   private acceptedThisTurn = false;
   /** When the current streak of accepting turns began; null when the last turn accepted nothing. */
@@ -159,14 +171,27 @@ export class TurnBudget {
    * `perTurn` ahead of it have started, then the recent start-to-answer time.
    */
   predictedMs(): number {
-    return (Math.floor(this.waiting.length / this.options.perTurn) + 1) * this.turnMs.value + this.serviceMs.value;
+    const turnsAhead = Math.max(Math.floor(this.waiting.length / this.options.perTurn),
+      Math.floor(this.waitingBytes / (this.options.bytesPerTurn ?? Infinity)));
+    return (turnsAhead + 1) * this.turnMs.value + this.serviceMs.value;
+  }
+
+  /** Whether this turn's budget, of requests and of their bytes, has room for one of `bytes`. */
+  private roomFor(bytes: number): boolean {
+    return this.started < this.options.perTurn &&
+      (this.startedBytes === 0 || this.startedBytes + bytes <= (this.options.bytesPerTurn ?? Infinity));
+  }
+
+  private startNow(request: Waiting): void {
+    this.started++;
+    this.startedBytes += request.bytes;
+    request.start();
   }
 
   /** Starts `request` now if this turn's budget allows and nothing arrived before it, else queues it. */
   admit(request: Waiting): void {
-    if (this.waiting.length === 0 && this.started < this.options.perTurn && !this.holding()) {
-      this.started++;
-      request.start();
+    if (this.waiting.length === 0 && this.roomFor(request.bytes) && !this.holding()) {
+      this.startNow(request);
     } else if (this.waiting.length >= this.options.maxWaiting) {
       request.refuse('full');
     } else if (this.waiting.length > 0 && this.options.deadlineMs !== undefined &&
@@ -175,6 +200,7 @@ export class TurnBudget {
       request.refuse('late', this.predictedMs());
     } else {
       this.waiting.push(request);
+      this.waitingBytes += request.bytes;
     }
     this.scheduleEndOfTurn();
   }
@@ -199,12 +225,14 @@ export class TurnBudget {
     this.defer(() => {
       this.endOfTurnScheduled = false;
       this.started = 0;
+      this.startedBytes = 0;
       const holding = this.holding();
       if (!holding) this.acceptStreakSince = null;
       this.acceptedThisTurn = false;
       try {
-        while (!holding && this.waiting.length > 0 && this.started < this.options.perTurn) {
+        while (!holding && this.waiting.length > 0 && this.roomFor(this.waiting[0].bytes)) {
           const request = this.waiting.shift() as Waiting;
+          this.waitingBytes -= request.bytes;
           const leftMs = request.leftMs();
           if (leftMs <= 0) {
             request.refuse('stale');
@@ -218,8 +246,7 @@ export class TurnBudget {
             request.refuse('late', this.options.deadlineMs - leftMs + serviceMs);
             continue;
           }
-          this.started++;
-          request.start();
+          this.startNow(request);
         }
       } finally {
         // Even if a start threw, what still waits gets the next turn rather than the next arrival;
