@@ -67,8 +67,8 @@ export class ServeMetrics {
   readonly inflight = new Gauge({ name: 'serve_inflight_requests', help: 'Requests being handled',
     registers: [this.registry] });
   readonly refused = new Counter({ name: 'serve_refused_requests_total',
-    help: 'Requests answered before reaching the app: past the connection cap, past the waiting limit, or past their ' +
-      'deadline while waiting for a turn',
+    help: 'Requests answered before reaching the app: past the connection cap (connections), past the waiting limit ' +
+      '(waiting), predicted to miss their deadline (late, 503), or past it while waiting for a turn (deadline, 504)',
     labelNames: ['reason'] as const, registers: [this.registry] });
   /**
    * The A/B report as counters: summed over workers and replicas (`sum by (variant)`), they are

@@ -150,9 +150,10 @@ describe('admission with a turn budget', () => {
     const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 2000, defer: (run) => turns.push(run) });
     for (let i = 0; i < 100; i++) budget.served(4000); // answers have been taking ~4 s
     let block = true;
+    const reasons: Refusal[] = [];
     server = admissionServer({
       maxConnections: 100, deadlineMs: 2000, maxBodyBytes: 1 << 20, budget, isDraining: () => false,
-      inflight: { begin: () => {}, end: () => {} },
+      inflight: { begin: () => {}, end: () => {} }, onRefuse: (reason) => reasons.push(reason),
     })({}, (req, res) => (block ? undefined : req.resume().on('end', () => res.end('served'))));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -177,6 +178,7 @@ describe('admission with a turn budget', () => {
     expect(refused.status).toBe(503);
     expect(refused.retryAfter).toBe('1');
     expect(JSON.parse(refused.text)).toMatchObject({ details: { deadlineMs: 2000 } });
+    expect(reasons).toEqual(['late']); // counted apart from the 504s of requests that waited past it
     block = false;
     for (let i = 0; i < 100; i++) budget.served(0); // answers are fast again: the next request waits its turn
     let answered = false;

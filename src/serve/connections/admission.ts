@@ -30,8 +30,11 @@ export function arrivedWhileDraining(incoming: IncomingMessage | undefined): boo
   return (incoming as Stamped | undefined)?.[ARRIVED_DRAINING];
 }
 
-/** Why a request was answered before it reached the app. */
-export type Refusal = 'connections' | 'waiting' | 'deadline';
+/**
+ * Why a request was answered before it reached the app: past the connection cap, past the waiting
+ * limit, predicted to miss its deadline (503), or past it while waiting (504).
+ */
+export type Refusal = 'connections' | 'waiting' | 'late' | 'deadline';
 
 /** Liveness, readiness and scrapes: answered whatever the load, since a probe that times out restarts a healthy pod. */
 export const PROBE_PATH = /^\/(?:v2\/health\/(?:live|ready)|metrics)(?:\?|$)/;
@@ -222,6 +225,8 @@ function keepConnectionIfSafe(req: IncomingMessage, options: AdmissionOptions): 
   return keep;
 }
 
+const REFUSAL_OF = { full: 'waiting', late: 'late', stale: 'deadline' } as const satisfies Record<string, Refusal>;
+
 /** What a request refused before it started is answered: status, body, headers. */
 function refusalOf(reason: 'full' | 'late' | 'stale', predictedMs: number | undefined, waitedMs: number,
   options: AdmissionOptions): [number, unknown, Record<string, string>] {
@@ -257,7 +262,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
     refuse: (reason, predictedMs) => {
       ended();
       if (req.socket.destroyed) return;
-      options.onRefuse?.(reason === 'full' ? 'waiting' : 'deadline');
+      options.onRefuse?.(REFUSAL_OF[reason]);
       const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
       refuse(res, status, body, headers, !keepConnectionIfSafe(req, options));
     },
