@@ -208,6 +208,15 @@ describe('admission with a turn budget', () => {
     }
   });
 
+  it('refuses an Expect: 100-continue request without sending 100 Continue first, and closes its connection',
+    async () => {
+      const port = await refusingServer(60_000);
+      const answer = await exchange(port,
+        'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n');
+      expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*\r\nConnection: close\r\n/);
+      expect(answer).not.toMatch(/100 Continue/i);
+    });
+
   it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {
     const turns: (() => void)[] = [];
     const budget = new TurnBudget({ perTurn: 4, maxWaiting: 10, acceptFirstMs: 60_000, defer: (run) => turns.push(run),

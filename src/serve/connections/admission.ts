@@ -8,13 +8,15 @@ import type { TurnBudget, Waiting } from './turn-budget.js';
 
 const ARRIVED = Symbol('arrivedAt');
 const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
+/** Set on a request that sent Expect: 100-continue: its client waits for the 100 before its body. */
+const EXPECTS_CONTINUE = Symbol('expectsContinue');
 const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
 const ANSWERED = Symbol('answeredAtConnection');
 const ENDS_ON_CLOSE = Symbol('endsOnClose');
 /** Set while a refused request's unread body is being discarded on a connection kept open. */
 const DISCARDING = Symbol('discardingRefusedBody');
-type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean };
+type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean; [EXPECTS_CONTINUE]?: boolean };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
 /** When Node parsed the request's headers (performance.now()): deadlines count from here, not from the handler. */
@@ -153,6 +155,11 @@ function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, o
   else answerFramingError(error, socket, options, { requestInApp: inResponse !== undefined });
 }
 
+/** Sends the 100 Continue a client is waiting for, once the request is taken on: never before a refusal. */
+function continueIfExpected(req: IncomingMessage, res: ServerResponse): void {
+  if ((req as Stamped)[EXPECTS_CONTINUE] && !res.headersSent) res.writeContinue();
+}
+
 /**
  * Hands the request to the app; while draining its answer closes the connection, so keep-alive clients reconnect
  * elsewhere rather than into a reset.
@@ -160,6 +167,7 @@ function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, o
 function answerClosingIfDraining(req: IncomingMessage, res: ServerResponse, listener: RequestListener,
   options: AdmissionOptions): void {
   // Checked when the headers go out, not when the request starts: a drain may begin while the model runs.
+  continueIfExpected(req, res);
   const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
   res.writeHead = ((...args: unknown[]) => {
     if (options.isDraining()) res.setHeader('Connection', 'close');
@@ -264,7 +272,9 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
       if (req.socket.destroyed) return;
       options.onRefuse?.(REFUSAL_OF[reason]);
       const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
-      refuse(res, status, body, headers, !keepConnectionIfSafe(req, options));
+      // A client still waiting for 100 Continue has not sent its body and may never: nothing to read.
+      const close = (req as Stamped)[EXPECTS_CONTINUE] === true || !keepConnectionIfSafe(req, options);
+      refuse(res, status, body, headers, close);
     },
   };
 }
@@ -313,14 +323,14 @@ export function admissionServer(
       if (open > options.maxConnections) socket[OVER_CAP] = true;
     });
     // Node sends 100 Continue to any Expect: 100-continue on its own; a body that will be refused
-    // for its size should not be sent at all.
+    // should not be sent at all: for its size here, and by admission (full, late) before it starts.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       if (Number(req.headers['content-length']) > options.maxBodyBytes) {
         options.onConnectionAnswer?.(413, 'request body too large');
         refuse(res, 413, { error: 'request body too large', details: { maxBytes: options.maxBodyBytes } });
         return;
       }
-      res.writeContinue();
+      (req as Stamped)[EXPECTS_CONTINUE] = true;
       server.listeners('request').forEach((listener) => (listener as RequestListener)(req, res));
     });
     server.on('clientError', (error: NodeJS.ErrnoException, socket: WithResponse) =>
