@@ -126,6 +126,11 @@ export const ServeConfigSchema = z.object({
   healthPort: Int(0, 65535).optional(),
   /** Bearer token for POST /v1/admin/reload; without one, reload is disabled. */
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /**
+   * Before listening, predict requests through the app to every served model for this long, so the
+   * first clients do not wait on V8 compiling the hot paths; 0 skips it.
+   */
+  warmupMs: Int(0, 600_000).default(1000),
   /** SIGTERM waits this long for in-flight requests before closing anyway. */
   drainTimeoutMs: Int(0, 600_000).default(10_000),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -191,6 +196,7 @@ const SOURCES = {
   // A token on the command line shows in `ps`; the environment variable is the safer way.
   'admin-token': [['adminToken'], 'SERVE_ADMIN_TOKEN'],
   'bundle-root': [['bundleRoot'], 'SERVE_BUNDLE_ROOT'],
+  'warmup-ms': [['warmupMs'], 'SERVE_WARMUP_MS'],
   'drain-timeout-ms': [['drainTimeoutMs'], 'SERVE_DRAIN_TIMEOUT_MS'],
   'log-level': [['logLevel'], 'LOG_LEVEL'],
   backend: [['backend'], 'DISTILL_BACKEND'],

@@ -10,6 +10,7 @@ import type { AppEnv } from './env.js';
 import { fail } from './errors.js';
 import type { Lifecycle } from './lifecycle.js';
 import { NONE, type ServeMetrics } from './metrics.js';
+import { isWarmupRequest } from './warmup.js';
 
 // Middleware factories, each returning a named handler as hono's own do.
 
@@ -21,6 +22,7 @@ import { NONE, type ServeMetrics } from './metrics.js';
  */
 export const observe = (metrics: ServeMetrics, lifecycle: Lifecycle, logger: Logger): MiddlewareHandler<AppEnv> =>
   async function observe(c, next) {
+    if (isWarmupRequest(c.req.raw)) return next();
     const started = arrivedAt(c.env?.incoming) ?? performance.now();
     c.set('arrivedAt', started);
     lifecycle.begin();

@@ -13,6 +13,7 @@ import { flagError } from '../cli/index.js';
 import { onStopSignals } from './lifecycle.js';
 import type { ServerHandle } from './handle.js';
 import { createLogger } from './logger.js';
+import { warmUp } from './warmup.js';
 
 export type { ServerHandle } from './handle.js';
 
@@ -96,6 +97,8 @@ export async function startServer(input: ServeConfigInput, options: StartOptions
 
   const logger = createLogger(config.logLevel);
   const served = await createApp({ ...config, logger });
+  const warmup = await warmUp(served, config.warmupMs);
+  if (warmup.requests > 0) logger.info({ ms: config.warmupMs, ...warmup }, 'warmed up');
   const { server, port } = await listen(config, served);
   logger.info({ host: config.host, port, workers: config.workers }, 'listening');
   if (cluster.isWorker) workerListening(port);
