@@ -206,7 +206,8 @@ export async function runOverload(input: OverloadInput,
   const path = `/v1/models/${options.model}/predict`;
   const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
   try {
-    const poison = await poisonBurst(server.url, path, bodies, 200);
+    // Single-row requests: the burst tests isolation within a batch, not load.
+    const poison = await poisonBurst(server.url, path, predictBodies(split, 200), 200);
     log(
       `${options.connections} connections on ${path} for ${options.durationS} s, probing ` +
         `${server.url}/v2/health/live every ${options.probeEveryMs} ms`,
