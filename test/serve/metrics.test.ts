@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../src/engine/index.js';
-import { createApp, type ServeApp } from '../../src/serve/index.js';
+import { configFromArgs, createApp, type ServeApp } from '../../src/serve/index.js';
+import { warmUp } from '../../src/serve/warmup.js';
 import { post } from '../fixtures/serve-client.js';
 import { buildServeBundles, rows, type ServeBundles } from '../fixtures/serve-bundle.js';
 
@@ -76,5 +77,34 @@ describe('GET /metrics', () => {
     const text = await (await served.app.request('/metrics')).text();
     expect(text).toMatch(/serve_errors_total\{endpoint="\/\*",model="none",variant="none",code="404"\} 1/);
     expect(text).not.toMatch(/12345/);
+  });
+});
+
+/** The sum of the series in a Prometheus text whose lines match `pattern`, 0 when none does. */
+function seriesSum(text: string, pattern: RegExp): number {
+  return text.split('\n').filter((line) => pattern.test(line))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
+}
+
+describe('warmUp', () => {
+  it('predicts through the app on every served model, answered 200, and leaves the request metrics alone', async () => {
+    const before = await (await served.app.request('/metrics')).text();
+    const result = await warmUp(served, 300);
+    expect(result.requests).toBeGreaterThan(0);
+    expect(result.ok).toBe(result.requests);
+    const after = await (await served.app.request('/metrics')).text();
+    const added = (pattern: RegExp) => seriesSum(after, pattern) - seriesSum(before, pattern);
+    // The /metrics scrape between is the one request counted.
+    expect(added(/^serve_requests_total\{/)).toBe(1);
+    for (const model of ['student', 'generalist', 'ensemble']) {
+      expect(added(new RegExp(`^serve_batch_size_count\\{model="${model}"\\}`)), model).toBeGreaterThan(0);
+    }
+  });
+
+  it('does nothing for 0 ms, and --warmup-ms sets how long', async () => {
+    expect(await warmUp(served, 0)).toEqual({ requests: 0, ok: 0 });
+    expect(configFromArgs(['--bundle', 'b']).warmupMs).toBe(1000);
+    expect(configFromArgs(['--bundle', 'b', '--warmup-ms', '0']).warmupMs).toBe(0);
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_WARMUP_MS: '250' }).warmupMs).toBe(250);
   });
 });

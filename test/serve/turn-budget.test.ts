@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TurnBudget, type Waiting } from '../../src/serve/connections/turn-budget.js';
+import { TurnBudget, type TurnBudgetOptions, type Waiting } from '../../src/serve/connections/turn-budget.js';
 
 /** Turns the test runs by hand: `defer` queues a callback for the end of the current turn. */
 function manualTurns() {
@@ -25,13 +25,17 @@ function recorder() {
   return { started, refused, request };
 }
 
-/** A budget that holds for bursts (acceptFirstMs 50), on hand-run turns and a hand-set clock. */
-function burstBudget(perTurn: number) {
+/** A budget on hand-run turns and a hand-set clock (maxWaiting 100 unless given). */
+function clockedBudget(options: Omit<TurnBudgetOptions, 'maxWaiting' | 'defer' | 'now'> & { maxWaiting?: number }) {
   const turns = manualTurns();
   const clock = { ms: 0 };
-  const budget = new TurnBudget({ perTurn, maxWaiting: 100, acceptFirstMs: 50, defer: turns.defer,
-    now: () => clock.ms });
+  const budget = new TurnBudget({ maxWaiting: 100, ...options, defer: turns.defer, now: () => clock.ms });
   return { turns, clock, budget, ...recorder() };
+}
+
+/** A budget that holds for bursts (acceptFirstMs 50). */
+function burstBudget(perTurn: number) {
+  return clockedBudget({ perTurn, acceptFirstMs: 50 });
 }
 
 describe('TurnBudget', () => {
@@ -205,11 +209,7 @@ describe('TurnBudget', () => {
 
   it('predicts a queued request\'s time to its answer from recent turns and answers, and refuses it as late ' +
     'at once when that passes the deadline', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 2, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, refused, request } = recorder();
+    const { turns, clock, budget, started, refused, request } = clockedBudget({ perTurn: 2, deadlineMs: 100 });
     expect(budget.predictedMs()).toBe(0); // nothing measured yet: nothing refused as late
     for (let i = 0; i < 40; i++) budget.admit(request(`r${i}`));
     for (let turn = 0; turn < 10; turn++) { // turns of 20 ms while requests wait
@@ -234,11 +234,7 @@ describe('TurnBudget', () => {
   });
 
   it('times only turns that follow each other and start something: an idle gap is not a turn', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
-      now: () => clock.ms });
-    const { refused, request } = recorder();
+    const { turns, clock, budget, refused, request } = clockedBudget({ perTurn: 1, deadlineMs: 100 });
     budget.admit(request('a')); // starts in admit
     turns.endTurn(); // starts nothing and nothing waits: the chain of turns ends here
     clock.ms += 60_000;
@@ -253,11 +249,7 @@ describe('TurnBudget', () => {
   });
 
   it('never refuses as late a request with nothing waiting ahead of it, and forgets means a deadline old', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 100, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, refused, request } = recorder();
+    const { turns, clock, budget, started, refused, request } = clockedBudget({ perTurn: 1, deadlineMs: 100 });
     for (let i = 0; i < 200; i++) budget.served(500); // answers have been taking 500 ms
     budget.admit(request('a')); // spends this turn's budget
     budget.admit(request('b')); // nothing ahead: waits for the next turn rather than refused
@@ -278,11 +270,7 @@ describe('TurnBudget', () => {
   it('starts requests again once refusals at dequeue have left the service mean a deadline without samples', () => {
     // A mean left high by a slow moment refused every queued request, and refused requests give
     // no samples: before means were forgotten, a server stayed refusing until its queue emptied.
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 100, deadlineMs: 250, defer: turns.defer,
-      now: () => clock.ms });
-    const { started, refused, request } = recorder();
+    const { turns, clock, budget, started, refused, request } = clockedBudget({ perTurn: 1, deadlineMs: 250 });
     for (let i = 0; i < 200; i++) budget.served(160); // a cold start: answers took 160 ms
     budget.admit(request('a'));
     for (let turn = 0; turn < 30; turn++) { // each turn, a client refused at once sends another
