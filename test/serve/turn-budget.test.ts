@@ -54,9 +54,7 @@ describe('TurnBudget', () => {
   });
 
   it('starts requests a turn until their bodies fill bytesPerTurn, and one larger than that alone', () => {
-    const turns = manualTurns();
-    const budget = new TurnBudget({ perTurn: 10, bytesPerTurn: 100, maxWaiting: 100, defer: turns.defer });
-    const { started, request } = recorder();
+    const { turns, budget, started, request } = clockedBudget({ perTurn: 10, bytesPerTurn: 100 });
     const sizes: [string, number][] = [['a', 60], ['b', 30], ['c', 20], ['big', 250], ['d', 10], ['e', 0]];
     for (const [id, bytes] of sizes) budget.admit(request(id, undefined, bytes));
     expect(started).toEqual(['a', 'b']); // c would bring the turn to 110 bytes
@@ -68,12 +66,9 @@ describe('TurnBudget', () => {
     expect(started).toEqual(['a', 'b', 'c', 'big', 'd', 'e']);
   });
 
-  it('predicts turns ahead from the bytes waiting when they, not the requests, fill turns', () => {
-    const turns = manualTurns();
-    const clock = { ms: 0 };
-    const budget = new TurnBudget({ perTurn: 64, bytesPerTurn: 100, maxWaiting: 100, deadlineMs: 1000,
-      defer: turns.defer, now: () => clock.ms });
-    const { request } = recorder();
+  it('predicts turns ahead from the bytes waiting when they, not the requests, fill turns, a body larger ' +
+    'than a turn\'s counting as one turn', () => {
+    const { turns, clock, budget, request } = clockedBudget({ perTurn: 64, bytesPerTurn: 100, deadlineMs: 1000 });
     budget.admit(request('first', undefined, 100)); // starts at once, filling this turn
     for (let i = 0; i < 6; i++) budget.admit(request(`w${i}`, undefined, 100)); // a turn's worth each
     for (let turn = 0; turn < 2; turn++) { // start w0, then w1 after a turn of 10 ms
@@ -83,6 +78,13 @@ describe('TurnBudget', () => {
     // w2…w5 wait, one a turn: 4 turns ahead of the next, then its own; no answers timed yet.
     expect(budget.depth).toBe(4);
     expect(budget.predictedMs()).toBe((4 + 1) * 10);
+    budget.admit(request('chunked', undefined, 4_000_000)); // starts alone: one turn, not 40,000
+    expect(budget.predictedMs()).toBe((5 + 1) * 10);
+    while (budget.depth > 0) {
+      clock.ms += 10;
+      turns.endTurn();
+    }
+    expect(budget.predictedMs()).toBe(10); // nothing left counted: the bytes came off as they went
   });
 
   it('puts a request behind those already waiting even when this turn has room', () => {

@@ -113,6 +113,7 @@ export class TurnBudget {
   private readonly waiting: Waiting[] = [];
   private started = 0;
   private startedBytes = 0;
+  /** The waiting requests' bytes, each counted up to a turn's (`turnBytes`). */
   private waitingBytes = 0;
   private endOfTurnScheduled = false;
   private acceptedThisTurn = false;
@@ -129,7 +130,10 @@ export class TurnBudget {
   private readonly turnMs: RecentMean;
   private readonly serviceMs: RecentMean;
 
+  private readonly bytesPerTurn: number;
+
   constructor(private readonly options: TurnBudgetOptions) {
+    this.bytesPerTurn = options.bytesPerTurn ?? Infinity;
     this.defer = options.defer ?? ((run) => setImmediate(run));
     this.now = options.now ?? (() => performance.now());
     const forgetAfterMs = options.deadlineMs ?? Infinity;
@@ -172,14 +176,19 @@ export class TurnBudget {
    */
   predictedMs(): number {
     const turnsAhead = Math.max(Math.floor(this.waiting.length / this.options.perTurn),
-      Math.floor(this.waitingBytes / (this.options.bytesPerTurn ?? Infinity)));
+      Math.floor(this.waitingBytes / this.bytesPerTurn));
     return (turnsAhead + 1) * this.turnMs.value + this.serviceMs.value;
   }
 
   /** Whether this turn's budget, of requests and of their bytes, has room for one of `bytes`. */
   private roomFor(bytes: number): boolean {
     return this.started < this.options.perTurn &&
-      (this.startedBytes === 0 || this.startedBytes + bytes <= (this.options.bytesPerTurn ?? Infinity));
+      (this.startedBytes === 0 || this.startedBytes + bytes <= this.bytesPerTurn);
+  }
+
+  /** A request's share of the turns ahead: one larger than a turn's bytes still takes one turn. */
+  private turnBytes(request: Waiting): number {
+    return Math.min(request.bytes, this.bytesPerTurn);
   }
 
   private startNow(request: Waiting): void {
@@ -200,7 +209,7 @@ export class TurnBudget {
       request.refuse('late', this.predictedMs());
     } else {
       this.waiting.push(request);
-      this.waitingBytes += request.bytes;
+      this.waitingBytes += this.turnBytes(request);
     }
     this.scheduleEndOfTurn();
   }
@@ -232,7 +241,7 @@ export class TurnBudget {
       try {
         while (!holding && this.waiting.length > 0 && this.roomFor(this.waiting[0].bytes)) {
           const request = this.waiting.shift() as Waiting;
-          this.waitingBytes -= request.bytes;
+          this.waitingBytes -= this.turnBytes(request);
           const leftMs = request.leftMs();
           if (leftMs <= 0) {
             request.refuse('stale');
