@@ -147,7 +147,9 @@ describe('admission with a turn budget', () => {
     'and serves the next request on it (its unread body discarded)', async () => {
     const turns: (() => void)[] = [];
     // A deadline long enough that no request goes stale however slowly this machine runs the test.
-    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 2000, defer: (run) => turns.push(run) });
+    // A stopped clock: the means must not be forgotten however slowly this machine runs the test.
+    const budget = new TurnBudget({ perTurn: 1, maxWaiting: 10, deadlineMs: 2000, defer: (run) => turns.push(run),
+      now: () => 0 });
     for (let i = 0; i < 100; i++) budget.served(4000); // answers have been taking ~4 s
     let block = true;
     const reasons: Refusal[] = [];
@@ -216,6 +218,29 @@ describe('admission with a turn budget', () => {
       expect(answer).toMatch(/^HTTP\/1\.1 503 [^]*\r\nConnection: close\r\n/);
       expect(answer).not.toMatch(/100 Continue/i);
     });
+
+  it('answers a request whose body waits in the queue past Node\'s request timeout as the queue would: 504, ' +
+    'counted as a deadline refusal, not a 408 blamed on the client', async () => {
+    const reasons: Refusal[] = [];
+    const connectionAnswers: number[] = [];
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 300, maxBodyBytes: 1000, isDraining: () => false,
+      // Turns never end: the first request starts and is never answered, the next waits for good.
+      budget: new TurnBudget({ perTurn: 1, maxWaiting: 10, defer: () => {} }),
+      inflight: { begin: () => {}, end: () => {} }, onRefuse: (reason) => reasons.push(reason),
+      onConnectionAnswer: (status) => connectionAnswers.push(status),
+    })({}, () => {});
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/held').catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    const answer = await exchange(port,
+      'POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 504 [^]*\r\nConnection: close\r\n[^]*"deadline exceeded"/);
+    expect(reasons).toEqual(['deadline']);
+    expect(connectionAnswers).toEqual([]);
+  });
 
   it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {
     const turns: (() => void)[] = [];

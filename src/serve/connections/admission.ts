@@ -10,13 +10,16 @@ const ARRIVED = Symbol('arrivedAt');
 const ARRIVED_DRAINING = Symbol('arrivedWhileDraining');
 /** Set on a request that sent Expect: 100-continue: its client waits for the 100 before its body. */
 const EXPECTS_CONTINUE = Symbol('expectsContinue');
+/** While a request waits for its turn: answers it as the queue would when Node's request timeout fires first. */
+const TIMED_OUT_WAITING = Symbol('timedOutWaiting');
 const OVER_CAP = Symbol('overCap');
 const ERROR_PENDING = Symbol('framingErrorPending');
 const ANSWERED = Symbol('answeredAtConnection');
 const ENDS_ON_CLOSE = Symbol('endsOnClose');
 /** Set while a refused request's unread body is being discarded on a connection kept open. */
 const DISCARDING = Symbol('discardingRefusedBody');
-type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean; [EXPECTS_CONTINUE]?: boolean };
+type Stamped = IncomingMessage & { [ARRIVED]?: number; [ARRIVED_DRAINING]?: boolean; [EXPECTS_CONTINUE]?: boolean;
+  [TIMED_OUT_WAITING]?: () => void };
 type Marked = Socket & { [OVER_CAP]?: boolean };
 
 /** When Node parsed the request's headers (performance.now()): deadlines count from here, not from the handler. */
@@ -138,6 +141,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: WithResponse, o
     return;
   }
   const inResponse = socket._httpMessage;
+  // A request still waiting for its turn has its body unread (or, after Expect, unsent) because of
+  // our queue, not the client: it gets the queue's 504, counted as such, not a 408.
+  const waiting = (inResponse?.req as Stamped | undefined)?.[TIMED_OUT_WAITING];
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' && waiting && socket.writable) {
+    waiting();
+    return;
+  }
   // The client hung up mid-request (a reset, or its end of the stream before the body's): nobody
   // is left to answer, and the request the app was reading is recorded as 499 there.
   if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
@@ -257,25 +267,35 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   options: AdmissionOptions): Waiting {
   const waitedMs = () => performance.now() - (arrivedAt(req) ?? performance.now());
   const ended = endInflightOnce(req, res, options.inflight);
+  let settled = false; // started or refused: a request leaves the queue once
+  const settle = () => {
+    settled = true;
+    delete (req as Stamped)[TIMED_OUT_WAITING];
+  };
+  const refuseNow = (reason: 'full' | 'late' | 'stale', predictedMs: number | undefined, forceClose: boolean) => {
+    if (settled) return;
+    settle();
+    ended();
+    if (req.socket.destroyed) return;
+    options.onRefuse?.(REFUSAL_OF[reason]);
+    const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
+    // A client still waiting for 100 Continue has not sent its body and may never: nothing to read.
+    const close = forceClose || (req as Stamped)[EXPECTS_CONTINUE] === true || !keepConnectionIfSafe(req, options);
+    refuse(res, status, body, headers, close);
+  };
+  (req as Stamped)[TIMED_OUT_WAITING] = () => refuseNow('stale', undefined, true);
   return {
     // A chunked body's length is unknown until read: it counts as the largest allowed.
     bytes: declaredBodyBytes(req) ?? options.maxBodyBytes,
     start: () => {
+      settle();
       const startedAt = performance.now();
       // Only answers: a 5xx refusal at the deadline says nothing of how long answering takes.
       res.once('finish', () => res.statusCode < 500 && options.budget.served(performance.now() - startedAt));
       answerClosingIfDraining(req, res, listener, options);
     },
-    leftMs: () => (req.socket.destroyed ? 0 : options.deadlineMs - waitedMs()),
-    refuse: (reason, predictedMs) => {
-      ended();
-      if (req.socket.destroyed) return;
-      options.onRefuse?.(REFUSAL_OF[reason]);
-      const [status, body, headers] = refusalOf(reason, predictedMs, waitedMs(), options);
-      // A client still waiting for 100 Continue has not sent its body and may never: nothing to read.
-      const close = (req as Stamped)[EXPECTS_CONTINUE] === true || !keepConnectionIfSafe(req, options);
-      refuse(res, status, body, headers, close);
-    },
+    leftMs: () => (req.socket.destroyed || settled ? 0 : options.deadlineMs - waitedMs()),
+    refuse: (reason, predictedMs) => refuseNow(reason, predictedMs, false),
   };
 }
 
