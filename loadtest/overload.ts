@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -34,9 +34,9 @@ export const OverloadOptionsSchema = z.object({
   payloads: z.coerce.number().int().min(1).max(100_000).default(2000),
   /**
    * Instances in each request: more make each request costlier, so the same connections overload
-   * the server past its deadline and it must shed.
+   * the server past its deadline and it must shed. At most the server's default --max-instances.
    */
-  rowsPerRequest: z.coerce.number().int().min(1).max(4096).default(1),
+  rowsPerRequest: z.coerce.number().int().min(1).max(256).default(1),
   /** The server's --accept-first-ms; its own default when absent. */
   acceptFirstMs: z.coerce.number().int().min(0).max(60_000).optional(),
 });
@@ -124,17 +124,33 @@ function summarize(values: number[]): LatencySummary {
 
 const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url));
 
-/** A prober process, booted and waiting: `run()` starts its probes and resolves with them. */
-async function bootProber(url: string, everyMs: number, durationS: number): Promise<{ run: () => Promise<Probe[]> }> {
-  const child = fork(PROBE, [url, String(everyMs), String(durationS)], { execArgv: ['--import', TSX],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await once(child, 'message');
+/** The child's next message; rejects if it exits first, so a prober that dies cannot hang the test. */
+async function nextMessage<T>(child: ChildProcess): Promise<T> {
+  const exited = once(child, 'exit').then(([code]) => {
+    throw new Error(`a prober exited (${String(code)}) before it answered`);
+  });
+  const [message] = (await Promise.race([once(child, 'message'), exited])) as [T];
+  return message;
+}
+
+/** Prober processes, one per url, booted and waiting: `run()` starts their probes and resolves with them. */
+async function bootProbers(urls: string[], everyMs: number,
+  durationS: number): Promise<{ run: () => Promise<Probe[][]>; kill: () => void }> {
+  const children = urls.map((url) => fork(PROBE, [url, String(everyMs), String(durationS)],
+    { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  const kill = () => children.forEach((child) => child.exitCode === null && child.kill());
+  try {
+    await Promise.all(children.map((child) => nextMessage(child)));
+  } catch (error) {
+    kill();
+    throw error;
+  }
   return {
-    run: async () => {
+    run: () => Promise.all(children.map(async (child) => {
       child.send({ type: 'start' });
-      const [message] = (await once(child, 'message')) as [{ probes: Probe[] }];
-      return message.probes;
-    },
+      return (await nextMessage<{ probes: Probe[] }>(child)).probes;
+    })),
+    kill,
   };
 }
 
@@ -205,6 +221,7 @@ export async function runOverload(input: OverloadInput,
       ...(options.acceptFirstMs === undefined ? {} : { limits: { acceptFirstMs: options.acceptFirstMs } }) } });
   const path = `/v1/models/${options.model}/predict`;
   const answers: Record<'ok' | 'refused' | 'other', number[]> = { ok: [], refused: [], other: [] };
+  let probers: Awaited<ReturnType<typeof bootProbers>> | undefined;
   try {
     // Single-row requests: the burst tests isolation within a batch, not load.
     const poison = await poisonBurst(server.url, path, predictBodies(split, 200), 200);
@@ -214,13 +231,13 @@ export async function runOverload(input: OverloadInput,
     );
     const settings = LoadSchema.parse({ durationS: options.durationS,
       timeoutS: Math.max(10, (options.deadlineMs / 1000) * 3) });
-    const probers = await Promise.all([server.url, server.healthUrl].map((url) =>
-      bootProber(`${url}/v2/health/live`, options.probeEveryMs, options.durationS)));
-    const [result, api, healthPort] = await Promise.all([
+    probers = await bootProbers([server.url, server.healthUrl].map((url) => `${url}/v2/health/live`),
+      options.probeEveryMs, options.durationS);
+    const [result, [api, healthPort]] = await Promise.all([
       fire({ url: server.url, path, bodies }, options.connections, options.durationS, settings, (status, took) => {
         answers[status >= 200 && status < 300 ? 'ok' : status === 503 ? 'refused' : 'other'].push(took);
       }),
-      ...probers.map((prober) => prober.run()),
+      probers.run(),
     ]);
     const serverSide = serverLatency(await (await fetch(`${server.url}/metrics`)).text(), '/v1/models/:model/predict',
       options.deadlineMs / 1000);
@@ -250,6 +267,7 @@ export async function runOverload(input: OverloadInput,
       targets: verdicts(options, partial),
     };
   } finally {
+    probers?.kill();
     await server.close();
   }
 }

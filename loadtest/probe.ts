@@ -29,8 +29,8 @@ function probeOnce(url: string): Promise<{ ms: number | null; status: number | n
 
 const [url, everyText, durationText] = process.argv.slice(2);
 const everyMs = Number(everyText);
-// A kubelet is probing before the load arrives: this process boots (a CPU-heavy few hundred ms
-// on a shared 2-core machine) before the load starts, and probes from the moment it does.
+// Booting this process (tsx) is a CPU-heavy few hundred ms on a shared 2-core machine: it happens
+// before the load starts, as a kubelet is running before traffic comes, and probing starts with it.
 process.send?.({ type: 'ready' });
 await new Promise((resolve) => process.once('message', resolve));
 const until = performance.now() + Number(durationText) * 1000;

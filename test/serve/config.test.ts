@@ -44,7 +44,11 @@ describe('server config', () => {
     expect(() => configFromArgs(['--bundle', 'b', '--max-connections', 'lots'])).toThrow(/limits\.maxConnections/);
     const limits = configFromArgs(['--bundle', 'b', '--requests-per-turn', '8'], { SERVE_MAX_WAITING: '16' }).limits;
     expect([limits.requestsPerTurn, limits.maxWaiting]).toEqual([8, 16]);
-    expect(configFromArgs(['--bundle', 'b']).limits).toMatchObject({ requestsPerTurn: 64, maxWaiting: 1024 });
+    expect(configFromArgs(['--bundle', 'b']).limits).toMatchObject({ requestsPerTurn: 64, maxWaiting: 1024,
+      bodyBytesPerTurn: 384 * 1024 });
+    expect(configFromArgs(['--bundle', 'b', '--body-bytes-per-turn', '65536']).limits.bodyBytesPerTurn).toBe(65536);
+    expect(configFromArgs(['--bundle', 'b'], { SERVE_BODY_BYTES_PER_TURN: '2048' }).limits.bodyBytesPerTurn).toBe(2048);
+    expect(() => configFromArgs(['--bundle', 'b', '--body-bytes-per-turn', '10'])).toThrow(/limits\.bodyBytesPerTurn/);
     // An empty value is no value (an empty env var), as for every flag: the default stands.
     expect(configFromArgs(['--bundle', 'b', '--requests-per-turn=']).limits.requestsPerTurn).toBe(64);
     for (const bad of ['0', '-1', '2.5', 'NaN', 'Infinity', '1e9']) {

@@ -85,7 +85,8 @@ async function until(check: () => Promise<boolean>, tries = 100): Promise<void> 
 async function spawnServer(
   config: ServeConfigInput,
 ): Promise<{ child: ChildProcess; port: number; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(config)], {
+  // The server in the child skips the warm-up unless the test asks for one: only its start is slower.
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify({ warmupMs: 0, ...config })], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -289,7 +290,7 @@ describe('hostile HTTP', () => {
 
   it('starting one request per turn, answers every one of 24 concurrent requests, each with its own rows', async () => {
     const oneATurn = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent',
-      limits: { requestsPerTurn: 1 } }, { signals: false });
+      limits: { requestsPerTurn: 1 }, warmupMs: 0 }, { signals: false });
     try {
       const answers = await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
@@ -311,7 +312,7 @@ describe('hostile HTTP', () => {
     let capped: ServerHandle;
     beforeAll(async () => {
       capped = await startServer({ bundleDir: bundles.tiny, host: HOST, port: 0, logLevel: 'silent',
-        limits: { maxConnections: 2 }, batching: { deadlineMs: 500 }, healthPort: 0 }, { signals: false });
+        limits: { maxConnections: 2 }, batching: { deadlineMs: 500 }, healthPort: 0, warmupMs: 0 }, { signals: false });
     });
     afterAll(async () => {
       await capped?.close();
