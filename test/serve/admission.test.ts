@@ -242,6 +242,40 @@ describe('admission with a turn budget', () => {
     expect(connectionAnswers).toEqual([]);
   });
 
+  it('sends 100 Continue to a queued Expect: 100-continue request when it starts, then reads its body', async () => {
+    const turns: (() => void)[] = [];
+    server = admissionServer({
+      maxConnections: 100, deadlineMs: 60_000, maxBodyBytes: 1000, isDraining: () => false,
+      budget: new TurnBudget({ perTurn: 1, maxWaiting: 10, defer: (run) => turns.push(run) }),
+      inflight: { begin: () => {}, end: () => {} },
+    })({}, (req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      req.on('end', () => res.end(`read ${body}`));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    void get(port, '/first').catch(() => {}); // spends this turn's one start
+    while (turns.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const socket = connect(port, '127.0.0.1', () => socket.write('POST /p HTTP/1.1\r\nHost: x\r\n' +
+      'Content-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n'));
+    let received = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      received += chunk;
+      if (/^HTTP\/1\.1 100 Continue\r\n\r\n$/.test(received)) socket.write('hello');
+    });
+    const closed = once(socket, 'close');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received).toBe(''); // queued: no 100 yet
+    while (!received.includes('read hello')) { // turns end one by one until it starts
+      turns.splice(0).forEach((run) => run());
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK[^]*read hello$/);
+  });
+
   it('holds a request that arrives in a turn which accepted a connection until a turn that accepted none', async () => {
     const turns: (() => void)[] = [];
     const budget = new TurnBudget({ perTurn: 4, maxWaiting: 10, acceptFirstMs: 60_000, defer: (run) => turns.push(run),

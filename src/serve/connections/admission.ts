@@ -345,7 +345,7 @@ export function admissionServer(
     // Node sends 100 Continue to any Expect: 100-continue on its own; a body that will be refused
     // should not be sent at all: for its size here, and by admission (full, late) before it starts.
     server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
-      if (Number(req.headers['content-length']) > options.maxBodyBytes) {
+      if ((declaredBodyBytes(req) ?? 0) > options.maxBodyBytes) {
         options.onConnectionAnswer?.(413, 'request body too large');
         refuse(res, 413, { error: 'request body too large', details: { maxBytes: options.maxBodyBytes } });
         return;

@@ -199,14 +199,14 @@ export class TurnBudget {
 
   /** Starts `request` now if this turn's budget allows and nothing arrived before it, else queues it. */
   admit(request: Waiting): void {
+    // Only behind others: a request with nothing ahead starts on the next turn, never refused as late.
+    const predicted = this.waiting.length > 0 ? this.predictedMs() : 0;
     if (this.waiting.length === 0 && this.roomFor(request.bytes) && !this.holding()) {
       this.startNow(request);
     } else if (this.waiting.length >= this.options.maxWaiting) {
       request.refuse('full');
-    } else if (this.waiting.length > 0 && this.options.deadlineMs !== undefined &&
-      this.predictedMs() > this.options.deadlineMs) {
-      // Only behind others: a request with nothing ahead starts on the next turn.
-      request.refuse('late', this.predictedMs());
+    } else if (predicted > (this.options.deadlineMs ?? Infinity)) {
+      request.refuse('late', predicted);
     } else {
       this.waiting.push(request);
       this.waitingBytes += this.turnBytes(request);
