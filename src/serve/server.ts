@@ -41,10 +41,10 @@ async function listen(config: ServeConfig, served: ServeApp): Promise<{ server: 
     maxWaiting: limits.maxWaiting, acceptFirstMs: limits.acceptFirstMs, deadlineMs: config.batching.deadlineMs });
   served.context.metrics.waitingDepth = () => budget.depth;
   const admission = admissionServer({
-    maxConnections: config.limits.maxConnections,
+    maxConnections: limits.maxConnections,
     budget,
     deadlineMs: config.batching.deadlineMs,
-    maxBodyBytes: config.limits.maxBodyBytes,
+    maxBodyBytes: limits.maxBodyBytes,
     isDraining: () => served.context.lifecycle.isDraining,
     inflight: served.context.lifecycle,
     onConnection: () => served.context.lifecycle.connectionAccepted(),

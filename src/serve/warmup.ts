@@ -1,3 +1,4 @@
+import { createRng } from '../data/index.js';
 import { allowedHostsOf, MODEL_NAMES } from './config.js';
 import type { ServeApp } from './app.js';
 
@@ -22,12 +23,9 @@ export function isWarmupRequest(request: Request): boolean {
 
 /** Deterministic rows in [0, 1): every model path is exercised the same way on every start. */
 function warmupBody(inputSize: number, rows: number, seed: number): string {
-  let state = seed;
-  const next = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return Math.round((state / 2147483648) * 1000) / 1000;
-  };
-  return JSON.stringify({ instances: Array.from({ length: rows }, () => Array.from({ length: inputSize }, next)) });
+  const rng = createRng(seed);
+  return JSON.stringify({ instances: Array.from({ length: rows }, () =>
+    Array.from({ length: inputSize }, () => Math.round(rng() * 1000) / 1000)) });
 }
 
 /**

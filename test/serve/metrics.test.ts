@@ -106,5 +106,8 @@ describe('warmUp', () => {
     expect(configFromArgs(['--bundle', 'b']).warmupMs).toBe(1000);
     expect(configFromArgs(['--bundle', 'b', '--warmup-ms', '0']).warmupMs).toBe(0);
     expect(configFromArgs(['--bundle', 'b'], { SERVE_WARMUP_MS: '250' }).warmupMs).toBe(250);
+    for (const bad of ['-1', 'soon', '1.5', 'Infinity']) {
+      expect(() => configFromArgs(['--bundle', 'b', `--warmup-ms=${bad}`]), bad).toThrow(/warmupMs/);
+    }
   });
 });

@@ -270,7 +270,7 @@ function waitingRequest(req: IncomingMessage, res: ServerResponse, listener: Req
   let settled = false; // started or refused: a request leaves the queue once
   const settle = () => {
     settled = true;
-    delete (req as Stamped)[TIMED_OUT_WAITING];
+    (req as Stamped)[TIMED_OUT_WAITING] = undefined; // not delete: the request keeps its shape
   };
   const refuseNow = (reason: 'full' | 'late' | 'stale', predictedMs: number | undefined, forceClose: boolean) => {
     if (settled) return;
